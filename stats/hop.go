@@ -1,0 +1,224 @@
+// Package stats keeps mtr's per-hop statistics (Loss%, Snt, Last, Avg, Best, Wrst, StDev, Gmean and
+// the jitter fields) and the path model that decides which hops a view shows. It is pure: no I/O,
+// no clocks of its own. The scheduler feeds it sends and answers; views read copies (Snapshot).
+package stats
+
+import (
+	"math"
+	"net/netip"
+	"time"
+)
+
+// HistoryLen is how many of the latest probes a hop remembers for the stripchart views (mtr: 200).
+const HistoryLen = 200
+
+// maxAddrs bounds the addresses remembered per hop, so a path that changes constantly cannot grow
+// memory without end. mtr keeps 8; ECMP fans and loops rarely need more than a handful.
+const maxAddrs = 32
+
+// Addr is one address that answered a hop, with how many answers came from it.
+type Addr struct {
+	IP    netip.Addr
+	Count int
+}
+
+// Result is one probe in a hop's history.
+type Result struct {
+	Seq     uint16
+	RTT     time.Duration
+	Pending bool // sent and not (yet) answered; lost once a newer probe went out
+}
+
+// Hop holds the statistics of one TTL. Its zero value is an empty hop; a copy is independent of the
+// original except for nothing (Snapshot copies slices).
+type Hop struct {
+	TTL  int
+	Sent int // Snt: probes sent to this TTL
+	Recv int // Rcv: answers received (late ones included)
+
+	// InFlight is set while the newest probe to this hop is unanswered. Like mtr, such a probe is
+	// not yet counted as lost; it is once a newer probe to the same TTL goes out.
+	InFlight bool
+	lastSeq  uint16
+
+	Last, Best, Worst time.Duration
+
+	mean, m2 float64 // Welford, in milliseconds
+	logSum   float64 // sum of ln(rtt ms), for the geometric mean
+
+	prevRTT    time.Duration
+	jitter     float64 // Jttr: |rtt - previous rtt| of the latest answer, ms
+	jitterMean float64 // Javg
+	jitterMax  float64 // Jmax
+	jitterInt  float64 // Jint: RFC 3550 interarrival estimator J += (|D| - J)/16, ms
+
+	// Addrs lists every address that answered this hop, the latest responder first.
+	Addrs []Addr
+
+	// Err is the text of the ICMP error (destination unreachable) of the latest answer, or "".
+	Err string
+
+	hist  [HistoryLen]Result
+	hHead int // next slot to write
+	hLen  int
+}
+
+// Addr returns the latest responder, or the zero Addr when the hop never answered.
+func (h *Hop) Addr() netip.Addr {
+	if len(h.Addrs) == 0 {
+		return netip.Addr{}
+	}
+	return h.Addrs[0].IP
+}
+
+// Known reports whether any address answered this hop.
+func (h *Hop) Known() bool { return len(h.Addrs) > 0 }
+
+// sent records a new probe with sequence seq.
+func (h *Hop) sent(seq uint16) {
+	h.Sent++
+	h.InFlight = true
+	h.lastSeq = seq
+	h.hist[h.hHead] = Result{Seq: seq, Pending: true}
+	h.hHead = (h.hHead + 1) % HistoryLen
+	if h.hLen < HistoryLen {
+		h.hLen++
+	}
+}
+
+// reply records an answer to probe seq from addr after rtt. errText is "" for a normal answer.
+func (h *Hop) reply(seq uint16, addr netip.Addr, rtt time.Duration, errText string) {
+	if rtt < 0 {
+		rtt = 0
+	}
+	if seq == h.lastSeq {
+		h.InFlight = false
+	}
+	h.markHistory(seq, rtt)
+	h.Recv++
+	n := float64(h.Recv)
+	ms := float64(rtt) / float64(time.Millisecond)
+
+	h.Last = rtt
+	if h.Recv == 1 || rtt < h.Best {
+		h.Best = rtt
+	}
+	if rtt > h.Worst {
+		h.Worst = rtt
+	}
+	d := ms - h.mean
+	h.mean += d / n
+	h.m2 += d * (ms - h.mean)
+	// ln of a zero RTT is -Inf; a nanosecond floor keeps the geometric mean finite.
+	h.logSum += math.Log(math.Max(ms, 1e-6))
+
+	if h.Recv == 1 {
+		h.jitter = 0
+	} else {
+		h.jitter = math.Abs(ms - float64(h.prevRTT)/float64(time.Millisecond))
+	}
+	h.prevRTT = rtt
+	h.jitterMean += (h.jitter - h.jitterMean) / n
+	h.jitterMax = math.Max(h.jitterMax, h.jitter)
+	h.jitterInt += (h.jitter - h.jitterInt) / 16
+
+	h.Err = errText
+	h.addAddr(addr)
+}
+
+func (h *Hop) markHistory(seq uint16, rtt time.Duration) {
+	// The newest slot is nearly always the one answered, so this is O(1) in practice; late answers
+	// look back through at most HistoryLen slots.
+	for i := 1; i <= h.hLen; i++ {
+		r := &h.hist[(h.hHead-i+HistoryLen)%HistoryLen]
+		if r.Seq == seq && r.Pending {
+			r.Pending = false
+			r.RTT = rtt
+			return
+		}
+	}
+}
+
+func (h *Hop) addAddr(ip netip.Addr) {
+	for i := range h.Addrs {
+		if h.Addrs[i].IP == ip {
+			a := h.Addrs[i]
+			a.Count++
+			copy(h.Addrs[1:i+1], h.Addrs[:i])
+			h.Addrs[0] = a
+			return
+		}
+	}
+	if len(h.Addrs) == maxAddrs {
+		h.Addrs = h.Addrs[:maxAddrs-1]
+	}
+	h.Addrs = append(h.Addrs, Addr{})
+	copy(h.Addrs[1:], h.Addrs)
+	h.Addrs[0] = Addr{IP: ip, Count: 1}
+}
+
+// finish counts the in-flight probe as lost (end of a run).
+func (h *Hop) finish() { h.InFlight = false }
+
+// settled is the number of probes whose fate is known: all sent but an in-flight newest one.
+func (h *Hop) settled() int {
+	if h.InFlight {
+		return h.Sent - 1
+	}
+	return h.Sent
+}
+
+// Drop is the number of probes counted as lost.
+func (h *Hop) Drop() int { return h.settled() - h.Recv }
+
+// Loss is the share of settled probes that got no answer, in percent.
+func (h *Hop) Loss() float64 {
+	s := h.settled()
+	if s <= 0 {
+		return 0
+	}
+	return 100 * float64(s-h.Recv) / float64(s)
+}
+
+// Avg is the mean RTT in milliseconds.
+func (h *Hop) Avg() float64 { return h.mean }
+
+// StDev is the sample standard deviation of the RTT in milliseconds (0 with fewer than 2 answers).
+func (h *Hop) StDev() float64 {
+	if h.Recv < 2 {
+		return 0
+	}
+	return math.Sqrt(h.m2 / float64(h.Recv-1))
+}
+
+// Gmean is the geometric mean RTT in milliseconds.
+func (h *Hop) Gmean() float64 {
+	if h.Recv == 0 {
+		return 0
+	}
+	return math.Exp(h.logSum / float64(h.Recv))
+}
+
+// Jitter is the absolute RTT difference between the latest two answers (ms).
+func (h *Hop) Jitter() float64 { return h.jitter }
+
+// JitterMean is the mean of Jitter over all answers (ms).
+func (h *Hop) JitterMean() float64 { return h.jitterMean }
+
+// JitterMax is the largest Jitter seen (ms).
+func (h *Hop) JitterMax() float64 { return h.jitterMax }
+
+// JitterInt is the RFC 3550 interarrival jitter estimate (ms). mtr 0.95 shows this value ×16.
+func (h *Hop) JitterInt() float64 { return h.jitterInt }
+
+// Ms converts a duration to milliseconds.
+func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// History returns the latest results (up to HistoryLen), oldest first.
+func (h *Hop) History() []Result {
+	out := make([]Result, h.hLen)
+	for i := range out {
+		out[i] = h.hist[(h.hHead-h.hLen+i+HistoryLen)%HistoryLen]
+	}
+	return out
+}
