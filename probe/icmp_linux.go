@@ -1,0 +1,363 @@
+package probe
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// ICMP is the raw-socket ICMP echo prober: one raw socket of the target's
+// family, written by Send and read by one goroutine that feeds Replies.
+type ICMP struct {
+	cfg    Config
+	is6    bool
+	family string // "ICMPv4" or "ICMPv6", for error messages
+	conn   *icmp.PacketConn
+	ipc    *net.IPConn      // the raw socket; both families read through it, IPv4 also writes
+	p6     *ipv6.PacketConn // IPv6 writes, to pass the hop limit as a control message
+	dst    *net.IPAddr
+	local  netip.Addr
+
+	replies    chan Reply
+	done       chan struct{} // closed by Close: stop the reader
+	readerDone chan struct{} // closed by the reader once it has closed replies
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// repliesBuffer absorbs a burst of answers (a whole round arriving at once)
+// while the scheduler is busy.
+const repliesBuffer = 256
+
+// Open opens the raw socket for cfg.Target's family, applies the options in
+// cfg and starts the reader goroutine. The error wraps ErrPermission when
+// the process may not open raw sockets.
+func Open(cfg Config) (*ICMP, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	p := &ICMP{
+		cfg:        cfg,
+		is6:        cfg.Target.Is6(),
+		family:     "ICMPv4",
+		dst:        &net.IPAddr{IP: cfg.Target.AsSlice(), Zone: cfg.Target.Zone()},
+		replies:    make(chan Reply, repliesBuffer),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	if p.is6 {
+		p.family = "ICMPv6"
+	}
+	if cfg.Interface != "" && !cfg.Source.IsValid() {
+		if p.cfg.Source, err = interfaceAddr(cfg.Interface, p.is6); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.open(); err != nil {
+		return nil, err
+	}
+	p.local = p.cfg.Source
+	if !p.local.IsValid() {
+		// Only informative (mtr shows it): without a route now there may
+		// be one later, and Send will say so if not.
+		p.local, _ = kernelSource(p.cfg.Target)
+	}
+	go p.read()
+	return p, nil
+}
+
+// open creates and configures the socket; on error nothing is left open.
+func (p *ICMP) open() error {
+	network, laddr := "ip4:icmp", "0.0.0.0"
+	if p.is6 {
+		network, laddr = "ip6:ipv6-icmp", "::"
+	}
+	if p.cfg.Source.IsValid() {
+		laddr = p.cfg.Source.String()
+	}
+	c, err := icmp.ListenPacket(network, laddr)
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			return fmt.Errorf("open raw %s socket: %w: %w", p.family, ErrPermission, err)
+		}
+		return fmt.Errorf("open raw %s socket: %w", p.family, err)
+	}
+	p.conn = c
+	if err := p.configure(); err != nil {
+		c.Close()
+		return fmt.Errorf("set up raw %s socket: %w", p.family, err)
+	}
+	return nil
+}
+
+func (p *ICMP) configure() error {
+	var ok bool
+	if p.is6 {
+		p.p6 = p.conn.IPv6PacketConn()
+		if p.ipc, ok = p.p6.PacketConn.(*net.IPConn); !ok {
+			return errors.New("not an IP socket")
+		}
+		// Only what can answer an echo request gets to wake us up.
+		var f ipv6.ICMPFilter
+		f.SetAll(true)
+		f.Accept(ipv6.ICMPTypeEchoReply)
+		f.Accept(ipv6.ICMPTypeTimeExceeded)
+		f.Accept(ipv6.ICMPTypeDestinationUnreachable)
+		f.Accept(ipv6.ICMPTypePacketTooBig)
+		if err := p.p6.SetICMPFilter(&f); err != nil {
+			return fmt.Errorf("ICMPv6 filter: %w", err)
+		}
+		if p.cfg.TOS != 0 {
+			if err := p.p6.SetTrafficClass(p.cfg.TOS); err != nil {
+				return fmt.Errorf("traffic class %d: %w", p.cfg.TOS, err)
+			}
+		}
+	} else {
+		p4 := p.conn.IPv4PacketConn()
+		if p.ipc, ok = p4.PacketConn.(*net.IPConn); !ok {
+			return errors.New("not an IP socket")
+		}
+		var f ipv4.ICMPFilter
+		f.SetAll(true)
+		f.Accept(ipv4.ICMPTypeEchoReply)
+		f.Accept(ipv4.ICMPTypeTimeExceeded)
+		f.Accept(ipv4.ICMPTypeDestinationUnreachable)
+		if err := p4.SetICMPFilter(&f); err != nil {
+			return fmt.Errorf("ICMP filter: %w", err)
+		}
+		if p.cfg.TOS != 0 {
+			if err := p4.SetTOS(p.cfg.TOS); err != nil {
+				return fmt.Errorf("TOS %d: %w", p.cfg.TOS, err)
+			}
+		}
+	}
+	rc, err := p.ipc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
+			serr = fmt.Errorf("kernel timestamps: %w", serr)
+			return
+		}
+		if p.cfg.Interface != "" {
+			if serr = unix.BindToDevice(int(fd), p.cfg.Interface); serr != nil {
+				serr = fmt.Errorf("bind to interface %s: %w", p.cfg.Interface, serr)
+			}
+		}
+	})
+	return errors.Join(err, serr)
+}
+
+// interfaceAddr finds the source address mtr -I would use: the first address
+// of the wanted family on the interface. For IPv6 a link-local address is
+// used only when the interface has nothing wider, since it cannot reach
+// targets beyond the link.
+func interfaceAddr(name string, is6 bool) (netip.Addr, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("no such interface %s", name)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("addresses of interface %s: %w", name, err)
+	}
+	var linkLocal netip.Addr
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		if ip.Is6() != is6 {
+			continue
+		}
+		if is6 && ip.IsLinkLocalUnicast() {
+			if !linkLocal.IsValid() {
+				linkLocal = ip.WithZone(name)
+			}
+			continue
+		}
+		return ip, nil
+	}
+	if linkLocal.IsValid() {
+		return linkLocal, nil
+	}
+	family := "IPv4"
+	if is6 {
+		family = "IPv6"
+	}
+	return netip.Addr{}, fmt.Errorf("interface %s has no %s address", name, family)
+}
+
+// kernelSource asks the routing table which source address the kernel would
+// use towards target: connect() on a UDP socket picks it and sends nothing.
+func kernelSource(target netip.Addr) (netip.Addr, error) {
+	network := "udp4"
+	if target.Is6() {
+		network = "udp6"
+	}
+	c, err := net.DialUDP(network, nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(target, 9)))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
+}
+
+// Send sends one echo request with this sequence and TTL (hop limit) and
+// returns the time right after the kernel took it. The TTL travels with the
+// packet as a control message, so the socket has no shared TTL state and
+// Send is safe for concurrent use; the scheduler normally calls it from one
+// goroutine. Errors wrap the errno (e.g. syscall.ENETUNREACH when there is
+// no route, net.ErrClosed after Close).
+func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
+	if ttl < 1 || ttl > 255 {
+		return time.Time{}, fmt.Errorf("send %s echo seq %d: TTL %d out of range 1..255", p.family, seq, ttl)
+	}
+	pkt := buildEcho(p.is6, p.cfg.ID, seq, p.payload())
+	var err error
+	if p.is6 {
+		_, err = p.p6.WriteTo(pkt, &ipv6.ControlMessage{HopLimit: ttl}, p.dst)
+	} else {
+		_, _, err = p.ipc.WriteMsgIP(pkt, ttlCmsg(ttl), p.dst)
+	}
+	now := time.Now()
+	if err != nil {
+		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", p.family, seq, ttl, err)
+	}
+	return now, nil
+}
+
+// payload returns this probe's payload: Size worth of the pattern byte.
+func (p *ICMP) payload() []byte {
+	b := make([]byte, p.cfg.payloadLen())
+	fill := byte(p.cfg.Pattern)
+	if p.cfg.Pattern > 255 {
+		fill = byte(randomID())
+	}
+	for i := range b {
+		b[i] = fill
+	}
+	return b
+}
+
+// ttlCmsg builds an IP_TTL control message. Linux honours it on sendmsg for
+// raw sockets, which x/net's ipv4.ControlMessage cannot express.
+func ttlCmsg(ttl int) []byte {
+	b := make([]byte, unix.CmsgSpace(4))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level = unix.IPPROTO_IP
+	h.Type = unix.IP_TTL
+	h.SetLen(unix.CmsgLen(4))
+	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], uint32(ttl))
+	return b
+}
+
+// read is the reader goroutine: it owns replies and closes it on exit.
+func (p *ICMP) read() {
+	defer close(p.readerDone)
+	defer close(p.replies)
+	// Big enough for any ICMP error (576 B v4, 1280 B v6 at most); echo
+	// replies longer than this are truncated, which loses nothing we read.
+	buf := make([]byte, 2048)
+	oob := make([]byte, 512)
+	for {
+		n, oobn, _, addr, err := p.ipc.ReadMsgIP(buf, oob)
+		now := time.Now()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Nothing else is expected from a raw socket; back off so a
+			// persistent error cannot spin, and keep listening.
+			select {
+			case <-p.done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
+		}
+		from, ok := netip.AddrFromSlice(addr.IP)
+		if !ok {
+			continue
+		}
+		from = from.Unmap().WithZone(addr.Zone)
+		var r Reply
+		if p.is6 {
+			r, ok = parseV6(buf[:n], from, p.cfg.ID, p.cfg.Target)
+		} else {
+			r, ok = parseV4(stripIPv4Header(buf[:n]), from, p.cfg.ID, p.cfg.Target)
+		}
+		if !ok {
+			continue
+		}
+		r.At = receiveTime(now, kernelTime(oob[:oobn]))
+		select {
+		case p.replies <- r:
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// kernelTime returns the SCM_TIMESTAMPNS stamp in oob, or the zero time.
+func kernelTime(oob []byte) time.Time {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, m := range msgs {
+		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_TIMESTAMPNS {
+			continue
+		}
+		// struct timespec: two longs, 8 or 4 bytes each.
+		switch len(m.Data) {
+		case 16:
+			return time.Unix(int64(binary.NativeEndian.Uint64(m.Data)), int64(binary.NativeEndian.Uint64(m.Data[8:])))
+		case 8:
+			return time.Unix(int64(int32(binary.NativeEndian.Uint32(m.Data))), int64(int32(binary.NativeEndian.Uint32(m.Data[4:]))))
+		}
+	}
+	return time.Time{}
+}
+
+// Replies delivers answers to our probes only, in arrival order. It is
+// closed once Close has stopped the reader.
+func (p *ICMP) Replies() <-chan Reply { return p.replies }
+
+// LocalAddr is the source address in use: Config.Source, the interface's
+// address (Config.Interface), or the kernel's choice towards Target. It is
+// the zero Addr if the kernel had no route to Target at Open.
+func (p *ICMP) LocalAddr() netip.Addr { return p.local }
+
+// ID is the ICMP identifier our probes carry (Config.ID or the random one).
+func (p *ICMP) ID() uint16 { return p.cfg.ID }
+
+// Close closes the socket and waits for the reader to stop; Replies is
+// closed when it returns. Further calls return the first call's result.
+func (p *ICMP) Close() error {
+	p.closeOnce.Do(func() {
+		close(p.done)
+		p.closeErr = p.conn.Close()
+		<-p.readerDone
+	})
+	return p.closeErr
+}

@@ -1,0 +1,366 @@
+// Package probe builds ICMP probes, sends them with a per-probe TTL over raw sockets, and matches the kernel's answers to them.
+//
+// The wire logic (building echo requests, reading answers and the datagram
+// quoted inside ICMP errors) is made of pure functions in this file so it can
+// be table-tested and fuzzed without privileges. The sockets live in
+// icmp_linux.go; other platforms get a stub that reports them unsupported.
+package probe
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Kind says what an answer means for the probe it answers.
+type Kind uint8
+
+// The kinds of answer an echo request can draw.
+const (
+	EchoReply    Kind = iota + 1 // the destination answered (ICMP/ICMPv6 echo reply)
+	TimeExceeded                 // a router on the path: TTL / hop limit expired
+	Unreachable                  // ICMP destination unreachable (any code; Code says which)
+)
+
+// String returns a short lower-case name, e.g. "time exceeded".
+func (k Kind) String() string {
+	switch k {
+	case EchoReply:
+		return "echo reply"
+	case TimeExceeded:
+		return "time exceeded"
+	case Unreachable:
+		return "unreachable"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Reply is one answer to one of our probes.
+type Reply struct {
+	Seq  uint16     // sequence of the probe this answers
+	From netip.Addr // who answered (router or destination); IPv6 link-local addresses carry their zone
+	Kind Kind
+	Code uint8     // ICMP code as on the wire (v4 type 3 codes, or v6 type 1 codes)
+	At   time.Time // receive time: the kernel's timestamp where given, else time.Now(); always carries a monotonic reading
+}
+
+// ErrPermission is wrapped by the error Open returns when the kernel refuses
+// raw sockets (EPERM/EACCES): the process lacks CAP_NET_RAW.
+var ErrPermission = errors.New("no permission to open raw sockets")
+
+// Config says where and how to probe. Only Target is required.
+type Config struct {
+	Target    netip.Addr // IPv4 or IPv6 (a v4-mapped IPv6 address counts as IPv4); its family picks the socket family
+	Source    netip.Addr // optional source address (mtr -a); zero = the kernel picks
+	Interface string     // optional (mtr -I): SO_BINDTODEVICE, and unless Source is set, source = first address of Target's family on it
+	Size      int        // whole IP packet size incl. IP+ICMP headers (mtr -s); 0 means 64; payload = Size-28 (v4) or Size-48 (v6), at least 0
+	Pattern   int        // payload fill byte 0..255 (mtr -B); > 255 means a random byte drawn per probe
+	TOS       int        // IPv4 TOS / IPv6 traffic class (mtr -Q), 0..255
+	ID        uint16     // ICMP identifier; 0 = drawn at random (crypto/rand) by Open, so concurrent probers never take each other's answers
+}
+
+const (
+	defaultSize = 64
+	maxSize     = 65000
+	hdrLenV4    = 20 + 8 // IPv4 header without options + ICMP echo header
+	hdrLenV6    = 40 + 8 // IPv6 header + ICMPv6 echo header
+)
+
+// normalize checks cfg and fills in its defaults (size, random ID, unmapped
+// addresses), so the socket code only ever sees a valid configuration.
+func (cfg Config) normalize() (Config, error) {
+	if !cfg.Target.IsValid() {
+		return cfg, errors.New("probe: no target address")
+	}
+	cfg.Target = cfg.Target.Unmap()
+	if !cfg.Target.IsLinkLocalUnicast() {
+		// The kernel reports zones only for link-local addresses; a zone
+		// elsewhere would make Reply.From never equal Target.
+		cfg.Target = cfg.Target.WithZone("")
+	}
+	if cfg.Source.IsValid() {
+		cfg.Source = cfg.Source.Unmap()
+		if cfg.Source.Is4() != cfg.Target.Is4() {
+			return cfg, fmt.Errorf("probe: source %s and target %s are not the same address family", cfg.Source, cfg.Target)
+		}
+	}
+	switch {
+	case cfg.Size == 0:
+		cfg.Size = defaultSize
+	case cfg.Size < 0 || cfg.Size > maxSize:
+		return cfg, fmt.Errorf("probe: packet size %d out of range 0..%d", cfg.Size, maxSize)
+	}
+	if cfg.Pattern < 0 {
+		return cfg, fmt.Errorf("probe: bit pattern %d is negative", cfg.Pattern)
+	}
+	if cfg.TOS < 0 || cfg.TOS > 255 {
+		return cfg, fmt.Errorf("probe: TOS %d out of range 0..255", cfg.TOS)
+	}
+	if cfg.ID == 0 {
+		cfg.ID = randomID()
+	}
+	return cfg, nil
+}
+
+// payloadLen is how many payload bytes make the whole IP packet cfg.Size long.
+func (cfg Config) payloadLen() int {
+	hdr := hdrLenV4
+	if cfg.Target.Is6() {
+		hdr = hdrLenV6
+	}
+	return max(cfg.Size-hdr, 0)
+}
+
+// randomID draws a non-zero identifier. crypto/rand rather than the PID:
+// in containers every mtr-go would otherwise be PID 1 and share an ID.
+func randomID() uint16 {
+	var b [2]byte
+	for {
+		rand.Read(b[:]) // never fails (Go 1.24+), crashes the program otherwise
+		if id := binary.BigEndian.Uint16(b[:]); id != 0 {
+			return id
+		}
+	}
+}
+
+// receiveTime picks the time stamped on an answer. The kernel's stamp is
+// wall-clock only; re-basing it on now keeps the monotonic reading, so RTTs
+// survive clock steps. A stamp from the future or more than a second old
+// means the wall clock moved under us: trust now instead.
+func receiveTime(now, kernel time.Time) time.Time {
+	if kernel.IsZero() {
+		return now
+	}
+	d := kernel.Sub(now.Round(0))
+	if d < -time.Second || d > 0 {
+		return now
+	}
+	return now.Add(d)
+}
+
+// UnreachableText gives mtr-style text for an unreachable code, e.g. "no
+// route to host", "network unreachable", "port unreachable", "admin
+// prohibited", for IPv4 or IPv6 (is6).
+func UnreachableText(code uint8, is6 bool) string {
+	var names []string
+	if is6 {
+		names = unreachV6
+	} else {
+		names = unreachV4
+	}
+	if int(code) < len(names) {
+		return names[code]
+	}
+	return fmt.Sprintf("unreachable code %d", code)
+}
+
+// unreachV4 is indexed by ICMP type 3 code (RFC 792, RFC 1122, RFC 1812).
+var unreachV4 = []string{
+	0:  "network unreachable",
+	1:  "no route to host",
+	2:  "protocol unreachable",
+	3:  "port unreachable",
+	4:  "fragmentation needed",
+	5:  "source route failed",
+	6:  "destination network unknown",
+	7:  "destination host unknown",
+	8:  "source host isolated",
+	9:  "network prohibited",
+	10: "host prohibited",
+	11: "network unreachable for TOS",
+	12: "host unreachable for TOS",
+	13: "admin prohibited",
+	14: "host precedence violation",
+	15: "precedence cutoff",
+}
+
+// unreachV6 is indexed by ICMPv6 type 1 code (RFC 4443, RFC 6550).
+var unreachV6 = []string{
+	0: "no route to host",
+	1: "admin prohibited",
+	2: "beyond scope of source address",
+	3: "address unreachable",
+	4: "port unreachable",
+	5: "source address failed policy",
+	6: "reject route",
+	7: "source routing header error",
+	8: "headers too long",
+}
+
+// ICMP message types this package sends or understands.
+const (
+	v4EchoReply    = 0
+	v4Unreachable  = 3
+	v4Echo         = 8
+	v4TimeExceeded = 11
+
+	v6Unreachable  = 1
+	v6PacketTooBig = 2
+	v6TimeExceeded = 3
+	v6Echo         = 128
+	v6EchoReply    = 129
+
+	protoICMP   = 1
+	protoICMPv6 = 58
+)
+
+// buildEcho returns an ICMP (or ICMPv6) echo request. The ICMPv4 checksum
+// is filled in; the ICMPv6 one is left zero because the kernel computes it
+// over the pseudo-header it alone knows for sure.
+func buildEcho(is6 bool, id, seq uint16, payload []byte) []byte {
+	b := make([]byte, 8+len(payload))
+	b[0] = v4Echo
+	if is6 {
+		b[0] = v6Echo
+	}
+	binary.BigEndian.PutUint16(b[4:], id)
+	binary.BigEndian.PutUint16(b[6:], seq)
+	copy(b[8:], payload)
+	if !is6 {
+		binary.BigEndian.PutUint16(b[2:], checksum(b))
+	}
+	return b
+}
+
+// checksum is the Internet checksum (RFC 1071) of b.
+func checksum(b []byte) uint16 {
+	var sum uint32
+	for len(b) >= 2 {
+		sum += uint32(b[0])<<8 | uint32(b[1])
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// stripIPv4Header returns the payload of an IPv4 datagram as a raw socket's
+// recvmsg hands it over (header included), or nil if it is malformed.
+func stripIPv4Header(b []byte) []byte {
+	if len(b) < 20 || b[0]>>4 != 4 {
+		return nil
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < 20 || len(b) < ihl {
+		return nil
+	}
+	return b[ihl:]
+}
+
+// parseV4 matches an ICMPv4 message (the bytes after the outer IP header)
+// received from `from` against our probes: identifier id sent to target.
+// It reports false for anything malformed or not ours.
+func parseV4(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bool) {
+	if len(b) < 8 {
+		return Reply{}, false
+	}
+	r := Reply{From: from.Unmap(), Code: b[1]}
+	switch b[0] {
+	case v4EchoReply:
+		r.Kind = EchoReply
+		if binary.BigEndian.Uint16(b[4:]) != id {
+			return Reply{}, false
+		}
+		r.Seq = binary.BigEndian.Uint16(b[6:])
+		return r, true
+	case v4TimeExceeded:
+		r.Kind = TimeExceeded
+	case v4Unreachable:
+		r.Kind = Unreachable
+	default:
+		return Reply{}, false
+	}
+	seq, ok := quotedEchoV4(b[8:], id, target)
+	if !ok {
+		return Reply{}, false
+	}
+	r.Seq = seq
+	return r, true
+}
+
+// quotedEchoV4 reads the datagram quoted in an ICMPv4 error and returns the
+// sequence of our echo request in it. RFC 792 promises only the IP header
+// plus 8 bytes, and our match keys (id, seq) all sit in those 8 bytes.
+func quotedEchoV4(q []byte, id uint16, target netip.Addr) (uint16, bool) {
+	if len(q) < 20 || q[0]>>4 != 4 {
+		return 0, false
+	}
+	ihl := int(q[0]&0x0f) * 4
+	if ihl < 20 || len(q) < ihl+8 {
+		return 0, false
+	}
+	// A later fragment of a big probe quotes payload bytes where the ICMP
+	// header would be; with a pattern byte they could pass for one.
+	if binary.BigEndian.Uint16(q[6:])&0x1fff != 0 {
+		return 0, false
+	}
+	if q[9] != protoICMP {
+		return 0, false
+	}
+	if netip.AddrFrom4([4]byte(q[16:20])) != target {
+		return 0, false
+	}
+	e := q[ihl:]
+	if e[0] != v4Echo || binary.BigEndian.Uint16(e[4:]) != id {
+		return 0, false
+	}
+	return binary.BigEndian.Uint16(e[6:]), true
+}
+
+// parseV6 is parseV4 for ICMPv6 (raw IPv6 sockets deliver no IP header).
+// Packet Too Big is dropped: no Kind stands for it, and the kernel does the
+// path MTU bookkeeping itself.
+func parseV6(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bool) {
+	if len(b) < 8 {
+		return Reply{}, false
+	}
+	r := Reply{From: from, Code: b[1]}
+	switch b[0] {
+	case v6EchoReply:
+		r.Kind = EchoReply
+		if binary.BigEndian.Uint16(b[4:]) != id {
+			return Reply{}, false
+		}
+		r.Seq = binary.BigEndian.Uint16(b[6:])
+		return r, true
+	case v6TimeExceeded:
+		r.Kind = TimeExceeded
+	case v6Unreachable:
+		r.Kind = Unreachable
+	default:
+		return Reply{}, false
+	}
+	seq, ok := quotedEchoV6(b[8:], id, target)
+	if !ok {
+		return Reply{}, false
+	}
+	r.Seq = seq
+	return r, true
+}
+
+// quotedEchoV6 reads the datagram quoted in an ICMPv6 error. Our probes
+// carry no extension headers, so the echo request starts right after the
+// fixed 40-byte header; a quote with extension headers is someone else's.
+func quotedEchoV6(q []byte, id uint16, target netip.Addr) (uint16, bool) {
+	if len(q) < 40+8 || q[0]>>4 != 6 {
+		return 0, false
+	}
+	if q[6] != protoICMPv6 {
+		return 0, false
+	}
+	if netip.AddrFrom16([16]byte(q[24:40])) != target.WithZone("") {
+		return 0, false
+	}
+	e := q[40:]
+	if e[0] != v6Echo || binary.BigEndian.Uint16(e[4:]) != id {
+		return 0, false
+	}
+	return binary.BigEndian.Uint16(e[6:]), true
+}
