@@ -1,0 +1,168 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mtr-go/mtr-go/stats"
+)
+
+// Options are the report flags that change the text layout.
+type Options struct {
+	Fields    string // -o column order; "" means DefaultFields
+	Wide      bool   // -w: host column as wide as the longest name, nothing cut
+	ShowIPs   bool   // -b: "name (ip)" when a name is known
+	LocalHost string // local host name for the HOST: line
+}
+
+// Names returns the reverse name of an address, or "" (DNS off or no name).
+type Names func(netip.Addr) string
+
+// startLayout is mtr's strftime "%Y-%m-%dT%H:%M:%S%z".
+const startLayout = "2006-01-02T15:04:05-0700"
+
+// Start writes mtr's "Start:" line. t is printed in its own location; pass time.Now() to get
+// mtr's local time.
+func Start(w io.Writer, t time.Time) error {
+	_, err := fmt.Fprintf(w, "Start: %s\n", t.Format(startLayout))
+	return err
+}
+
+// hostColumn is where mtr's narrow report starts the statistics: the header's "HOST: name" and a
+// row's " 12.|-- name" are padded or cut to this many columns, so names keep at most 25 characters.
+const hostColumn = 33
+
+const (
+	headerPrefix = "HOST: "
+	rowIndent    = 8 // len(" %2d.|-- ") for hops below 100; extra addresses are indented as much
+)
+
+// unknownHost is shown for a hop that never answered.
+const unknownHost = "???"
+
+// Text writes the report table: the HOST: header and one row per hop of s, each hop's other
+// addresses on lines of their own below it. The layout is mtr 0.95's, except that a value wider
+// than its column widens that column in every line instead of being cut, and -w never cuts.
+func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
+	order := o.Fields
+	if order == "" {
+		order = DefaultFields
+	}
+	fields, err := ParseFields(order)
+	if err != nil {
+		return err
+	}
+
+	type row struct {
+		left   string   // " %2d.|-- host"
+		values []string // one per field
+		extra  []string // host text of the hop's other addresses
+	}
+	rows := make([]row, len(s.Hops))
+	widths := make([]int, len(fields))
+	for i, f := range fields {
+		widths[i] = f.Width
+	}
+	for i := range s.Hops {
+		h := &s.Hops[i]
+		r := &rows[i]
+		r.left = fmt.Sprintf(" %2d.|-- %s", h.TTL, hostText(h, names, o.ShowIPs))
+		r.values = make([]string, len(fields))
+		for j, f := range fields {
+			r.values[j] = f.Text(h)
+			widths[j] = max(widths[j], utf8.RuneCountInString(r.values[j]))
+		}
+		for _, a := range h.Addrs[min(1, len(h.Addrs)):] {
+			r.extra = append(r.extra, addrText(a.IP, names, o.ShowIPs))
+		}
+	}
+
+	// The header and the rows share the statistics column: narrow reports cut everything to it,
+	// wide ones grow it to fit the longest name. In wide mode mtr pads the local name and the hop
+	// names to the same width, so rows sit two columns right of the titles; we keep that.
+	headerLeft := headerPrefix + o.LocalHost
+	rowWidth, headerWidth, extraWidth := hostColumn, hostColumn, hostColumn
+	if o.Wide {
+		n := utf8.RuneCountInString(o.LocalHost)
+		for _, r := range rows {
+			// Hop numbers of 100 and more push the name one column right; widening n for them
+			// keeps every row's statistics in line.
+			n = max(n, utf8.RuneCountInString(r.left)-rowIndent)
+		}
+		headerWidth = len(headerPrefix) + n
+		rowWidth = rowIndent + n
+		extraWidth = n
+	}
+
+	bw := bufio.NewWriter(w)
+	writeLine := func(left string, leftWidth int, cells []string) {
+		bw.WriteString(fit(left, leftWidth, !o.Wide))
+		for j, c := range cells {
+			bw.WriteString(strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c)))
+			bw.WriteString(c)
+		}
+		bw.WriteByte('\n')
+	}
+	titles := make([]string, len(fields))
+	for j, f := range fields {
+		titles[j] = f.Title
+	}
+	writeLine(headerLeft, headerWidth, titles)
+	for _, r := range rows {
+		writeLine(r.left, rowWidth, r.values)
+		for _, e := range r.extra {
+			// mtr pads these to the host column too, leaving trailing spaces; nothing follows
+			// them, so they are never cut.
+			bw.WriteString(strings.Repeat(" ", rowIndent))
+			bw.WriteString(fit(e, extraWidth, false))
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
+}
+
+// hostText is what a row shows for a hop: its latest responder's name or address, or ???.
+func hostText(h *stats.Hop, names Names, showIPs bool) string {
+	if !h.Known() {
+		return unknownHost
+	}
+	return addrText(h.Addr(), names, showIPs)
+}
+
+func addrText(a netip.Addr, names Names, showIPs bool) string {
+	name := ""
+	if names != nil {
+		name = names(a)
+	}
+	switch {
+	case name == "":
+		return a.String()
+	case showIPs:
+		return name + " (" + a.String() + ")"
+	default:
+		return name
+	}
+}
+
+// fit pads s with spaces to width runes and, when cut is set, truncates it to width.
+func fit(s string, width int, cut bool) string {
+	n := utf8.RuneCountInString(s)
+	if n < width {
+		return s + strings.Repeat(" ", width-n)
+	}
+	if cut && n > width {
+		i := 0
+		for k := range s {
+			if i == width {
+				return s[:k]
+			}
+			i++
+		}
+	}
+	return s
+}
