@@ -1,0 +1,29 @@
+// Command mtr-go traces the route to a host and keeps probing every hop, like mtr.
+package main
+
+import (
+	"os"
+	"runtime/debug"
+
+	"github.com/mtr-go/mtr-go/internal/app"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise the module version.
+var version = ""
+
+func main() {
+	if version == "" {
+		version = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+	}
+	os.Exit(app.Main(app.Env{
+		Args:    os.Args[1:],
+		Options: os.Getenv("MTR_OPTIONS"),
+		Stdin:   os.Stdin,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Version: version,
+	}))
+}

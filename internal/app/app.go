@@ -1,0 +1,187 @@
+// Package app runs mtr-go: it takes the parsed configuration, resolves the targets, opens the
+// prober, drives the scheduler and hands the results to the chosen view. cmd/mtr-go only calls Main.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/internal/report"
+	"github.com/mtr-go/mtr-go/internal/resolve"
+	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/probe"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFail        = 1
+	exitInterrupted = 130 // like a shell reports SIGINT
+)
+
+// dnsWait bounds how long a report waits for reverse names still being looked up.
+const dnsWait = 2 * time.Second
+
+// Env is what the process gives mtr-go: arguments, environment and standard streams.
+type Env struct {
+	Args           []string // without the program name
+	Options        string   // MTR_OPTIONS
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Version        string
+}
+
+// Main runs mtr-go and returns the exit code.
+func Main(env Env) int {
+	cfg, err := cli.Parse(env.Options, env.Args, env.Stdin)
+	switch {
+	case cli.IsHelp(err):
+		if cfg.Version {
+			fmt.Fprintf(env.Stdout, "mtr-go %s\n", env.Version)
+		} else {
+			cli.Usage(env.Stdout)
+		}
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+		return exitFail
+	}
+
+	switch cfg.Mode {
+	case cli.ModeDefault, cli.ModeReport:
+		// The live UI is not built yet: until it is, every run prints the report.
+	default:
+		fmt.Fprintln(env.Stderr, "mtr-go: this output mode is not available yet; use -r")
+		return exitFail
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+
+	var names *resolve.Resolver
+	if !cfg.NoDNS {
+		names = resolve.New(nil, dnsWait, 8)
+		defer names.Close()
+	}
+	host, _ := os.Hostname()
+
+	code := exitOK
+	for _, target := range cfg.Targets {
+		err := runReport(ctx, cfg, target, host, names, env.Stdout)
+		switch {
+		case ctx.Err() != nil:
+			return exitInterrupted
+		case errors.Is(err, probe.ErrPermission):
+			fmt.Fprintf(env.Stderr, "mtr-go: %v: run with sudo, or give the binary the capability once: sudo setcap cap_net_raw+ep %s\n", err, selfPath())
+			return exitFail
+		case err != nil:
+			fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+			code = exitFail
+		}
+	}
+	return code
+}
+
+func selfPath() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "mtr-go"
+	}
+	return p
+}
+
+// lookupHost resolves a target name or literal to one address of the wanted family.
+func lookupHost(ctx context.Context, name string, family int) (netip.Addr, error) {
+	network := "ip"
+	switch family {
+	case 4:
+		network = "ip4"
+	case 6:
+		network = "ip6"
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		a = a.Unmap()
+		if (family == 4 && !a.Is4()) || (family == 6 && !a.Is6()) {
+			return netip.Addr{}, fmt.Errorf("%s is not an IPv%d address", name, family)
+		}
+		return a, nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(lctx, network, name)
+	if err != nil || len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("unknown host: %s", name)
+	}
+	return addrs[0].Unmap(), nil
+}
+
+// runReport traces one target for cfg.Count rounds and prints mtr's report. Interrupted, it still
+// prints what it has.
+func runReport(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver, out io.Writer) error {
+	target, err := lookupHost(ctx, name, cfg.Family)
+	if err != nil {
+		return err
+	}
+	p, err := probe.Open(probe.Config{
+		Target:    target,
+		Source:    cfg.Source,
+		Interface: cfg.Interface,
+		Size:      cfg.Size,
+		Pattern:   cfg.Pattern,
+		TOS:       cfg.TOS,
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	tr := trace.New(p, target, trace.Config{
+		First:      cfg.First,
+		Max:        cfg.Max,
+		MaxUnknown: cfg.MaxUnknown,
+		Count:      cfg.Count,
+		Interval:   cfg.Interval,
+		Timeout:    cfg.Timeout,
+		Grace:      cfg.Grace,
+	})
+	if names != nil {
+		tr.OnNewAddress(names.Prefetch)
+	}
+	start := time.Now()
+	if err := report.Start(out, start); err != nil {
+		return err
+	}
+	runErr := tr.Run(ctx)
+	if runErr != nil && ctx.Err() == nil {
+		return runErr
+	}
+	snap := tr.Snapshot()
+	lookup := func(netip.Addr) string { return "" }
+	if names != nil {
+		var addrs []netip.Addr
+		for _, h := range snap.Hops {
+			for _, a := range h.Addrs {
+				addrs = append(addrs, a.IP)
+			}
+		}
+		wctx, cancel := context.WithTimeout(context.Background(), dnsWait)
+		names.Wait(wctx, addrs)
+		cancel()
+		lookup = names.Name
+	}
+	return report.Text(out, snap, lookup, report.Options{
+		Fields:    cfg.Fields,
+		Wide:      cfg.Wide,
+		ShowIPs:   cfg.ShowIPs,
+		LocalHost: host,
+	})
+}

@@ -1,0 +1,378 @@
+// Package cli turns mtr's command line (flags, MTR_OPTIONS, target names) into a Config, with
+// mtr's short and long option names and one-line errors that say what is allowed.
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mtr-go/mtr-go/internal/report"
+)
+
+// Mode is how results are shown.
+type Mode int
+
+// The display modes; like mtr, the last display flag given wins.
+const (
+	ModeDefault Mode = iota // live UI on a terminal, report otherwise
+	ModeReport
+	ModeCurses
+	ModeSplit
+	ModeRaw
+	ModeJSON
+	ModeCSV
+	ModeXML
+)
+
+// Config is everything a run needs, as the user asked for it.
+type Config struct {
+	Targets []string
+	Mode    Mode
+	Wide    bool // -w
+	Family  int  // 0 any, 4 or 6
+
+	Count      int
+	Interval   time.Duration
+	Timeout    time.Duration
+	Grace      time.Duration
+	First, Max int
+	MaxUnknown int
+
+	Size      int
+	Pattern   int
+	TOS       int
+	Source    netip.Addr
+	Interface string
+	Mark      uint32
+
+	NoDNS       bool
+	ShowIPs     bool
+	Fields      string
+	DisplayMode int
+	MPLS        bool
+
+	Help, Version bool
+}
+
+// Errors for the cases main handles apart from plain failures.
+var (
+	errHelp = errors.New("help requested")
+)
+
+// IsHelp reports whether Parse stopped because help or the version was asked for.
+func IsHelp(err error) bool { return errors.Is(err, errHelp) }
+
+type flagSet struct {
+	fs  *pflag.FlagSet
+	cfg *Config
+	// raw values validated after parsing, so errors can name the range
+	interval, timeout, grace   string
+	count, psize, bitpattern   int
+	tos, first, max, maxUnk    int
+	port, localport, ipinfo    int
+	displaymode                int
+	address, filename, mark    string
+	report, wide, curses       bool
+	split, raw, json, csv, xml bool
+	v4, v6, udp, tcp, sctp     bool
+	aslookup                   bool
+	order                      []string // -o given several times: the last wins
+	seen                       []string // long names of the flags given, in command-line order
+}
+
+func newFlagSet(cfg *Config) *flagSet {
+	f := &flagSet{cfg: cfg}
+	fs := pflag.NewFlagSet("mtr-go", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	fs.SetInterspersed(true)
+	fs.BoolVarP(&cfg.Help, "help", "h", false, "print this help and exit")
+	fs.BoolVarP(&cfg.Version, "version", "v", false, "print the version and exit")
+	fs.BoolVarP(&f.v4, "inet", "4", false, "use IPv4 only")
+	fs.BoolVarP(&f.v6, "inet6", "6", false, "use IPv6 only")
+	fs.StringVarP(&f.filename, "filename", "F", "", "read target names from `FILE` (- for stdin)")
+	fs.BoolVarP(&f.report, "report", "r", false, "report mode: run COUNT rounds, print a table")
+	fs.BoolVarP(&f.wide, "report-wide", "w", false, "wide report: never cut host names")
+	fs.IntVarP(&f.count, "report-cycles", "c", 10, "number of rounds to send (`COUNT`)")
+	fs.BoolVarP(&f.json, "json", "j", false, "output JSON")
+	fs.BoolVarP(&f.xml, "xml", "x", false, "output XML")
+	fs.BoolVarP(&f.csv, "csv", "C", false, "output CSV")
+	fs.BoolVarP(&f.raw, "raw", "l", false, "output the raw event stream")
+	fs.BoolVarP(&f.split, "split", "p", false, "split-UI line output for scripts")
+	fs.BoolVarP(&f.curses, "curses", "t", false, "full-screen terminal UI")
+	fs.IntVar(&f.displaymode, "displaymode", 0, "initial display `MODE` of the UI (0-2)")
+	fs.BoolVarP(&cfg.NoDNS, "no-dns", "n", false, "do not resolve host names")
+	fs.BoolVarP(&cfg.ShowIPs, "show-ips", "b", false, "show IP numbers beside host names")
+	fs.StringArrayVarP(&f.order, "order", "o", nil, "fields to show, in order (`FIELDS`, default \""+report.DefaultFields+"\")")
+	fs.IntVarP(&f.ipinfo, "ipinfo", "y", -1, "show IP information (`N` 0-4)")
+	fs.BoolVarP(&f.aslookup, "aslookup", "z", false, "show AS numbers")
+	fs.StringVarP(&f.interval, "interval", "i", "1", "`SECONDS` between rounds")
+	fs.IntVarP(&f.psize, "psize", "s", 64, "packet size in `BYTES`, IP header included")
+	fs.IntVarP(&f.bitpattern, "bitpattern", "B", 0, "payload fill byte `NUMBER` (0-255, above: random)")
+	fs.IntVarP(&f.tos, "tos", "Q", 0, "type of service / traffic class `NUMBER` (0-255)")
+	fs.BoolVarP(&cfg.MPLS, "mpls", "e", false, "show MPLS labels")
+	fs.StringVarP(&cfg.Interface, "interface", "I", "", "send from interface `NAME`")
+	fs.StringVarP(&f.address, "address", "a", "", "send from source `ADDRESS`")
+	fs.IntVarP(&f.first, "first-ttl", "f", 1, "first `TTL` to probe")
+	fs.IntVarP(&f.max, "max-ttl", "m", 30, "largest `TTL` to probe")
+	fs.IntVarP(&f.maxUnk, "max-unknown", "U", 12, "end a round after `NUMBER` silent hops")
+	fs.BoolVarP(&f.udp, "udp", "u", false, "use UDP probes")
+	fs.BoolVarP(&f.tcp, "tcp", "T", false, "use TCP SYN probes")
+	fs.BoolVarP(&f.sctp, "sctp", "S", false, "use SCTP probes")
+	fs.IntVarP(&f.port, "port", "P", 0, "target `PORT` for TCP/UDP")
+	fs.IntVarP(&f.localport, "localport", "L", 0, "source `PORT` for UDP")
+	fs.StringVarP(&f.timeout, "timeout", "Z", "10", "`SECONDS` an unanswered probe may still be answered")
+	fs.StringVarP(&f.grace, "gracetime", "G", "5", "longest wait in `SECONDS` for answers after the last round")
+	fs.StringVarP(&f.mark, "mark", "M", "", "set SO_MARK `MARK` on probes")
+	f.fs = fs
+	return f
+}
+
+// Parse reads MTR_OPTIONS (env, may be "") and then args (argv without the program name).
+// stdin serves -F -.
+func Parse(env string, args []string, stdin io.Reader) (*Config, error) {
+	cfg := &Config{}
+	f := newFlagSet(cfg)
+	all := append(strings.Fields(env), args...)
+	err := f.fs.ParseAll(all, func(fl *pflag.Flag, value string) error {
+		f.seen = append(f.seen, fl.Name)
+		return f.fs.Set(fl.Name, value)
+	})
+	if err != nil {
+		return nil, flagError(err)
+	}
+	if cfg.Help || cfg.Version {
+		return cfg, errHelp
+	}
+	if err := f.finish(stdin); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// flagError turns pflag's errors into one line.
+func flagError(err error) error {
+	var notExist *pflag.NotExistError
+	var needValue *pflag.ValueRequiredError
+	var invalid *pflag.InvalidValueError
+	switch {
+	case errors.As(err, &notExist):
+		return fmt.Errorf("unknown option %s (see --help)", dashed(notExist.GetSpecifiedName()))
+	case errors.As(err, &needValue):
+		return fmt.Errorf("option %s needs a value (see --help)", dashed(needValue.GetSpecifiedName()))
+	case errors.As(err, &invalid):
+		return fmt.Errorf("invalid value %q for --%s", invalid.GetValue(), invalid.GetFlag().Name)
+	}
+	return err
+}
+
+// dashed writes an option name as the user typed it.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+func (f *flagSet) changed(name string) bool { return f.fs.Changed(name) }
+
+// rangeErr is the one message for every out-of-range number.
+func rangeErr(flag string, v any, lo, hi string) error {
+	return fmt.Errorf("%s: value out of range (%s-%s): %v", flag, lo, hi, v)
+}
+
+func checkRange(flag string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return rangeErr(flag, v, strconv.Itoa(lo), strconv.Itoa(hi))
+	}
+	return nil
+}
+
+// seconds parses a positive (possibly fractional) number of seconds.
+func seconds(flag, s string) (time.Duration, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%s: not a number of seconds: %q", flag, s)
+	}
+	if v <= 0 || v > 86400 {
+		return 0, fmt.Errorf("%s: value out of range (more than 0, up to 86400 seconds): %s", flag, s)
+	}
+	return time.Duration(v * float64(time.Second)), nil
+}
+
+func (f *flagSet) finish(stdin io.Reader) error {
+	cfg := f.cfg
+	// The display flags all set one mode; like mtr, the last one given wins.
+	cfg.Mode = f.lastMode()
+	cfg.Wide = f.wide
+
+	if f.v4 && f.v6 {
+		return errors.New("-4 and -6 are mutually exclusive")
+	}
+	switch {
+	case f.v4:
+		cfg.Family = 4
+	case f.v6:
+		cfg.Family = 6
+	}
+	if n := btoi(f.udp) + btoi(f.tcp) + btoi(f.sctp); n > 1 {
+		return errors.New("-u, -T and -S are mutually exclusive")
+	}
+	switch {
+	case f.udp:
+		return errors.New("-u/--udp: UDP probes are not available yet; use ICMP (the default)")
+	case f.tcp:
+		return errors.New("-T/--tcp: TCP probes are not available yet; use ICMP (the default)")
+	case f.sctp:
+		return errors.New("-S/--sctp: SCTP probes are not supported")
+	}
+	if f.changed("port") {
+		if err := checkRange("-P/--port", f.port, 1, 65535); err != nil {
+			return err
+		}
+	}
+	if f.changed("localport") {
+		if err := checkRange("-L/--localport", f.localport, 1024, 65535); err != nil {
+			return err
+		}
+	}
+	if f.aslookup || f.changed("ipinfo") {
+		if err := checkRange("-y/--ipinfo", f.ipinfo, 0, 4); f.changed("ipinfo") && err != nil {
+			return err
+		}
+		return errors.New("-y/-z: AS and IP information lookups are not available yet")
+	}
+	if err := checkRange("-c/--report-cycles", f.count, 1, math.MaxInt32); err != nil {
+		return err
+	}
+	cfg.Count = f.count
+	var err error
+	if cfg.Interval, err = seconds("-i/--interval", f.interval); err != nil {
+		return err
+	}
+	if cfg.Timeout, err = seconds("-Z/--timeout", f.timeout); err != nil {
+		return err
+	}
+	if cfg.Grace, err = seconds("-G/--gracetime", f.grace); err != nil {
+		return err
+	}
+	if err := checkRange("-s/--psize", f.psize, 28, 4470); err != nil {
+		return err
+	}
+	cfg.Size = f.psize
+	if f.bitpattern < 0 {
+		return rangeErr("-B/--bitpattern", f.bitpattern, "0", "255, or more for random")
+	}
+	cfg.Pattern = f.bitpattern
+	if err := checkRange("-Q/--tos", f.tos, 0, 255); err != nil {
+		return err
+	}
+	cfg.TOS = f.tos
+	if err := checkRange("-m/--max-ttl", f.max, 1, 255); err != nil {
+		return err
+	}
+	if err := checkRange("-f/--first-ttl", f.first, 1, 255); err != nil {
+		return err
+	}
+	if f.first > f.max {
+		return fmt.Errorf("-f/--first-ttl %d is larger than -m/--max-ttl %d", f.first, f.max)
+	}
+	cfg.First, cfg.Max = f.first, f.max
+	if err := checkRange("-U/--max-unknown", f.maxUnk, 1, 255); err != nil {
+		return err
+	}
+	cfg.MaxUnknown = f.maxUnk
+	if err := checkRange("--displaymode", f.displaymode, 0, 2); err != nil {
+		return err
+	}
+	cfg.DisplayMode = f.displaymode
+	if f.address != "" {
+		a, err := netip.ParseAddr(f.address)
+		if err != nil || a.Zone() != "" {
+			return fmt.Errorf("-a/--address: not an IP address: %q", f.address)
+		}
+		cfg.Source = a.Unmap()
+	}
+	if f.mark != "" {
+		m, err := strconv.ParseUint(f.mark, 0, 32)
+		if err != nil {
+			return rangeErr("-M/--mark", f.mark, "0", "4294967295")
+		}
+		cfg.Mark = uint32(m)
+	}
+	cfg.Fields = report.DefaultFields
+	if len(f.order) > 0 {
+		cfg.Fields = f.order[len(f.order)-1]
+	}
+	if _, err := report.ParseFields(cfg.Fields); err != nil {
+		return fmt.Errorf("-o/--order: %w", err)
+	}
+
+	cfg.Targets = f.fs.Args()
+	if f.filename != "" {
+		names, err := readTargets(f.filename, stdin)
+		if err != nil {
+			return err
+		}
+		cfg.Targets = append(cfg.Targets, names...)
+	}
+	if len(cfg.Targets) == 0 {
+		cfg.Targets = []string{"localhost"}
+	}
+	return nil
+}
+
+// lastMode finds the display flag given last on the command line.
+func (f *flagSet) lastMode() Mode {
+	mode := ModeDefault
+	flags := map[string]Mode{
+		"report": ModeReport, "report-wide": ModeReport, "curses": ModeCurses, "split": ModeSplit,
+		"raw": ModeRaw, "json": ModeJSON, "csv": ModeCSV, "xml": ModeXML,
+	}
+	for _, name := range f.seen {
+		if m, ok := flags[name]; ok {
+			mode = m
+		}
+	}
+	return mode
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func readTargets(name string, stdin io.Reader) ([]string, error) {
+	var r io.Reader = stdin
+	if name != "-" {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("-F/--filename: %w", err)
+		}
+		defer fh.Close()
+		r = fh
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			out = append(out, s)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("-F/--filename: %w", err)
+	}
+	return out, nil
+}

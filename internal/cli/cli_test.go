@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestParseDefaultsAreMtrs(t *testing.T) {
+	cfg, err := Parse("", []string{"example.test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Count != 10 || cfg.Interval != time.Second || cfg.Max != 30 || cfg.First != 1 ||
+		cfg.MaxUnknown != 12 || cfg.Size != 64 || cfg.Fields != "LS NABWV" || cfg.Grace != 5*time.Second ||
+		cfg.Timeout != 10*time.Second || cfg.Mode != ModeDefault || len(cfg.Targets) != 1 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   string
+		args  []string
+		check func(*Config) bool
+	}{
+		{"combined shorthands", "", []string{"-rwc", "5", "h"}, func(c *Config) bool { return c.Mode == ModeReport && c.Wide && c.Count == 5 }},
+		{"attached value", "", []string{"-c3", "h"}, func(c *Config) bool { return c.Count == 3 }},
+		{"fractional interval", "", []string{"-i", "0.2", "h"}, func(c *Config) bool { return c.Interval == 200*time.Millisecond }},
+		{"flags after the host", "", []string{"h", "--report", "-n"}, func(c *Config) bool { return c.Mode == ModeReport && c.NoDNS }},
+		{"last display flag wins", "", []string{"-r", "--json", "h"}, func(c *Config) bool { return c.Mode == ModeJSON }},
+		{"last display flag wins, other way", "", []string{"--json", "-r", "h"}, func(c *Config) bool { return c.Mode == ModeReport }},
+		{"MTR_OPTIONS first, argv wins", "-c 7 -n", []string{"-c", "2", "h"}, func(c *Config) bool { return c.Count == 2 && c.NoDNS }},
+		{"order", "", []string{"-o", "LDRSNBAWVGJMXI", "h"}, func(c *Config) bool { return c.Fields == "LDRSNBAWVGJMXI" }},
+		{"source address", "", []string{"-a", "2001:db8::1", "h"}, func(c *Config) bool { return c.Source.String() == "2001:db8::1" }},
+		{"family", "", []string{"-6", "h"}, func(c *Config) bool { return c.Family == 6 }},
+		{"several targets", "", []string{"a", "b"}, func(c *Config) bool { return len(c.Targets) == 2 }},
+		{"no target is localhost", "", nil, func(c *Config) bool { return c.Targets[0] == "localhost" }},
+		{"bit pattern above 255 is random", "", []string{"-B", "300", "h"}, func(c *Config) bool { return c.Pattern == 300 }},
+		{"hex mark", "", []string{"-M", "0x10", "h"}, func(c *Config) bool { return c.Mark == 16 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse(tc.env, tc.args, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(cfg) {
+				t.Errorf("got %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "unknown option --bogus"},
+		{[]string{"-c"}, "needs a value"},
+		{[]string{"-c", "x"}, `invalid value "x"`},
+		{[]string{"-c", "0"}, "-c/--report-cycles: value out of range (1-2147483647): 0"},
+		{[]string{"-i", "0"}, "-i/--interval: value out of range"},
+		{[]string{"-i", "-1"}, "-i/--interval: value out of range"},
+		{[]string{"-i", "soon"}, "not a number of seconds"},
+		{[]string{"-m", "300"}, "-m/--max-ttl: value out of range (1-255): 300"},
+		{[]string{"-f", "9", "-m", "5"}, "larger than -m/--max-ttl"},
+		{[]string{"-s", "5000"}, "-s/--psize: value out of range (28-4470): 5000"},
+		{[]string{"-Q", "256"}, "-Q/--tos: value out of range (0-255): 256"},
+		{[]string{"-P", "70000"}, "-P/--port: value out of range (1-65535): 70000"},
+		{[]string{"-L", "80"}, "-L/--localport: value out of range (1024-65535): 80"},
+		{[]string{"--displaymode", "3"}, "--displaymode: value out of range (0-2): 3"},
+		{[]string{"-o", "LZ"}, "-o/--order:"},
+		{[]string{"-a", "nowhere"}, "-a/--address: not an IP address"},
+		{[]string{"-4", "-6"}, "mutually exclusive"},
+		{[]string{"-u", "-T"}, "mutually exclusive"},
+		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
+		{[]string{"-U", "0"}, "-U/--max-unknown: value out of range (1-255): 0"},
+		{[]string{"-G", "0"}, "-G/--gracetime: value out of range"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := Parse("", append([]string{"h"}, tc.args...), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestHelpFitsAScreenAndListsEveryOption(t *testing.T) {
+	_, err := Parse("", []string{"--help"}, nil)
+	if !IsHelp(err) {
+		t.Fatalf("--help: %v", err)
+	}
+	var b bytes.Buffer
+	Usage(&b)
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) > 24 {
+		t.Errorf("help has %d lines, more than a 24-line screen", len(lines))
+	}
+	for _, l := range lines {
+		if len(l) > 80 {
+			t.Errorf("help line wider than 80 columns: %q", l)
+		}
+	}
+	newFlagSet(&Config{}).fs.VisitAll(func(f *pflag.Flag) {
+		if !strings.Contains(b.String(), "--"+f.Name) {
+			t.Errorf("help does not mention --%s", f.Name)
+		}
+	})
+}
+
+func TestTargetsFromFile(t *testing.T) {
+	cfg, err := Parse("", []string{"-F", "-", "first"}, strings.NewReader(" a.test \n\nb.test\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.Targets, ",") != "first,a.test,b.test" {
+		t.Errorf("targets %v", cfg.Targets)
+	}
+}

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+)
+
+// usage is mtr-go's --help: every option on one screen, grouped as an mtr user looks for them.
+// pflag's generated help is not used: it does not fit a screen, and its bool-flag syntax changed
+// between pflag releases.
+const usage = `Usage: mtr-go [options] [HOST...]
+Trace the route to each HOST and keep probing every hop, like mtr.
+Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
+        -t --curses        live UI (default, on tty)  -p --split    script lines
+        -l --raw           raw events     -j --json   -C --csv     -x --xml
+        --displaymode MODE first UI view (0-2)
+Hosts   -n --no-dns        addresses only             -b --show-ips name and IP
+        -o --order FIELDS  columns ("LS NABWV")       -e --mpls     MPLS labels
+        -y --ipinfo N      IP info (0-4)              -z --aslookup AS numbers
+Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
+        -4 --inet  -6 --inet6     address family      -f --first-ttl TTL    (1)
+        -m --max-ttl TTL   largest TTL (30)           -U --max-unknown N    (12)
+        -s --psize BYTES   IP packet size (64)        -B --bitpattern N     (0)
+        -Q --tos N         TOS/traffic class (0)      -a --address ADDR  source
+        -I --interface NAME  send from NAME           -M --mark MARK     SO_MARK
+        -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N
+        -Z --timeout SECONDS  late answers (10)       -G --gracetime SECONDS (5)
+Input   -F --filename FILE  targets, one a line (- = stdin); MTR_OPTIONS first
+Other   -h --help  -v --version
+Fields  L Loss%  D Drop  R Rcv  S Snt  N Last  B Best  A Avg  W Wrst  V StDev
+        G Gmean  J Jttr  M Javg  X Jmax  I Jint  (space) gap
+Raw sockets need root: use sudo, or once: sudo setcap cap_net_raw+ep BINARY
+`
+
+// Usage writes the help text.
+func Usage(w io.Writer) {
+	fmt.Fprint(w, usage)
+}
