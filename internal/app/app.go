@@ -19,6 +19,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/probe"
+	"github.com/mtr-go/mtr-go/stats"
 )
 
 // Exit codes.
@@ -56,14 +57,6 @@ func Main(env Env) int {
 		return exitFail
 	}
 
-	switch cfg.Mode {
-	case cli.ModeDefault, cli.ModeReport:
-		// The live UI is not built yet: until it is, every run prints the report.
-	default:
-		fmt.Fprintln(env.Stderr, "mtr-go: this output mode is not available yet; use -r")
-		return exitFail
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
@@ -73,10 +66,19 @@ func Main(env Env) int {
 		defer names.Close()
 	}
 	host, _ := os.Hostname()
+	view, ok := views[cfg.Mode]
+	if !ok {
+		fmt.Fprintln(env.Stderr, "mtr-go: this output mode is not available yet; use -r")
+		return exitFail
+	}
 
 	code := exitOK
 	for _, target := range cfg.Targets {
-		err := runReport(ctx, cfg, target, host, names, env.Stdout)
+		s, err := open(ctx, cfg, target, host, names)
+		if err == nil {
+			err = view(ctx, s, env)
+			s.close()
+		}
 		switch {
 		case ctx.Err() != nil:
 			return exitInterrupted
@@ -89,6 +91,16 @@ func Main(env Env) int {
 		}
 	}
 	return code
+}
+
+// A view shows one session's results; it returns when the session is over for it (rounds done,
+// user quit, or ctx ended).
+type view func(ctx context.Context, s *session, env Env) error
+
+// views maps each output mode to its view. Modes without an entry are not built yet.
+var views = map[cli.Mode]view{
+	cli.ModeDefault: reportView, // the live UI is not built yet: until it is, a run prints the report
+	cli.ModeReport:  reportView,
 }
 
 func selfPath() string {
@@ -124,12 +136,22 @@ func lookupHost(ctx context.Context, name string, family int) (netip.Addr, error
 	return addrs[0].Unmap(), nil
 }
 
-// runReport traces one target for cfg.Count rounds and prints mtr's report. Interrupted, it still
-// prints what it has.
-func runReport(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver, out io.Writer) error {
+// session is one target's run: its configuration, resolved address, prober and scheduler.
+type session struct {
+	cfg    *cli.Config
+	name   string // the target as the user typed it
+	target netip.Addr
+	host   string // local host name
+	prober *probe.ICMP
+	tracer *trace.Tracer
+	names  *resolve.Resolver // nil with -n
+}
+
+// open resolves the target and opens the prober and scheduler for it.
+func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver) (*session, error) {
 	target, err := lookupHost(ctx, name, cfg.Family)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := probe.Open(probe.Config{
 		Target:    target,
@@ -140,10 +162,8 @@ func runReport(ctx context.Context, cfg *cli.Config, name, host string, names *r
 		TOS:       cfg.TOS,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer p.Close()
-
 	tr := trace.New(p, target, trace.Config{
 		First:      cfg.First,
 		Max:        cfg.Max,
@@ -156,17 +176,27 @@ func runReport(ctx context.Context, cfg *cli.Config, name, host string, names *r
 	if names != nil {
 		tr.OnNewAddress(names.Prefetch)
 	}
-	start := time.Now()
-	if err := report.Start(out, start); err != nil {
-		return err
+	return &session{cfg: cfg, name: name, target: target, host: host, prober: p, tracer: tr, names: names}, nil
+}
+
+func (s *session) close() { s.prober.Close() }
+
+// run runs the scheduler; an interrupt is not an error here (the view still shows what it has).
+func (s *session) run(ctx context.Context) error {
+	err := s.tracer.Run(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil
 	}
-	runErr := tr.Run(ctx)
-	if runErr != nil && ctx.Err() == nil {
-		return runErr
+	return err
+}
+
+// lookup returns the reverse-name function for views: after waiting (bounded) for the names of
+// every address in snap, when wait is set.
+func (s *session) lookup(snap stats.Snapshot, wait bool) report.Names {
+	if s.names == nil {
+		return func(netip.Addr) string { return "" }
 	}
-	snap := tr.Snapshot()
-	lookup := func(netip.Addr) string { return "" }
-	if names != nil {
+	if wait {
 		var addrs []netip.Addr
 		for _, h := range snap.Hops {
 			for _, a := range h.Addrs {
@@ -174,14 +204,25 @@ func runReport(ctx context.Context, cfg *cli.Config, name, host string, names *r
 			}
 		}
 		wctx, cancel := context.WithTimeout(context.Background(), dnsWait)
-		names.Wait(wctx, addrs)
+		s.names.Wait(wctx, addrs)
 		cancel()
-		lookup = names.Name
 	}
-	return report.Text(out, snap, lookup, report.Options{
-		Fields:    cfg.Fields,
-		Wide:      cfg.Wide,
-		ShowIPs:   cfg.ShowIPs,
-		LocalHost: host,
+	return s.names.Name
+}
+
+// reportView runs cfg.Count rounds and prints mtr's report; interrupted, it prints what it has.
+func reportView(ctx context.Context, s *session, env Env) error {
+	if err := report.Start(env.Stdout, time.Now()); err != nil {
+		return err
+	}
+	if err := s.run(ctx); err != nil {
+		return err
+	}
+	snap := s.tracer.Snapshot()
+	return report.Text(env.Stdout, snap, s.lookup(snap, true), report.Options{
+		Fields:    s.cfg.Fields,
+		Wide:      s.cfg.Wide,
+		ShowIPs:   s.cfg.ShowIPs,
+		LocalHost: s.host,
 	})
 }

@@ -65,6 +65,25 @@ const (
 	drainSlack = 20 * time.Millisecond
 )
 
+// EventKind says what happened to a probe.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventSent  EventKind = iota + 1 // a probe went out
+	EventReply                      // an answer to it came back
+)
+
+// Event is one probe sent or answered, for views that stream them (mtr's raw format).
+type Event struct {
+	Kind EventKind
+	TTL  int
+	Seq  uint16
+	From netip.Addr    // EventReply: who answered
+	RTT  time.Duration // EventReply
+	Err  string        // EventReply: the ICMP error text, or ""
+}
+
 type outstanding struct {
 	ttl  int
 	sent time.Time
@@ -89,6 +108,7 @@ type Tracer struct {
 	changed chan struct{}
 	seen    map[netip.Addr]bool
 	newAddr func(netip.Addr)
+	onEvent func(Event)
 }
 
 // New returns a tracer probing target through p.
@@ -112,6 +132,11 @@ func New(p Prober, target netip.Addr, cfg Config) *Tracer {
 // OnNewAddress registers f to be called (from the Run goroutine, so it must not block) the first
 // time an address answers any hop, e.g. to start its reverse lookup early. Call before Run.
 func (t *Tracer) OnNewAddress(f func(netip.Addr)) { t.newAddr = f }
+
+// OnEvent registers f to be called, from the Run goroutine and without locks held, for every
+// probe sent and every answer matched. f must not block for long: probes wait for it. Call
+// before Run.
+func (t *Tracer) OnEvent(f func(Event)) { t.onEvent = f }
 
 // Changed signals, coalesced, that the statistics changed since the last signal.
 func (t *Tracer) Changed() <-chan struct{} { return t.changed }
@@ -268,6 +293,9 @@ func (t *Tracer) step() (time.Duration, error) {
 	t.out[seq] = outstanding{ttl: ttl, sent: sent}
 	t.path.Sent(ttl, seq)
 	t.mu.Unlock()
+	if t.onEvent != nil {
+		t.onEvent(Event{Kind: EventSent, TTL: ttl, Seq: seq})
+	}
 	t.notify()
 	return tick, nil
 }
@@ -303,6 +331,9 @@ func (t *Tracer) answer(r probe.Reply) {
 	t.mu.Unlock()
 	if fresh && t.newAddr != nil {
 		t.newAddr(r.From)
+	}
+	if t.onEvent != nil {
+		t.onEvent(Event{Kind: EventReply, TTL: o.ttl, Seq: r.Seq, From: r.From, RTT: rtt, Err: errText})
 	}
 	t.notify()
 }

@@ -206,3 +206,30 @@ func (u *unreachFake) Send(seq uint16, ttl int) (time.Time, error) {
 	u.replies <- r
 	return now, nil
 }
+
+func TestEventsForEverySendAndAnswer(t *testing.T) {
+	f := newFake(time.Millisecond, "198.18.0.2", "198.18.1.2")
+	tr := New(f, f.addrs[1], Config{Count: 3, Interval: 10 * time.Millisecond})
+	var sent, answered int
+	seqs := map[uint16]int{}
+	tr.OnEvent(func(e Event) {
+		switch e.Kind {
+		case EventSent:
+			sent++
+			seqs[e.Seq] = e.TTL
+		case EventReply:
+			answered++
+			if seqs[e.Seq] != e.TTL || e.RTT != time.Millisecond || !e.From.IsValid() {
+				t.Errorf("reply event %+v does not match its probe (ttl %d)", e, seqs[e.Seq])
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sent != 6 || answered != 6 {
+		t.Errorf("%d sent and %d answered events, want 6 and 6", sent, answered)
+	}
+}
