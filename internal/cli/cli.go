@@ -42,6 +42,7 @@ type Config struct {
 	Family  int  // 0 any, 4 or 6
 
 	Count      int
+	CountSet   bool // -c was given: live views (UI, split) stop after Count rounds, as in mtr
 	Interval   time.Duration
 	Timeout    time.Duration
 	Grace      time.Duration
@@ -256,6 +257,7 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		return err
 	}
 	cfg.Count = f.count
+	cfg.CountSet = f.changed("report-cycles")
 	var err error
 	if cfg.Interval, err = seconds("-i/--interval", f.interval); err != nil {
 		return err
