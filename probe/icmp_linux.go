@@ -223,7 +223,7 @@ func kernelSource(target netip.Addr) (netip.Addr, error) {
 }
 
 // Send sends one echo request with this sequence and TTL (hop limit) and
-// returns the time right after the kernel took it. The TTL travels with the
+// returns the time just before the kernel took it. The TTL travels with the
 // packet as a control message, so the socket has no shared TTL state and
 // Send is safe for concurrent use; the scheduler normally calls it from one
 // goroutine. Errors wrap the errno (e.g. syscall.ENETUNREACH when there is
@@ -233,13 +233,15 @@ func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("send %s echo seq %d: TTL %d out of range 1..255", p.family, seq, ttl)
 	}
 	pkt := buildEcho(p.is6, p.cfg.ID, seq, p.payload())
+	// Timed before the write: on a veth path the kernel may forward the probe and queue the
+	// answer (with its receive timestamp) before sendmsg even returns.
+	now := time.Now()
 	var err error
 	if p.is6 {
 		_, err = p.p6.WriteTo(pkt, &ipv6.ControlMessage{HopLimit: ttl}, p.dst)
 	} else {
 		_, _, err = p.ipc.WriteMsgIP(pkt, ttlCmsg(ttl), p.dst)
 	}
-	now := time.Now()
 	if err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", p.family, seq, ttl, err)
 	}
