@@ -1,0 +1,151 @@
+package netlab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// dnsmasq is a dnsmasq process running in the foreground inside the client
+// namespace, so that we are its parent and reap it.
+type dnsmasq struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan struct{} // closed when the process has exited
+	err    error         // Wait's result, valid after done
+}
+
+// startDNS writes the lab's names into a hosts file and serves them with
+// dnsmasq on 127.0.0.1:53 in the client namespace (the address the client's
+// resolv.conf names). It returns once a reverse lookup succeeds.
+func (l *Lab) startDNS() error {
+	dir, err := os.MkdirTemp("", l.Client+"-")
+	if err != nil {
+		return fmt.Errorf("create dnsmasq state dir: %w", err)
+	}
+	l.stateDir = dir
+	// dnsmasq may read its files after dropping privileges.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("chmod %s: %w", dir, err)
+	}
+	var hosts strings.Builder
+	for _, a := range slices.SortedFunc(maps.Keys(l.Names), netip.Addr.Compare) {
+		fmt.Fprintf(&hosts, "%s\t%s\n", a, l.Names[a])
+	}
+	hostsFile := filepath.Join(dir, "hosts")
+	if err := os.WriteFile(hostsFile, []byte(hosts.String()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", hostsFile, err)
+	}
+
+	l.DNSServer = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 53)
+	d := &dnsmasq{done: make(chan struct{})}
+	d.cmd = exec.Command("ip", "netns", "exec", l.Client, "dnsmasq",
+		"--keep-in-foreground",
+		"--conf-file=/dev/null", // ignore the host's /etc/dnsmasq.conf
+		"--user=root",
+		"--pid-file=", // none
+		"--listen-address="+l.DNSServer.Addr().String(),
+		"--port=53",
+		"--bind-interfaces",
+		"--no-resolv", "--no-hosts", "--no-poll",
+		"--addn-hosts="+hostsFile,
+		// Answer for the lab's zones only, and authoritatively: unknown
+		// names get NXDOMAIN at once instead of a forwarding attempt.
+		"--local=/lab.test/",
+		"--local=/18.198.in-addr.arpa/",
+		"--local=/19.198.in-addr.arpa/",
+		"--local=/8.b.d.0.1.0.0.2.ip6.arpa/",
+		"--log-facility=-",
+	)
+	d.cmd.Stdout = &d.stderr
+	d.cmd.Stderr = &d.stderr
+	if err := d.cmd.Start(); err != nil {
+		return fmt.Errorf("start dnsmasq: %w", err)
+	}
+	l.dns = d
+	go func() {
+		d.err = d.cmd.Wait()
+		close(d.done)
+	}()
+
+	// Wait until dnsmasq answers (it binds its socket shortly after start).
+	r := l.Resolver()
+	probe := l.Hops4[0]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		names, err := r.LookupAddr(ctx, probe.String())
+		cancel()
+		if err == nil && len(names) > 0 {
+			return nil
+		}
+		select {
+		case <-d.done:
+			return fmt.Errorf("dnsmasq exited: %v: %s", d.err, strings.TrimSpace(d.stderr.String()))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("dnsmasq does not answer a reverse lookup of %s: %v (output: %s)",
+				probe, err, strings.TrimSpace(d.stderr.String()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop terminates dnsmasq and waits for it.
+func (d *dnsmasq) stop() error {
+	select {
+	case <-d.done:
+		return nil // already gone (its namespace may have been removed)
+	default:
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return nil
+	case <-time.After(2 * time.Second):
+	}
+	_ = d.cmd.Process.Kill()
+	select {
+	case <-d.done:
+		return nil
+	case <-time.After(2 * time.Second):
+		return errors.New("dnsmasq does not exit after SIGKILL")
+	}
+}
+
+// Resolver returns a resolver that asks the lab's dnsmasq, for Go code that
+// resolves lab addresses: inside Run only the network namespace changes, not
+// /etc/resolv.conf, so the default resolver would ask the host's servers.
+// Its sockets are opened in the client namespace whichever thread dials.
+// Without Spec.DNS every query fails (nothing listens).
+func (l *Lab) Resolver() *net.Resolver {
+	server := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 53)
+	if l.DNSServer.IsValid() {
+		server = l.DNSServer
+	}
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var conn net.Conn
+			err := l.Run(func() error {
+				var d net.Dialer
+				var err error
+				conn, err = d.DialContext(ctx, network, server.String())
+				return err
+			})
+			return conn, err
+		},
+	}
+}

@@ -1,0 +1,297 @@
+// Package netlab builds throw-away networks of Linux network namespaces (a
+// client, a chain of real kernel routers, a destination) for testing mtr-go
+// against real routers.
+//
+// A lab is a line of namespaces joined by veth pairs:
+//
+//	client — r1 — r2 — … — rN — dest
+//
+// Link i (0 = client–r1, N = rN–dest) carries 198.18.i.0/24 and
+// 2001:db8:i::/64; the left end is .1 / ::1, the right end .2 / ::2. Every
+// router answers from its client-facing address, so hop k of a clean trace is
+// 198.18.(k-1).2 / 2001:db8:k-1::2 and the destination is 198.18.N.2 /
+// 2001:db8:N::2 (see Lab.Hops4 and Lab.Hops6).
+//
+// Faults (throttled ICMP, real loss, silent destination, routing loop, dead
+// node, missing route) are made with nftables tables and routes inside the
+// namespaces, so what the client sees is produced by the real kernel. All
+// traffic stays inside the lab: only 198.18.0.0/15 and 2001:db8::/32 are used
+// and the client has no path to the host's network.
+//
+// Building a lab needs root, iproute2 (ip) and nftables (nft); DNS needs
+// dnsmasq. Tests use New, which skips when those are missing.
+package netlab
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// Spec describes a lab. The zero value is a clean chain of 5 routers.
+type Spec struct {
+	// Routers is the number of routers between client and destination
+	// (default 5, at most MaxRouters).
+	Routers int
+	// Throttle maps hop k to the percentage (0..100) of the ICMP
+	// time-exceeded messages router k generates that it drops again: the
+	// look-alike of ICMP rate limiting, where hop k shows loss but the hops
+	// behind it do not.
+	Throttle map[int]int
+	// LossFrom, if > 0, makes router LossFrom drop LossPercent % of all
+	// packets arriving from the client side: real loss, shown by hop
+	// LossFrom and every hop after it.
+	LossFrom    int
+	LossPercent int
+	// SilentDest makes the destination drop every packet sent to it, so it
+	// never answers.
+	SilentDest bool
+	// Loop, if > 0 (it must be >= 2), makes router Loop route traffic for the
+	// destination back to router Loop-1, which sends it forward again: the
+	// trace alternates between the two routers' addresses.
+	Loop int
+	// Dead, if > 0, makes router Dead answer probes that expire at it but
+	// forward nothing, so every hop after it is silent.
+	Dead int
+	// NoRoute, if > 0, removes router NoRoute's routes to the destination's
+	// network. The router answers every probe that reaches it, even one
+	// whose TTL expires there (Linux looks up the route before checking the
+	// TTL), with ICMP destination unreachable: IPv4 network unreachable
+	// (type 3 code 0), IPv6 no route (type 1 code 0). The IPv4 answers are
+	// rate limited by a host-wide kernel limiter that no namespace can
+	// switch off (net.ipv4.route.error_burst/error_cost: 5 at once, then 1
+	// per second per client address), so a fast IPv4 trace sees most of
+	// them lost; IPv6 answers are not limited. Use Reject for an
+	// unreachable that is never rate limited.
+	NoRoute int
+	// Reject, if > 0, makes router Reject refuse to forward traffic for the
+	// destination's network with an nftables reject in its forward hook:
+	// ICMP network unreachable (IPv6: no route), never rate limited. Probes
+	// that expire at the router still get time-exceeded, as with most
+	// hardware routers.
+	Reject int
+	// DNS runs dnsmasq inside the client namespace, serving the names in
+	// Lab.Names (forward and reverse) at Lab.DNSServer.
+	DNS bool
+}
+
+// MaxRouters is the longest chain a lab can have: link i uses 198.18.i.0/24.
+const MaxRouters = 250
+
+// Lab is a built lab. Its fields are read-only; Close removes everything.
+type Lab struct {
+	// Client is the name of the client namespace, where probes are sent
+	// from (see Command and Run).
+	Client string
+	// Target4 and Target6 are the destination's addresses.
+	Target4 netip.Addr
+	Target6 netip.Addr
+	// Hops4 and Hops6 list the address expected at hop 1..N and then the
+	// destination: what a traceroute from the client shows on a clean path.
+	Hops4 []netip.Addr
+	Hops6 []netip.Addr
+	// Names maps every lab address to its name (r1.lab.test, …,
+	// dest.lab.test, client.lab.test). They are served only when Spec.DNS.
+	Names map[netip.Addr]string
+	// DNSServer is where dnsmasq listens, seen from the client namespace;
+	// zero unless Spec.DNS.
+	DNSServer netip.AddrPort
+	// Spec is the spec the lab was built from, with defaults filled in.
+	Spec Spec
+
+	namespaces []string // client, r1..rN, dest
+	etcDir     string   // /etc/netns/<client>
+	stateDir   string   // dnsmasq's hosts file and log
+	dns        *dnsmasq
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Namespace-name prefix. Names are "mgl" + pid (base 36) + "-" + lab number
+// (base 36) + role, e.g. "mglb3k-0r12": unique per process and per lab, and
+// short enough that interface-name limits never matter. The pid lets a new
+// process recognise leftovers of a crashed one.
+const namePrefix = "mgl"
+
+var (
+	labCounter atomic.Uint64
+	sweepOnce  sync.Once
+)
+
+// Build creates the lab described by spec. Unlike New it works outside
+// tests; the caller must Close the lab. On error nothing is left behind.
+func Build(spec Spec) (*Lab, error) {
+	spec, err := spec.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if err := AvailableFor(spec); err != nil {
+		return nil, err
+	}
+	sweepOnce.Do(sweepLeftovers)
+
+	n := spec.Routers
+	base := namePrefix + strconv.FormatInt(int64(os.Getpid()), 36) + "-" +
+		strconv.FormatUint(labCounter.Add(1)-1, 36)
+	l := &Lab{
+		Client:  base + "c",
+		Target4: linkAddr4(n, true),
+		Target6: linkAddr6(n, true),
+		Names:   make(map[netip.Addr]string),
+		Spec:    spec,
+	}
+	l.namespaces = append(l.namespaces, l.Client)
+	for k := 1; k <= n; k++ {
+		l.namespaces = append(l.namespaces, base+"r"+strconv.Itoa(k))
+	}
+	l.namespaces = append(l.namespaces, base+"d")
+	l.etcDir = filepath.Join(etcNetnsDir, l.Client)
+	for i := 0; i <= n; i++ {
+		l.Hops4 = append(l.Hops4, linkAddr4(i, true))
+		l.Hops6 = append(l.Hops6, linkAddr6(i, true))
+	}
+	for i := range l.namespaces {
+		name := "r" + strconv.Itoa(i) + ".lab.test"
+		switch i {
+		case 0:
+			name = "client.lab.test"
+		case n + 1:
+			name = "dest.lab.test"
+		}
+		if i > 0 { // right end of link i-1
+			l.Names[linkAddr4(i-1, true)] = name
+			l.Names[linkAddr6(i-1, true)] = name
+		}
+		if i <= n { // left end of link i
+			l.Names[linkAddr4(i, false)] = name
+			l.Names[linkAddr6(i, false)] = name
+		}
+	}
+
+	if err := l.build(); err != nil {
+		if cerr := l.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("clean up after failed build: %w", cerr))
+		}
+		return nil, fmt.Errorf("build lab %s: %w", base, err)
+	}
+	return l, nil
+}
+
+// Router returns the namespace name of router k (1..N), for tests that want
+// to run ip or nft there. It panics on a k outside the chain, which is a bug
+// in the calling test.
+func (l *Lab) Router(k int) string {
+	if k < 1 || k > l.Spec.Routers {
+		panic(fmt.Sprintf("netlab: router %d outside 1..%d", k, l.Spec.Routers))
+	}
+	return l.namespaces[k]
+}
+
+// Dest returns the namespace name of the destination.
+func (l *Lab) Dest() string { return l.namespaces[len(l.namespaces)-1] }
+
+// Namespaces returns the names of all the lab's namespaces: client, routers
+// in order, destination.
+func (l *Lab) Namespaces() []string { return slices.Clone(l.namespaces) }
+
+// Close stops dnsmasq and every other process left in the lab, deletes the
+// namespaces (which deletes their veths) and the /etc/netns directory. It is
+// safe to call more than once; later calls return the first result.
+func (l *Lab) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.teardown() })
+	return l.closeErr
+}
+
+func (l *Lab) teardown() error {
+	var errs []error
+	if l.dns != nil {
+		if err := l.dns.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, ns := range l.namespaces {
+		if err := removeNamespace(ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(l.etcDir); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", l.etcDir, err))
+	}
+	if l.stateDir != "" {
+		if err := os.RemoveAll(l.stateDir); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", l.stateDir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s Spec) normalize() (Spec, error) {
+	if s.Routers == 0 {
+		s.Routers = 5
+	}
+	n := s.Routers
+	if n < 1 || n > MaxRouters {
+		return s, fmt.Errorf("netlab: Routers = %d, want 1..%d", n, MaxRouters)
+	}
+	inChain := func(field string, k, min int) error {
+		if k != 0 && (k < min || k > n) {
+			return fmt.Errorf("netlab: %s = %d, want 0 (off) or %d..%d", field, k, min, n)
+		}
+		return nil
+	}
+	percent := func(field string, p int) error {
+		if p < 0 || p > 100 {
+			return fmt.Errorf("netlab: %s = %d, want 0..100", field, p)
+		}
+		return nil
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(s.Throttle)) {
+		errs = append(errs, inChain("Throttle hop", k, 1), percent(fmt.Sprintf("Throttle[%d]", k), s.Throttle[k]))
+	}
+	errs = append(errs,
+		inChain("LossFrom", s.LossFrom, 1),
+		percent("LossPercent", s.LossPercent),
+		inChain("Loop", s.Loop, 2),
+		inChain("Dead", s.Dead, 1),
+		inChain("NoRoute", s.NoRoute, 1),
+		inChain("Reject", s.Reject, 1),
+	)
+	if s.Loop != 0 && s.Loop == s.NoRoute {
+		errs = append(errs, fmt.Errorf("netlab: Loop and NoRoute both on router %d", s.Loop))
+	}
+	s.Throttle = maps.Clone(s.Throttle)
+	return s, errors.Join(errs...)
+}
+
+// linkAddr4 is the IPv4 address of the left (right=false) or right end of
+// link i.
+func linkAddr4(i int, right bool) netip.Addr {
+	host := byte(1)
+	if right {
+		host = 2
+	}
+	return netip.AddrFrom4([4]byte{198, 18, byte(i), host})
+}
+
+// linkAddr6 is the IPv6 address of the left or right end of link i.
+func linkAddr6(i int, right bool) netip.Addr {
+	a := [16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i)}
+	a[15] = 1
+	if right {
+		a[15] = 2
+	}
+	return netip.AddrFrom16(a)
+}
+
+// linkPrefix4 and linkPrefix6 are the networks of link i.
+func linkPrefix4(i int) netip.Prefix { return netip.PrefixFrom(linkAddr4(i, false), 24).Masked() }
+func linkPrefix6(i int) netip.Prefix { return netip.PrefixFrom(linkAddr6(i, false), 64).Masked() }

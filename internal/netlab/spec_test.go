@@ -1,0 +1,62 @@
+package netlab
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSpecValidation(t *testing.T) {
+	tests := []struct {
+		name    string
+		spec    Spec
+		wantErr string
+	}{
+		{"zero value is 5 clean routers", Spec{}, ""},
+		{"every fault at once", Spec{Routers: 6, Throttle: map[int]int{2: 40}, LossFrom: 5, LossPercent: 15, SilentDest: true, Loop: 3, Dead: 6, NoRoute: 4, DNS: true}, ""},
+		{"too many routers", Spec{Routers: MaxRouters + 1}, "Routers"},
+		{"throttle beyond the chain", Spec{Routers: 3, Throttle: map[int]int{4: 10}}, "Throttle hop"},
+		{"throttle over 100 %", Spec{Throttle: map[int]int{1: 101}}, "Throttle[1]"},
+		{"loss percent negative", Spec{LossFrom: 1, LossPercent: -1}, "LossPercent"},
+		{"loop at the first router", Spec{Loop: 1}, "Loop"},
+		{"dead beyond the chain", Spec{Routers: 2, Dead: 3}, "Dead"},
+		{"loop and no route on one router", Spec{Loop: 3, NoRoute: 3}, "both on router 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := tt.spec.normalize()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error = %v, want one mentioning %q", err, tt.wantErr)
+			case err == nil && s.Routers < 1:
+				t.Fatalf("Routers = %d after normalize", s.Routers)
+			}
+		})
+	}
+}
+
+func TestAddressing(t *testing.T) {
+	tests := []struct {
+		link  int
+		right bool
+		v4    string
+		v6    string
+	}{
+		{0, false, "198.18.0.1", "2001:db8::1"},
+		{0, true, "198.18.0.2", "2001:db8::2"},
+		{5, true, "198.18.5.2", "2001:db8:5::2"},
+		{250, false, "198.18.250.1", "2001:db8:fa::1"},
+	}
+	for _, tt := range tests {
+		if got := linkAddr4(tt.link, tt.right).String(); got != tt.v4 {
+			t.Errorf("linkAddr4(%d, %v) = %s, want %s", tt.link, tt.right, got, tt.v4)
+		}
+		if got := linkAddr6(tt.link, tt.right).String(); got != tt.v6 {
+			t.Errorf("linkAddr6(%d, %v) = %s, want %s", tt.link, tt.right, got, tt.v6)
+		}
+	}
+	if got := linkPrefix6(3).String(); got != "2001:db8:3::/64" {
+		t.Errorf("linkPrefix6(3) = %s", got)
+	}
+}
