@@ -1,0 +1,373 @@
+package main
+
+// Network-lab tests: the real mtr-go binary, run inside the client namespace of a lab of kernel
+// routers (internal/netlab), read the way a user reads its report. As a normal user they skip;
+// with CI=true or MTRGO_LAB=require they fail instead.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mtr-go/mtr-go/internal/netlab"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds mtr-go once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mtr-go-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "mtr-go")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// row is one hop line of an mtr report.
+type row struct {
+	hop   int
+	host  string
+	loss  float64
+	snt   int
+	extra []string // further addresses of the hop, on their own lines
+	line  string
+}
+
+type report struct {
+	header string
+	rows   []row
+	raw    string
+}
+
+var rowRE = regexp.MustCompile(`^ *(\d+)\.\|-- (\S+(?: \(\S+\))?) +([\d.]+)%? +(\d+) `)
+
+// parseReport reads mtr's (and mtr-go's) -r output.
+func parseReport(t *testing.T, out string) report {
+	t.Helper()
+	r := report{raw: out}
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(l, "Start: "):
+		case strings.HasPrefix(l, "HOST: "):
+			r.header = l
+		case rowRE.MatchString(l):
+			m := rowRE.FindStringSubmatch(l)
+			hop, _ := strconv.Atoi(m[1])
+			loss, _ := strconv.ParseFloat(m[3], 64)
+			snt, _ := strconv.Atoi(m[4])
+			r.rows = append(r.rows, row{hop: hop, host: m[2], loss: loss, snt: snt, line: l})
+		case strings.HasPrefix(l, "        ") && len(r.rows) > 0:
+			last := &r.rows[len(r.rows)-1]
+			last.extra = append(last.extra, strings.TrimSpace(l))
+		default:
+			t.Fatalf("unexpected report line %q in:\n%s", l, out)
+		}
+	}
+	return r
+}
+
+func (r report) hosts() []string {
+	var h []string
+	for _, x := range r.rows {
+		h = append(h, x.host)
+	}
+	return h
+}
+
+// run runs a program in the lab's client namespace and returns its stdout.
+func run(t *testing.T, lab *netlab.Lab, name string, args ...string) string {
+	t.Helper()
+	out, errOut, err := runErr(lab, name, args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v\nstderr: %s\nstdout: %s", name, args, err, errOut, out)
+	}
+	return out
+}
+
+func runErr(lab *netlab.Lab, name string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := lab.Command(ctx, name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+func mtrgo(t *testing.T, lab *netlab.Lab, args ...string) report {
+	t.Helper()
+	return parseReport(t, run(t, lab, binary(t), args...))
+}
+
+func addrs(as []netip.Addr) []string {
+	var s []string
+	for _, a := range as {
+		s = append(s, a.String())
+	}
+	return s
+}
+
+func TestLabCleanPathMatchesMtr(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5})
+	for _, fam := range []struct {
+		name   string
+		target netip.Addr
+		hops   []netip.Addr
+	}{{"IPv4", lab.Target4, lab.Hops4}, {"IPv6", lab.Target6, lab.Hops6}} {
+		t.Run(fam.name, func(t *testing.T) {
+			args := []string{"-r", "-n", "-c", "5", "-i", "0.2", fam.target.String()}
+			got := mtrgo(t, lab, args...)
+			want := addrs(fam.hops)
+			if strings.Join(got.hosts(), " ") != strings.Join(want, " ") {
+				t.Fatalf("hops %v, want %v\n%s", got.hosts(), want, got.raw)
+			}
+			for _, r := range got.rows {
+				if r.loss != 0 || r.snt != 5 {
+					t.Errorf("hop %d: loss %.1f%% snt %d, want 0%% 5\n%s", r.hop, r.loss, r.snt, got.raw)
+				}
+			}
+			mtr := parseReport(t, run(t, lab, "mtr", args...))
+			if strings.Join(mtr.hosts(), " ") != strings.Join(got.hosts(), " ") {
+				t.Errorf("mtr shows hops %v, mtr-go %v", mtr.hosts(), got.hosts())
+			}
+			// Same columns as mtr on every line: each field ends where mtr's does.
+			if a, b := fieldEnds(mtr.header), fieldEnds(got.header); a != b {
+				t.Errorf("header columns differ:\nmtr:    %q\nmtr-go: %q", mtr.header, got.header)
+			}
+			for i := range min(len(mtr.rows), len(got.rows)) {
+				if a, b := fieldEnds(mtr.rows[i].line), fieldEnds(got.rows[i].line); a != b {
+					t.Errorf("row %d columns differ:\nmtr:    %q\nmtr-go: %q", i+1, mtr.rows[i].line, got.rows[i].line)
+				}
+				if mtr.rows[i].snt != got.rows[i].snt {
+					t.Errorf("row %d: Snt %d (mtr) vs %d (mtr-go)", i+1, mtr.rows[i].snt, got.rows[i].snt)
+				}
+			}
+		})
+	}
+}
+
+// fieldEnds returns the column where each whitespace-separated field of a line ends.
+func fieldEnds(line string) string {
+	var ends []string
+	for i := range len(line) {
+		if line[i] != ' ' && (i+1 == len(line) || line[i+1] == ' ') {
+			ends = append(ends, strconv.Itoa(i))
+		}
+	}
+	return strings.Join(ends, ",")
+}
+
+func TestLabThrottledHopIsTheOnlyLoss(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5, Throttle: map[int]int{2: 50}})
+	got := mtrgo(t, lab, "-r", "-n", "-c", "40", "-i", "0.05", lab.Target4.String())
+	if len(got.rows) != 6 {
+		t.Fatalf("want 6 hops:\n%s", got.raw)
+	}
+	for _, r := range got.rows {
+		switch {
+		case r.hop == 2 && (r.loss < 20 || r.loss > 80):
+			t.Errorf("throttling hop 2 shows %.1f%% loss, want about 50%%\n%s", r.loss, got.raw)
+		case r.hop != 2 && r.loss != 0:
+			t.Errorf("hop %d shows %.1f%% loss, want none\n%s", r.hop, r.loss, got.raw)
+		}
+	}
+}
+
+func TestLabRealLossFromOneRouterOn(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5, LossFrom: 3, LossPercent: 30})
+	got := mtrgo(t, lab, "-r", "-n", "-c", "40", "-i", "0.05", lab.Target4.String())
+	if strings.Join(got.hosts(), " ") != strings.Join(addrs(lab.Hops4), " ") {
+		t.Fatalf("hops %v\n%s", got.hosts(), got.raw)
+	}
+	for _, r := range got.rows {
+		switch {
+		case r.hop < 3 && r.loss != 0:
+			t.Errorf("hop %d before the lossy router shows %.1f%% loss\n%s", r.hop, r.loss, got.raw)
+		case r.hop >= 3 && (r.loss < 5 || r.loss > 65):
+			t.Errorf("hop %d behind the lossy router shows %.1f%% loss, want about 30%%\n%s", r.hop, r.loss, got.raw)
+		}
+	}
+}
+
+func TestLabDeadNodeThenSilence(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5, Dead: 3})
+	for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
+		got := mtrgo(t, lab, "-r", "-n", "-c", "3", "-i", "0.1", target.String())
+		hops := lab.Hops4
+		if target.Is6() {
+			hops = lab.Hops6
+		}
+		want := append(addrs(hops[:3]), "???")
+		if strings.Join(got.hosts(), " ") != strings.Join(want, " ") {
+			t.Errorf("hops %v, want %v\n%s", got.hosts(), want, got.raw)
+			continue
+		}
+		if r := got.rows[3]; r.loss != 100 || r.snt != 3 {
+			t.Errorf("??? row: loss %.1f snt %d, want 100 3\n%s", r.loss, r.snt, got.raw)
+		}
+	}
+}
+
+func TestLabSilentDestination(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5, SilentDest: true})
+	start := time.Now()
+	got := mtrgo(t, lab, "-r", "-n", "-c", "2", "-i", "0.1", lab.Target4.String())
+	want := append(addrs(lab.Hops4[:5]), "???")
+	if strings.Join(got.hosts(), " ") != strings.Join(want, " ") {
+		t.Errorf("hops %v, want %v\n%s", got.hosts(), want, got.raw)
+	}
+	// Not a timing assertion on speed, a check that no 5 s gracetime is sat out for answers that
+	// cannot come: the run sends 2 rounds of 0.1 s.
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("report took %v", d)
+	}
+}
+
+func TestLabRoutingLoopAlternates(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5, Loop: 4})
+	got := mtrgo(t, lab, "-r", "-n", "-c", "2", "-i", "0.05", "-m", "10", lab.Target4.String())
+	if len(got.rows) != 10 {
+		t.Fatalf("a loop should fill every TTL up to -m 10:\n%s", got.raw)
+	}
+	for _, r := range got.rows[3:] {
+		want := lab.Hops4[3] // router 4
+		if (r.hop-4)%2 == 1 {
+			want = lab.Hops4[2] // router 3
+		}
+		if r.host != want.String() {
+			t.Errorf("hop %d: %s, want %s (loop between routers 3 and 4)\n%s", r.hop, r.host, want, got.raw)
+		}
+	}
+}
+
+func TestLabNoRouteEndsAtTheUnreachableHop(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5, NoRoute: 3})
+	got := mtrgo(t, lab, "-r", "-n", "-c", "3", "-i", "0.1", lab.Target4.String())
+	want := addrs(lab.Hops4[:3])
+	if strings.Join(got.hosts(), " ") != strings.Join(want, " ") {
+		t.Errorf("hops %v, want %v\n%s", got.hosts(), want, got.raw)
+	}
+}
+
+func TestLabReverseDNSNames(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5, DNS: true})
+	got := mtrgo(t, lab, "-r", "-c", "2", "-i", "0.1", lab.Target4.String())
+	var want []string
+	for _, a := range lab.Hops4 {
+		want = append(want, lab.Names[a])
+	}
+	if strings.Join(got.hosts(), " ") != strings.Join(want, " ") {
+		t.Errorf("names %v, want %v\n%s", got.hosts(), want, got.raw)
+	}
+	got = mtrgo(t, lab, "-r", "-b", "-w", "-c", "1", "-i", "0.1", lab.Target6.String())
+	if r := got.rows[0]; r.host != fmt.Sprintf("%s (%s)", lab.Names[lab.Hops6[0]], lab.Hops6[0]) {
+		t.Errorf("-b row: %q\n%s", r.host, got.raw)
+	}
+	got = mtrgo(t, lab, "-r", "-n", "-c", "1", "-i", "0.1", lab.Target4.String())
+	if got.rows[0].host != lab.Hops4[0].String() {
+		t.Errorf("-n shows %q", got.rows[0].host)
+	}
+}
+
+func TestLabConcurrentInstancesDoNotStealAnswers(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 5})
+	var wg sync.WaitGroup
+	outs := make([]string, 4)
+	errs := make([]error, 4)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var errOut string
+			outs[i], errOut, errs[i] = runErr(lab, binary(t), "-r", "-n", "-c", "10", "-i", "0.1", lab.Target4.String())
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("%v: %s", errs[i], errOut)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, out := range outs {
+		if errs[i] != nil {
+			t.Fatalf("instance %d: %v", i, errs[i])
+		}
+		r := parseReport(t, out)
+		if len(r.rows) != 6 {
+			t.Errorf("instance %d: %d hops\n%s", i, len(r.rows), out)
+		}
+		for _, x := range r.rows {
+			if x.loss != 0 || x.snt != 10 {
+				t.Errorf("instance %d hop %d: loss %.1f%% snt %d\n%s", i, x.hop, x.loss, x.snt, out)
+			}
+		}
+	}
+}
+
+func TestLabErrorsAreOneLine(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 1, DNS: true})
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown host", []string{"-r", "-c", "1", "no-such-host.lab.test"}, "mtr-go: unknown host: no-such-host.lab.test"},
+		{"value out of range", []string{"-r", "-m", "300", lab.Target4.String()}, "mtr-go: -m/--max-ttl: value out of range (1-255): 300"},
+		{"family mismatch", []string{"-r", "-4", lab.Target6.String()}, "is not an IPv4 address"},
+		{"no permission", []string{"-r", "-c", "1", lab.Target4.String()}, "run with sudo, or give the binary the capability once: sudo setcap cap_net_raw+ep"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			name, args := binary(t), tc.args
+			if tc.name == "no permission" {
+				// An unprivileged user: setpriv drops to nobody with no capabilities.
+				name, args = "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", binary(t)}, args...)
+				if err := os.Chmod(filepath.Dir(binary(t)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, errOut, err := runErr(lab, name, args...)
+			if err == nil {
+				t.Fatalf("exit 0; stdout %q", out)
+			}
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Errorf("exit: %v, want code 1", err)
+			}
+			if lines := strings.Split(strings.TrimSpace(errOut), "\n"); len(lines) != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("stderr %q, want one line containing %q", errOut, tc.want)
+			}
+		})
+	}
+}
