@@ -149,7 +149,7 @@ func TestLabCleanPathMatchesMtr(t *testing.T) {
 		hops   []netip.Addr
 	}{{"IPv4", lab.Target4, lab.Hops4}, {"IPv6", lab.Target6, lab.Hops6}} {
 		t.Run(fam.name, func(t *testing.T) {
-			args := []string{"-r", "-n", "-c", "5", "-i", "0.2", fam.target.String()}
+			args := []string{"-r", "-n", "-c", "5", "-i", "0.2", "-G", "0.5", fam.target.String()}
 			got := mtrgo(t, lab, args...)
 			want := addrs(fam.hops)
 			if strings.Join(got.hosts(), " ") != strings.Join(want, " ") {
@@ -369,5 +369,133 @@ func TestLabErrorsAreOneLine(t *testing.T) {
 				t.Errorf("stderr %q, want one line containing %q", errOut, tc.want)
 			}
 		})
+	}
+}
+
+// lossPattern marks each hop as lossy (x) or clean (.), the way an engineer first reads a report.
+func lossPattern(r report) string {
+	var b strings.Builder
+	for _, x := range r.rows {
+		if x.loss > 0 {
+			b.WriteByte('x')
+		} else {
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
+}
+
+func TestLabSideBySideWithMtrOnFaultyPaths(t *testing.T) {
+	tests := []struct {
+		name    string
+		spec    netlab.Spec
+		args    []string
+		pattern string // expected loss pattern, hop 1 first
+	}{
+		{"throttling hop", netlab.Spec{Routers: 5, Throttle: map[int]int{2: 50}}, []string{"-c", "30", "-i", "0.05"}, ".x...."},
+		{"real loss from hop 3", netlab.Spec{Routers: 5, LossFrom: 3, LossPercent: 40}, []string{"-c", "30", "-i", "0.05"}, "..xxxx"},
+		{"dead node", netlab.Spec{Routers: 5, Dead: 3}, []string{"-c", "3", "-i", "0.1"}, "...x"},
+		{"silent destination", netlab.Spec{Routers: 5, SilentDest: true}, []string{"-c", "3", "-i", "0.1"}, ".....x"},
+		{"routing loop", netlab.Spec{Routers: 5, Loop: 4}, []string{"-c", "3", "-i", "0.05", "-m", "12"}, "............"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := netlab.New(t, tc.spec)
+			for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
+				// -G 0.5 spares mtr its fixed 5 s wait; lab answers take well under a millisecond.
+				args := append([]string{"-r", "-n", "-G", "0.5"}, tc.args...)
+				args = append(args, target.String())
+				got := mtrgo(t, lab, args...)
+				mtr := parseReport(t, run(t, lab, "mtr", args...))
+				if strings.Join(got.hosts(), " ") != strings.Join(mtr.hosts(), " ") {
+					t.Errorf("%s: hops differ\nmtr:\n%s\nmtr-go:\n%s", target, mtr.raw, got.raw)
+					continue
+				}
+				for i := range got.rows {
+					if got.rows[i].snt != mtr.rows[i].snt {
+						t.Errorf("%s hop %d: Snt %d, mtr %d", target, i+1, got.rows[i].snt, mtr.rows[i].snt)
+					}
+				}
+				if p, m := lossPattern(got), lossPattern(mtr); p != tc.pattern || m != tc.pattern {
+					t.Errorf("%s: loss pattern mtr-go %s, mtr %s, want %s\nmtr:\n%s\nmtr-go:\n%s", target, p, m, tc.pattern, mtr.raw, got.raw)
+				}
+			}
+		})
+	}
+}
+
+func TestLabInterruptedReportPrintsWhatItHas(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := lab.Command(ctx, binary(t), "-r", "-n", "-c", "1000", "-i", "0.1", lab.Target4.String())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("exit %v, want 130; stderr %q", err, stderr.String())
+	}
+	r := parseReport(t, stdout.String())
+	if len(r.rows) != 4 {
+		t.Fatalf("want the 4 hops so far:\n%s", r.raw)
+	}
+	for _, x := range r.rows {
+		if x.snt < 5 || x.snt > 30 || x.loss != 0 {
+			t.Errorf("hop %d: snt %d loss %.1f%% after 1.5 s at -i 0.1\n%s", x.hop, x.snt, x.loss, r.raw)
+		}
+	}
+}
+
+func TestLabSeveralTargetsEachWithItsOwnStart(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 2})
+	out := run(t, lab, binary(t), "-r", "-n", "-c", "2", "-i", "0.1", lab.Target4.String(), lab.Target6.String())
+	parts := strings.Split(out, "Start: ")
+	if len(parts) != 3 {
+		t.Fatalf("want two reports:\n%s", out)
+	}
+	for i, want := range [][]netip.Addr{lab.Hops4, lab.Hops6} {
+		r := parseReport(t, "Start: "+parts[i+1])
+		if strings.Join(r.hosts(), " ") != strings.Join(addrs(want), " ") {
+			t.Errorf("report %d: hops %v, want %v", i+1, r.hosts(), want)
+		}
+	}
+}
+
+func TestLabSourceAddressAndInterface(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 2})
+	src4 := netip.MustParseAddr("198.18.0.1") // the client's end of link 0
+	for _, args := range [][]string{
+		{"-a", src4.String(), lab.Target4.String()},
+		{"-I", "todest", lab.Target4.String()},
+		{"-I", "todest", lab.Target6.String()},
+	} {
+		want := lab.Hops4
+		if strings.Contains(args[2], ":") {
+			want = lab.Hops6
+		}
+		r := mtrgo(t, lab, append([]string{"-r", "-n", "-c", "2", "-i", "0.1"}, args...)...)
+		if strings.Join(r.hosts(), " ") != strings.Join(addrs(want), " ") {
+			t.Errorf("%v: hops %v, want %v", args, r.hosts(), want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-a", "198.18.99.99", lab.Target4.String()}, "198.18.99.99"},
+		{[]string{"-I", "nosuchif0", lab.Target4.String()}, "no such interface nosuchif0"},
+		{[]string{"-a", "2001:db8::1", lab.Target4.String()}, "2001:db8::1"},
+	} {
+		_, errOut, err := runErr(lab, binary(t), append([]string{"-r", "-n", "-c", "1"}, tc.args...)...)
+		if err == nil || !strings.HasPrefix(errOut, "mtr-go: ") || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: err %v, stderr %q; want one line naming %q", tc.args, err, errOut, tc.want)
+		}
 	}
 }

@@ -83,7 +83,8 @@ func Main(env Env) int {
 		case ctx.Err() != nil:
 			return exitInterrupted
 		case errors.Is(err, probe.ErrPermission):
-			fmt.Fprintf(env.Stderr, "mtr-go: %v: run with sudo, or give the binary the capability once: sudo setcap cap_net_raw+ep %s\n", err, selfPath())
+			// The wrapped socket error adds nothing the user can act on; the remedy does.
+			fmt.Fprintf(env.Stderr, "mtr-go: no permission to open raw sockets: run with sudo, or give the binary the capability once: sudo setcap cap_net_raw+ep %s\n", selfPath())
 			return exitFail
 		case err != nil:
 			fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
