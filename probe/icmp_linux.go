@@ -34,6 +34,9 @@ type ICMP struct {
 	readerDone chan struct{} // closed by the reader once it has closed replies
 	closeOnce  sync.Once
 	closeErr   error
+
+	// opts guards cfg.Size and cfg.Pattern: the live UI changes them while the scheduler sends.
+	opts sync.Mutex
 }
 
 // repliesBuffer absorbs a burst of answers (a whole round arriving at once)
@@ -250,9 +253,12 @@ func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
 
 // payload returns this probe's payload: Size worth of the pattern byte.
 func (p *ICMP) payload() []byte {
-	b := make([]byte, p.cfg.payloadLen())
-	fill := byte(p.cfg.Pattern)
-	if p.cfg.Pattern > 255 {
+	p.opts.Lock()
+	n, pattern := p.cfg.payloadLen(), p.cfg.Pattern
+	p.opts.Unlock()
+	b := make([]byte, n)
+	fill := byte(pattern)
+	if pattern > 255 {
 		fill = byte(randomID())
 	}
 	for i := range b {
@@ -339,6 +345,49 @@ func kernelTime(oob []byte) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// SetSize changes the size of the following probes (whole IP packet, as Config.Size; 0 means 64).
+func (p *ICMP) SetSize(size int) error {
+	if size < 0 || size > maxSize {
+		return fmt.Errorf("probe: packet size %d out of range 0..%d", size, maxSize)
+	}
+	if size == 0 {
+		size = defaultSize
+	}
+	p.opts.Lock()
+	p.cfg.Size = size
+	p.opts.Unlock()
+	return nil
+}
+
+// SetPattern changes the payload fill byte of the following probes (as Config.Pattern).
+func (p *ICMP) SetPattern(pattern int) error {
+	if pattern < 0 {
+		return fmt.Errorf("probe: bit pattern %d is negative", pattern)
+	}
+	p.opts.Lock()
+	p.cfg.Pattern = pattern
+	p.opts.Unlock()
+	return nil
+}
+
+// SetTOS changes the IPv4 TOS / IPv6 traffic class of the following probes. The socket option
+// is per socket, so it applies from the next Send on.
+func (p *ICMP) SetTOS(tos int) error {
+	if tos < 0 || tos > 255 {
+		return fmt.Errorf("probe: TOS %d out of range 0..255", tos)
+	}
+	var err error
+	if p.is6 {
+		err = p.p6.SetTrafficClass(tos)
+	} else {
+		err = p.conn.IPv4PacketConn().SetTOS(tos)
+	}
+	if err != nil {
+		return fmt.Errorf("set %s TOS %d: %w", p.family, tos, err)
+	}
+	return nil
 }
 
 // Replies delivers answers to our probes only, in arrival order. It is

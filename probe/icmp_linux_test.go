@@ -303,3 +303,71 @@ func TestLoopbackSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveOptions: the UI changes size, pattern and TOS while probing; the next probe carries
+// them and the prober keeps working.
+func TestLiveOptions(t *testing.T) {
+	requireRoot(t)
+	for _, target := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()} {
+		p, err := Open(Config{Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		hdr := hdrLenV4
+		if target.Is6() {
+			hdr = hdrLenV6
+		}
+		if err := p.SetSize(200); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.SetPattern(0xab); err != nil {
+			t.Fatal(err)
+		}
+		b := p.payload()
+		if len(b) != 200-hdr || b[0] != 0xab || b[len(b)-1] != 0xab {
+			t.Errorf("%v: payload of %d bytes starting %#x, want %d bytes of 0xab", target, len(b), b[0], 200-hdr)
+		}
+		if err := p.SetTOS(0x20); err != nil {
+			t.Fatal(err)
+		}
+		var tos int
+		if target.Is6() {
+			tos, err = p.p6.TrafficClass()
+		} else {
+			tos, err = p.conn.IPv4PacketConn().TOS()
+		}
+		if err != nil || tos != 0x20 {
+			t.Errorf("%v: TOS %#x (%v), want 0x20", target, tos, err)
+		}
+		if _, err := p.Send(7, 64); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-p.Replies():
+			if r.Seq != 7 || r.Kind != EchoReply {
+				t.Errorf("%v: got %+v", target, r)
+			}
+		case <-time.After(3 * time.Second):
+			t.Errorf("%v: no reply after changing options", target)
+		}
+	}
+}
+
+func TestLiveOptionsRejectBadValues(t *testing.T) {
+	p := &ICMP{}
+	for _, tc := range []struct {
+		name string
+		set  func() error
+	}{
+		{"negative size", func() error { return p.SetSize(-1) }},
+		{"size above 65000", func() error { return p.SetSize(70000) }},
+		{"negative pattern", func() error { return p.SetPattern(-2) }},
+		{"TOS above 255", func() error { return p.SetTOS(256) }},
+		{"negative TOS", func() error { return p.SetTOS(-1) }},
+	} {
+		if err := tc.set(); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+}

@@ -39,5 +39,14 @@ func (p *ICMP) LocalAddr() netip.Addr { return netip.Addr{} }
 // ID returns 0.
 func (p *ICMP) ID() uint16 { return 0 }
 
+// SetSize reports that this platform is unsupported.
+func (p *ICMP) SetSize(int) error { return errUnsupported }
+
+// SetPattern reports that this platform is unsupported.
+func (p *ICMP) SetPattern(int) error { return errUnsupported }
+
+// SetTOS reports that this platform is unsupported.
+func (p *ICMP) SetTOS(int) error { return errUnsupported }
+
 // Close does nothing.
 func (p *ICMP) Close() error { return nil }

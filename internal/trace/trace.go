@@ -172,6 +172,54 @@ func (t *Tracer) SetPaused(p bool) {
 	t.paused = p
 }
 
+// SetCount changes how many rounds a run sends; 0 runs until the context ends. The live UI
+// runs without end unless -c was given, while reports stop after -c's default of 10. Call before
+// Run.
+func (t *Tracer) SetCount(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cfg.Count = max(0, n)
+}
+
+// SetInterval changes the round length from the next probe on.
+func (t *Tracer) SetInterval(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("interval %v: must be positive", d)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cfg.Interval = d
+	return nil
+}
+
+// TTLRange returns the first and largest TTL probed.
+func (t *Tracer) TTLRange() (first, max int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg.First, t.cfg.Max
+}
+
+// SetTTLRange changes the TTLs probed (mtr's -f and -m) and starts a new round. Hops that stay in
+// range keep their statistics; answers still due from TTLs now out of range are dropped.
+func (t *Tracer) SetTTLRange(first, max int) error {
+	if first < 1 || max > 255 || first > max {
+		return fmt.Errorf("TTL range %d..%d: need 1 <= first <= max <= 255", first, max)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := stats.NewPath(t.target, first, max)
+	for ttl := 1; ttl <= min(max, t.cfg.Max); ttl++ {
+		*p.Hop(ttl) = *t.path.Hop(ttl)
+	}
+	t.path = p
+	t.cfg.First, t.cfg.Max = first, max
+	done := t.rounds.done
+	t.rounds = newRounds(first, max, t.cfg.MaxUnknown)
+	t.rounds.done = done // -c counts rounds across the change
+	t.notify()
+	return nil
+}
+
 func (t *Tracer) notify() {
 	select {
 	case t.changed <- struct{}{}:

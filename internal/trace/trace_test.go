@@ -233,3 +233,129 @@ func TestEventsForEverySendAndAnswer(t *testing.T) {
 		t.Errorf("%d sent and %d answered events, want 6 and 6", sent, answered)
 	}
 }
+
+// runLive starts an endless run and returns a stop function that waits for it to end.
+func runLive(t *testing.T, tr *Tracer) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Errorf("Run = %v, want canceled", err)
+		}
+	}
+}
+
+// waitFor polls cond (the scheduler runs on its own clock) for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting until %s", what)
+}
+
+func TestSetIntervalTakesEffectWhileRunning(t *testing.T) {
+	f := newFake(time.Millisecond, "198.18.0.2", "198.18.1.2")
+	tr := New(f, f.addrs[1], Config{Interval: 2 * time.Second})
+	stop := runLive(t, tr)
+	defer stop()
+	waitFor(t, "the first probe went out", func() bool { return f.probes(1) == 1 })
+	if err := tr.SetInterval(10 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	// At 2 s a round, 10 rounds take 20 s; the new interval applies from the next probe (at most
+	// one old tick, 0.2 s, later), so they take well under a second.
+	start := time.Now()
+	waitFor(t, "ten rounds", func() bool { return tr.Rounds() >= 10 })
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("10 rounds took %v after the interval became 10ms", d)
+	}
+	for _, bad := range []time.Duration{0, -time.Second} {
+		if err := tr.SetInterval(bad); err == nil {
+			t.Errorf("SetInterval(%v) accepted", bad)
+		}
+	}
+}
+
+func TestSetTTLRangeKeepsHopsInRange(t *testing.T) {
+	f := newFake(time.Millisecond, "198.18.0.2", "198.18.1.2", "198.18.2.2", "198.18.3.2")
+	tr := New(f, f.addrs[3], Config{Interval: 20 * time.Millisecond})
+	stop := runLive(t, tr)
+	waitFor(t, "two rounds", func() bool { return tr.Rounds() >= 2 })
+	if err := tr.SetTTLRange(2, 3); err != nil {
+		t.Fatal(err)
+	}
+	before := tr.Snapshot()
+	sentTTL1, sentTTL4 := f.probes(1), f.probes(4)
+	waitFor(t, "two more rounds", func() bool { return tr.Rounds() >= 4 })
+	stop()
+
+	if before.First != 2 || len(before.Hops) != 2 || before.Hops[0].Sent < 2 {
+		t.Fatalf("right after the change: first %d, %d hops, hop 2 snt %d; want 2, 2 and kept statistics",
+			before.First, len(before.Hops), before.Hops[0].Sent)
+	}
+	if f.probes(1) != sentTTL1 || f.probes(4) > sentTTL4+1 {
+		t.Errorf("TTLs out of range still probed: ttl 1 %d→%d, ttl 4 %d→%d", sentTTL1, f.probes(1), sentTTL4, f.probes(4))
+	}
+	if first, max := tr.TTLRange(); first != 2 || max != 3 {
+		t.Errorf("TTLRange = %d, %d", first, max)
+	}
+	// Widening again brings the destination back.
+	if err := tr.SetTTLRange(1, 30); err != nil {
+		t.Fatal(err)
+	}
+	stop = runLive(t, tr)
+	waitFor(t, "the destination answers again", func() bool { return len(tr.Snapshot().Hops) == 4 })
+	stop()
+}
+
+func TestSetTTLRangeRejectsBadRanges(t *testing.T) {
+	tr := New(newFake(0, "198.18.0.2"), netip.MustParseAddr("198.18.0.2"), Config{})
+	for _, tc := range []struct {
+		name       string
+		first, max int
+	}{
+		{"first zero", 0, 30},
+		{"first above max", 10, 5},
+		{"max above 255", 1, 256},
+	} {
+		if err := tr.SetTTLRange(tc.first, tc.max); err == nil {
+			t.Errorf("%s: %d..%d accepted", tc.name, tc.first, tc.max)
+		}
+	}
+	if first, max := tr.TTLRange(); first != 1 || max != 30 {
+		t.Errorf("a rejected change altered the range to %d..%d", first, max)
+	}
+}
+
+func TestSetCount(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		count   int
+		endless bool
+	}{
+		{"three rounds", 3, false},
+		{"zero runs until stopped", 0, true},
+		{"negative runs until stopped", -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(time.Millisecond, "198.18.0.2", "198.18.1.2")
+			tr := New(f, f.addrs[1], Config{Count: 10, Interval: 5 * time.Millisecond})
+			tr.SetCount(tc.count)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			err := tr.Run(ctx)
+			switch {
+			case tc.endless && (err != context.DeadlineExceeded || tr.Rounds() <= 10):
+				t.Errorf("Run = %v after %d rounds, want it to run past 10 until the deadline", err, tr.Rounds())
+			case !tc.endless && (err != nil || tr.Rounds() != tc.count):
+				t.Errorf("Run = %v after %d rounds, want nil after %d", err, tr.Rounds(), tc.count)
+			}
+		})
+	}
+}

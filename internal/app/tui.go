@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"golang.org/x/term"
+
+	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/internal/report"
+	"github.com/mtr-go/mtr-go/internal/resolve"
+	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/tui"
+)
+
+func init() {
+	views[cli.ModeCurses] = tuiView
+	views[cli.ModeDefault] = defaultView
+}
+
+// defaultView is what `mtr-go HOST` does: the live UI on a terminal; piped or redirected, a
+// report, so `mtr-go HOST > file` gives a result instead of an error.
+func defaultView(ctx context.Context, s *session, env Env) error {
+	if !isTerminal(env.Stdout) {
+		return reportView(ctx, s, env)
+	}
+	return liveView(ctx, s, env, true)
+}
+
+// tuiView is -t/--curses: the live UI, or an error when there is no terminal to draw on.
+func tuiView(ctx context.Context, s *session, env Env) error {
+	return liveView(ctx, s, env, false)
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// tunable is the part of a prober the UI changes while it runs; an interface so the view keeps
+// working whichever prober the session holds.
+type tunable interface {
+	SetSize(int) error
+	SetPattern(int) error
+	SetTOS(int) error
+}
+
+// control is what the UI's keys change: the scheduler and the prober.
+type control struct {
+	*trace.Tracer
+	tunable
+}
+
+// panicked carries a panic of the scheduler goroutine to the view, which re-raises it once the
+// terminal is restored.
+type panicked struct {
+	value any
+	stack []byte
+}
+
+// liveView runs the full-screen UI until the user quits, the rounds of -c are done, or ctx ends,
+// then prints the final table as a report so it stays in the scrollback. With fallback set, a
+// terminal tcell cannot drive gets a report instead of an error.
+func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
+	scr, err := tcell.NewScreen()
+	if err == nil {
+		err = scr.Init()
+	}
+	if err != nil {
+		if fallback {
+			return reportView(ctx, s, env)
+		}
+		return fmt.Errorf("cannot use the terminal for the live view (%v); use -r for a report", err)
+	}
+
+	// Names: with -n there is no resolver yet, but `n` may turn names on; a resolver only looks
+	// up what the view asks for, so an idle one costs nothing.
+	names := s.names
+	if names == nil {
+		names = resolve.New(nil, dnsWait, 8)
+		defer names.Close()
+	}
+	if !s.cfg.CountSet {
+		s.tracer.SetCount(0) // mtr's live view probes until quit; -c makes it stop
+	}
+
+	start := time.Now()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan struct{})
+	var runErr error
+	var crash *panicked
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				crash = &panicked{r, debug.Stack()}
+			}
+		}()
+		runErr = s.run(runCtx)
+	}()
+
+	res := tui.Run(ctx, scr, s.tracer, control{s.tracer, s.prober}, names, tui.Options{
+		Version:     env.Version,
+		LocalHost:   s.host,
+		Local:       s.prober.LocalAddr(),
+		TargetName:  s.name,
+		Target:      s.target,
+		Fields:      s.cfg.Fields,
+		DisplayMode: s.cfg.DisplayMode,
+		DNS:         !s.cfg.NoDNS,
+		ShowIPs:     s.cfg.ShowIPs,
+		NoColor:     os.Getenv("NO_COLOR") != "",
+		Interval:    s.cfg.Interval,
+		Size:        s.cfg.Size,
+		Pattern:     s.cfg.Pattern,
+		TOS:         s.cfg.TOS,
+		Done:        done,
+	})
+	stop()
+	<-done
+	if crash != nil {
+		panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", crash.value, crash.stack))
+	}
+
+	snap := s.tracer.Snapshot()
+	lookup := report.Names(func(netip.Addr) string { return "" })
+	if res.DNS {
+		lookup = names.Name
+	}
+	if err := report.Start(env.Stdout, start); err != nil {
+		return err
+	}
+	if err := report.Text(env.Stdout, snap, lookup, report.Options{
+		Fields:    res.Fields,
+		Wide:      s.cfg.Wide,
+		ShowIPs:   res.ShowIPs,
+		LocalHost: s.host,
+	}); err != nil {
+		return err
+	}
+	return runErr
+}

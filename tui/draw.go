@@ -1,0 +1,396 @@
+package tui
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/mtr-go/mtr-go/stats"
+)
+
+// timeLayout is mtr's strftime "%Y-%m-%dT%H:%M:%S%z" for the clock in the title.
+const timeLayout = "2006-01-02T15:04:05-0700"
+
+// firstHopRow is the screen row of the first hop: title, addresses, keys, two header rows.
+const firstHopRow = 5
+
+var (
+	plain = tcell.StyleDefault
+	bold  = plain.Bold(true)
+)
+
+// draw paints the whole screen for snap. It is a pure function of the UI state and the snapshot,
+// so tests call it on a simulation screen directly.
+func (u *ui) draw(s tcell.Screen, snap stats.Snapshot) {
+	s.Clear()
+	w, h := s.Size()
+	if w <= 0 || h <= 0 {
+		return
+	}
+	title := "My traceroute  [mtr-go " + u.opt.Version + "]"
+	put(s, max(0, (w-len(title))/2), 0, title, bold)
+	now := u.opt.Now().Format(timeLayout)
+	clock := max(0, w-25)
+	local := u.opt.LocalHost
+	if u.opt.Local.IsValid() {
+		local += " (" + u.opt.Local.String() + ")"
+	}
+	target := u.opt.TargetName + " (" + u.opt.Target.String() + ")"
+	put(s, 0, 1, cut(local+" -> "+target, clock-1), plain)
+	put(s, clock, 1, now, plain)
+
+	if u.help {
+		u.drawHelp(s, w, h)
+		return
+	}
+	u.drawKeys(s)
+	u.pageRows = max(1, h-firstHopRow-1)
+	u.lastHops = len(snap.Hops)
+	u.scroll = min(u.scroll, max(0, len(snap.Hops)-1))
+	hops := snap.Hops[min(u.scroll, len(snap.Hops)):]
+	switch u.mode {
+	case ModeTable:
+		u.drawTable(s, w, h, hops)
+	default:
+		u.drawChart(s, w, h, hops)
+	}
+	u.drawStatus(s, w, h)
+}
+
+// drawKeys writes mtr's key-hint line, the key letters in bold.
+func (u *ui) drawKeys(s tcell.Screen) {
+	x := put(s, 0, 2, "Keys:  ", plain)
+	for i, k := range []string{"Help", "Display mode", "Restart statistics", "Order of fields", "quit"} {
+		if i > 0 {
+			x = put(s, x, 2, "   ", plain)
+		}
+		x = put(s, x, 2, k[:1], bold)
+		x = put(s, x, 2, k[1:], plain)
+	}
+}
+
+// drawTable is display mode 0: the statistics table, mtr's layout. The statistics end two
+// columns from the right edge; the host column takes what is left.
+func (u *ui) drawTable(s tcell.Screen, w, h int, hops []stats.Hop) {
+	fields := u.fields
+	texts := make([][]string, len(hops))
+	widths := make([]int, len(fields))
+	for j, f := range fields {
+		widths[j] = f.Width
+	}
+	for i := range hops {
+		if !hops[i].Known() {
+			continue // mtr shows no statistics for a hop that never answered
+		}
+		texts[i] = make([]string, len(fields))
+		for j, f := range fields {
+			texts[i][j] = f.Text(&hops[i])
+			widths[j] = max(widths[j], len(texts[i][j]))
+		}
+	}
+	// On a narrow screen drop columns from the right rather than squeezing hosts to nothing.
+	const minHost = 16
+	total := 0
+	n := 0
+	for n < len(fields) && total+widths[n]+1+minHost <= w {
+		total += widths[n]
+		n++
+	}
+	start := w - total - 1
+
+	put(s, start, 3, "   Packets               Pings", bold)
+	put(s, 0, 4, " Host", bold)
+	x := start
+	for j := range n {
+		t := fields[j].Title
+		put(s, x+widths[j]-len(t), 4, t, bold)
+		x += widths[j]
+	}
+
+	y := firstHopRow
+	last := h - 1 // the status line
+	for i := range hops {
+		if y >= last {
+			break
+		}
+		hop := &hops[i]
+		st := plain
+		if unanswered(hop) {
+			st = bold
+		}
+		put(s, 0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), start-1), st)
+		if texts[i] != nil {
+			x := start
+			for j := range n {
+				put(s, x+widths[j]-len(texts[i][j]), y, texts[i][j], st)
+				x += widths[j]
+			}
+		}
+		y++
+		for _, a := range hop.Addrs[min(1, len(hop.Addrs)):] {
+			if y >= last {
+				break
+			}
+			put(s, 0, y, cut("    "+u.name(a.IP), start-1), plain)
+			y++
+		}
+	}
+}
+
+// hostText is the host column of a hop: the latest responder, or mtr's placeholder, followed by
+// the ICMP error the hop answers with.
+func (u *ui) hostText(h *stats.Hop) string {
+	if !h.Known() {
+		return "(waiting for reply)"
+	}
+	t := u.name(h.Addr())
+	if h.Err != "" {
+		t += " (" + h.Err + ")"
+	}
+	return t
+}
+
+// unanswered is mtr's "not up": the hop's latest settled probe went unanswered (or it never
+// answered at all). The newest probe, still in flight, does not count yet, so rows do not flicker
+// bold on every probe.
+func unanswered(h *stats.Hop) bool {
+	if !h.Known() {
+		return true
+	}
+	hist := h.History()
+	if h.InFlight && len(hist) > 0 {
+		hist = hist[:len(hist)-1]
+	}
+	return len(hist) > 0 && hist[len(hist)-1].Pending
+}
+
+// Latency chart characters and colours per bucket (mtr's eight), from fastest to slowest.
+var (
+	bucketChars  = []rune{'.', '1', '2', '3', 'a', 'b', 'c', '>'}
+	bucketColors = []struct {
+		c    tcell.Color
+		bold bool
+	}{
+		{tcell.ColorReset, false}, {tcell.ColorGreen, false}, {tcell.ColorGreen, true}, {tcell.ColorYellow, true},
+		{tcell.ColorPurple, true}, {tcell.ColorPurple, false}, {tcell.ColorRed, false}, {tcell.ColorRed, true},
+	}
+)
+
+// scale holds the upper bound of each of the first seven buckets; slower answers fall in the
+// eighth. Bounds grow quadratically from the fastest to the slowest answer on screen, as mtr's
+// do, so the fine detail goes where most answers are.
+type scale [7]time.Duration
+
+func newScale(lo, hi time.Duration) scale {
+	var sc scale
+	for i := range sc {
+		f := float64(i+1) / 8
+		sc[i] = lo + time.Duration(float64(hi-lo)*f*f)
+	}
+	return sc
+}
+
+func (sc scale) bucket(rtt time.Duration) int {
+	for i, b := range sc {
+		if rtt <= b {
+			return i
+		}
+	}
+	return len(sc)
+}
+
+// drawChart is display modes 1 and 2: one character per recent probe of each hop, newest at the
+// right, as wide as the terminal allows.
+func (u *ui) drawChart(s tcell.Screen, w, h int, hops []stats.Hop) {
+	hostW := 24
+	for i := range hops {
+		hostW = max(hostW, utf8.RuneCountInString(fmt.Sprintf("%2d. %s", hops[i].TTL, u.hostText(&hops[i])))+1)
+	}
+	hostW = min(hostW, w/2)
+	width := max(0, min(stats.HistoryLen, w-hostW-2))
+
+	hists := make([][]stats.Result, len(hops))
+	lo, hi, any := time.Duration(0), time.Duration(0), false
+	for i := range hops {
+		hist := hops[i].History()
+		hist = hist[max(0, len(hist)-width):]
+		hists[i] = hist
+		for _, r := range hist {
+			if r.Pending {
+				continue
+			}
+			if !any || r.RTT < lo {
+				lo = r.RTT
+			}
+			hi = max(hi, r.RTT)
+			any = true
+		}
+	}
+	sc := newScale(lo, hi)
+
+	put(s, 0, 4, " Host", bold)
+	put(s, hostW+1, 4, fmt.Sprintf("Last %d pings", width), bold)
+	y := firstHopRow
+	last := h - 2 // a legend line and the status line
+	for i := range hops {
+		if y >= last {
+			break
+		}
+		hop := &hops[i]
+		st := plain
+		if unanswered(hop) {
+			st = bold
+		}
+		put(s, 0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), hostW), st)
+		x := hostW + 1 + width - len(hists[i])
+		for k, r := range hists[i] {
+			ch, cs := u.chartCell(hop, r, k == len(hists[i])-1, sc)
+			s.SetContent(x+k, y, ch, nil, cs)
+		}
+		y++
+	}
+	u.drawLegend(s, y+1, sc, any)
+}
+
+// chartCell is the character and style for one probe in the chart.
+func (u *ui) chartCell(h *stats.Hop, r stats.Result, newest bool, sc scale) (rune, tcell.Style) {
+	switch {
+	case r.Pending && newest && h.InFlight:
+		return ' ', plain // not answered yet, not lost yet
+	case r.Pending:
+		return '?', u.colored(tcell.ColorRed, true)
+	}
+	b := sc.bucket(r.RTT)
+	if u.mode == ModeStrip {
+		if b == len(sc) {
+			return '>', plain
+		}
+		return '.', plain
+	}
+	return bucketChars[b], u.colored(bucketColors[b].c, bucketColors[b].bold)
+}
+
+func (u *ui) colored(c tcell.Color, isBold bool) tcell.Style {
+	st := plain.Bold(isBold)
+	if u.color {
+		st = st.Foreground(c)
+	}
+	return st
+}
+
+// drawLegend explains the chart's characters in milliseconds.
+func (u *ui) drawLegend(s tcell.Screen, y int, sc scale, any bool) {
+	_, h := s.Size()
+	if y >= h-1 {
+		y = h - 2
+	}
+	if y < firstHopRow {
+		return
+	}
+	if !any {
+		put(s, 0, y, "Scale: no answers yet", plain)
+		return
+	}
+	if u.mode == ModeStrip {
+		put(s, 0, y, fmt.Sprintf("Scale:  .:up to %s  >:slower  ?:no answer", ms(sc[6])), plain)
+		return
+	}
+	x := put(s, 0, y, "Scale: ", plain)
+	for i, b := range sc {
+		x = put(s, x, y, " "+string(bucketChars[i]), u.colored(bucketColors[i].c, bucketColors[i].bold))
+		x = put(s, x, y, ":"+ms(b)+" ", plain)
+	}
+	x = put(s, x, y, " >", u.colored(bucketColors[7].c, bucketColors[7].bold))
+	put(s, x, y, "  ?:no answer", plain)
+}
+
+// ms prints a bucket bound in whole milliseconds, with a decimal below 10 ms (lab and LAN paths
+// are mostly sub-millisecond, where mtr's integer legend reads "0 ms" everywhere).
+func ms(d time.Duration) string {
+	v := stats.Ms(d)
+	if v < 10 {
+		return fmt.Sprintf("%.1f ms", v)
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}
+
+// drawStatus writes the bottom line: an open prompt, the answer to the last key, or the pause.
+func (u *ui) drawStatus(s tcell.Screen, w, h int) {
+	y := h - 1
+	if y < firstHopRow {
+		return
+	}
+	switch {
+	case u.prompt != nil:
+		p := u.prompt
+		x := put(s, 0, y, p.label+": ", bold)
+		x = put(s, x, y, string(p.input), plain)
+		s.ShowCursor(x, y)
+		msg := p.err
+		if msg == "" {
+			msg = p.hint
+		}
+		put(s, x+2, y, cut(msg, w-x-2), plain)
+		return
+	case u.status != "":
+		put(s, 0, y, cut(u.status, w), plain)
+	case u.paused:
+		put(s, 0, y, "Paused: no probes are sent. Press space to resume.", bold)
+	}
+	s.HideCursor()
+}
+
+// helpText lists the keys. Unlike mtr's help screen, probing and receiving go on behind it.
+var helpText = []string{
+	"Command:",
+	"  ?|h     help (any key leaves it; probing goes on)",
+	"  p       pause (SPACE to resume)",
+	"  d       switch display mode: table, stripchart, latency chart",
+	"  e       toggle MPLS information",
+	"  n       toggle DNS on/off",
+	"  b       toggle showing IP addresses beside names",
+	"  r       reset all statistics",
+	"  o       change the order and choice of fields",
+	"  j       toggle latency (LS NABWV) / jitter (DR AGJMXI) fields",
+	"  y / z   IP information / AS numbers",
+	"  u / t   switch between ICMP and UDP / TCP",
+	"  i       set the interval between rounds",
+	"  s       set the packet size",
+	"  B       set the payload bit pattern",
+	"  f / m   set the first / largest TTL",
+	"  Q       set the type of service (TOS)",
+	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",
+	"  Ctrl-L  redraw the screen",
+	"  q       quit",
+	"",
+	" press any key to go back...",
+}
+
+func (u *ui) drawHelp(s tcell.Screen, w, h int) {
+	for i, l := range helpText {
+		if 2+i >= h {
+			break
+		}
+		put(s, 0, 2+i, cut(l, w), plain)
+	}
+	s.HideCursor()
+}
+
+// put writes str at (x, y), clipped to the screen, and returns the column after it.
+func put(s tcell.Screen, x, y int, str string, st tcell.Style) int {
+	s.PutStrStyled(x, y, str, st)
+	return x + utf8.RuneCountInString(str)
+}
+
+// cut shortens s to at most n characters.
+func cut(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

@@ -1,0 +1,159 @@
+// Package tui is mtr-go's full-screen live view on tcell: mtr's screen, keys and display modes.
+// One goroutine owns the screen; it reads statistics snapshots from the scheduler, never blocks
+// it, and redraws at most ten times a second and only when something changed.
+package tui
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/mtr-go/mtr-go/internal/report"
+	"github.com/mtr-go/mtr-go/stats"
+)
+
+// Source is the running trace as the UI reads it.
+type Source interface {
+	Snapshot() stats.Snapshot
+	Changed() <-chan struct{} // coalesced "statistics changed" signal
+}
+
+// Control is what keys change in the running trace. Every setter validates its value; an error
+// is shown to the user and changes nothing.
+type Control interface {
+	Reset()
+	SetPaused(bool)
+	SetInterval(time.Duration) error
+	TTLRange() (first, max int)
+	SetTTLRange(first, max int) error
+	SetSize(int) error
+	SetPattern(int) error
+	SetTOS(int) error
+}
+
+// Names gives reverse DNS names without blocking; Updates signals that new names arrived.
+type Names interface {
+	Name(netip.Addr) string
+	Updates() <-chan struct{}
+}
+
+// Options are the run's fixed facts and the initial state of the toggles.
+type Options struct {
+	Version    string
+	LocalHost  string
+	Local      netip.Addr // source address of the probes, if known
+	TargetName string     // as the user typed it
+	Target     netip.Addr
+
+	Fields      string // -o order; "" means report.DefaultFields
+	DisplayMode int    // 0 table, 1 stripchart, 2 latency-scale chart
+	DNS         bool   // show reverse names (not -n)
+	ShowIPs     bool   // -b
+	NoColor     bool   // NO_COLOR or a terminal without colours
+	Interval    time.Duration
+	Size        int
+	Pattern     int
+	TOS         int
+
+	// Done, when closed, ends the UI: the run is over (-c rounds done).
+	Done <-chan struct{}
+	// Now is the clock shown in the title; nil means time.Now.
+	Now func() time.Time
+	// OnDraw, when set, is called from the UI goroutine after every frame is shown; tests read
+	// the screen there, where no other goroutine is drawing.
+	OnDraw func(tcell.Screen)
+}
+
+// Result is the view's state when the user left, so the final table is printed the way it was
+// last shown.
+type Result struct {
+	Fields  string
+	DNS     bool
+	ShowIPs bool
+}
+
+// Display modes, in the order `d` cycles through them.
+const (
+	ModeTable = iota
+	ModeStrip
+	ModeScale
+	numModes
+)
+
+// ui is the view's state; only the UI goroutine touches it.
+type ui struct {
+	opt   Options
+	ctl   Control
+	names Names
+
+	mode    int
+	order   string
+	fields  []report.Field
+	dns     bool
+	showIPs bool
+	color   bool
+	scroll  int // hops skipped at the top
+	paused  bool
+	help    bool
+	prompt  *prompt
+	status  string // one-line answer to the last key, cleared by the next key
+	quit    bool
+	redraw  bool // Ctrl-L: repaint every cell
+
+	// Current values of what prompts change, shown as their defaults.
+	interval           time.Duration
+	size, pattern, tos int
+	pageRows           int // hop rows that fit on the screen, for PgUp/PgDn
+	lastHops           int // hops in the last frame, to bound scrolling
+}
+
+func newUI(ctl Control, names Names, opt Options) *ui {
+	if opt.Fields == "" {
+		opt.Fields = report.DefaultFields
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	u := &ui{
+		opt: opt, ctl: ctl, names: names,
+		mode: opt.DisplayMode, dns: opt.DNS, showIPs: opt.ShowIPs, color: !opt.NoColor,
+		interval: opt.Interval, size: opt.Size, pattern: opt.Pattern, tos: opt.TOS,
+	}
+	if u.mode < 0 || u.mode >= numModes {
+		u.mode = ModeTable
+	}
+	if err := u.setFields(opt.Fields); err != nil {
+		_ = u.setFields(report.DefaultFields)
+	}
+	return u
+}
+
+func (u *ui) setFields(order string) error {
+	f, err := report.ParseFields(order)
+	if err != nil {
+		return err
+	}
+	u.order, u.fields = order, f
+	return nil
+}
+
+func (u *ui) result() Result {
+	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs}
+}
+
+// name returns what a row shows for an address: its name, "name (ip)" with -b, or the address.
+func (u *ui) name(a netip.Addr) string {
+	if !u.dns || u.names == nil {
+		return a.String()
+	}
+	n := u.names.Name(a)
+	switch {
+	case n == "":
+		return a.String()
+	case u.showIPs:
+		return n + " (" + a.String() + ")"
+	default:
+		return n
+	}
+}
