@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -36,7 +37,7 @@ func FuzzParseV6(f *testing.F) {
 func checkParsed(t *testing.T, b []byte, r Reply, ok bool) {
 	t.Helper()
 	if !ok {
-		if r != (Reply{}) {
+		if !reflect.DeepEqual(r, Reply{}) {
 			t.Fatalf("rejected but returned %+v", r)
 		}
 		return

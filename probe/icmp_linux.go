@@ -309,13 +309,20 @@ func (p *ICMP) read() {
 		}
 		from = from.Unmap().WithZone(addr.Zone)
 		var r Reply
+		msg := buf[:n]
+		if !p.is6 {
+			msg = stripIPv4Header(msg)
+		}
 		if p.is6 {
-			r, ok = parseV6(buf[:n], from, p.cfg.ID, p.cfg.Target)
+			r, ok = parseV6(msg, from, p.cfg.ID, p.cfg.Target)
 		} else {
-			r, ok = parseV4(stripIPv4Header(buf[:n]), from, p.cfg.ID, p.cfg.Target)
+			r, ok = parseV4(msg, from, p.cfg.ID, p.cfg.Target)
 		}
 		if !ok {
 			continue
+		}
+		if r.Kind != EchoReply {
+			r.MPLS = parseMPLS(msg, p.is6)
 		}
 		r.At = receiveTime(now, kernelTime(oob[:oobn]))
 		select {

@@ -23,6 +23,7 @@ const (
 	EchoReply    Kind = iota + 1 // the destination answered (ICMP/ICMPv6 echo reply)
 	TimeExceeded                 // a router on the path: TTL / hop limit expired
 	Unreachable                  // ICMP destination unreachable (any code; Code says which)
+	Reached                      // the destination answered a TCP probe: SYN-ACK (open port) or RST (closed)
 )
 
 // String returns a short lower-case name, e.g. "time exceeded".
@@ -34,6 +35,8 @@ func (k Kind) String() string {
 		return "time exceeded"
 	case Unreachable:
 		return "unreachable"
+	case Reached:
+		return "reached"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -43,8 +46,9 @@ type Reply struct {
 	Seq  uint16     // sequence of the probe this answers
 	From netip.Addr // who answered (router or destination); IPv6 link-local addresses carry their zone
 	Kind Kind
-	Code uint8     // ICMP code as on the wire (v4 type 3 codes, or v6 type 1 codes)
-	At   time.Time // receive time: the kernel's timestamp where given, else time.Now(); always carries a monotonic reading
+	Code uint8       // ICMP code as on the wire (v4 type 3 codes, or v6 type 1 codes)
+	At   time.Time   // receive time: the kernel's timestamp where given, else time.Now(); always carries a monotonic reading
+	MPLS []MPLSLabel // label stack of an RFC 4950 extension in the ICMP error, outermost first; nil if none (or no raw socket to see it)
 }
 
 // ErrPermission is wrapped by the error Open returns when the kernel refuses
@@ -60,6 +64,13 @@ type Config struct {
 	Pattern   int        // payload fill byte 0..255 (mtr -B); > 255 means a random byte drawn per probe
 	TOS       int        // IPv4 TOS / IPv6 traffic class (mtr -Q), 0..255
 	ID        uint16     // ICMP identifier; 0 = drawn at random (crypto/rand) by Open, so concurrent probers never take each other's answers
+
+	// The fields below are for OpenProber; Open (raw ICMP) ignores them.
+	Protocol  Protocol      // ICMP (default), UDP or TCP
+	Port      int           // UDP/TCP destination port (mtr -P); 0 = UDP: the traceroute range 33434+, TCP: 80
+	LocalPort int           // UDP source port (mtr -L); 0 = the kernel picks one
+	Paris     bool          // keep every probe on one flow (same ports), so ECMP routers pick one path
+	Timeout   time.Duration // how long a TCP probe's socket waits for an answer; 0 = 10s
 }
 
 const (

@@ -3,6 +3,7 @@ package probe
 import (
 	"encoding/binary"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -370,7 +371,7 @@ func v6Cases() []parseCase {
 func TestParseV4(t *testing.T) {
 	for _, tt := range v4Cases() {
 		got, ok := parseV4(tt.b, router4, ourID, target4)
-		if ok != tt.ok || got != tt.want {
+		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: got %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
 	}
@@ -379,7 +380,7 @@ func TestParseV4(t *testing.T) {
 func TestParseV6(t *testing.T) {
 	for _, tt := range v6Cases() {
 		got, ok := parseV6(tt.b, router6, ourID, target6)
-		if ok != tt.ok || got != tt.want {
+		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: got %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
 	}

@@ -4,6 +4,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"time"
@@ -20,6 +21,25 @@ const maxAddrs = 32
 type Addr struct {
 	IP    netip.Addr
 	Count int
+	MPLS  []Label // label stack of its latest answer that carried one (mtr -e), outermost first
+}
+
+// Label is one MPLS label stack entry an MPLS router reported (RFC 4950).
+type Label struct {
+	Label uint32
+	TC    uint8
+	S     bool // bottom of stack
+	TTL   uint8
+}
+
+// String is mtr's MPLS line for the label: "[MPLS: Lbl 24001 TC 0 S 1 TTL 1]" (mtr 0.95 prints
+// the S bit with a stray "u", a format bug not copied here).
+func (l Label) String() string {
+	s := 0
+	if l.S {
+		s = 1
+	}
+	return fmt.Sprintf("[MPLS: Lbl %d TC %d S %d TTL %d]", l.Label, l.TC, s, l.TTL)
 }
 
 // Result is one probe in a hop's history.
@@ -221,4 +241,15 @@ func (h *Hop) History() []Result {
 		out[i] = h.hist[(h.hHead-h.hLen+i+HistoryLen)%HistoryLen]
 	}
 	return out
+}
+
+// setMPLS records the label stack of an answer from ip. The slice is replaced, never changed in
+// place, so snapshots may share it.
+func (h *Hop) setMPLS(ip netip.Addr, labels []Label) {
+	for i := range h.Addrs {
+		if h.Addrs[i].IP == ip {
+			h.Addrs[i].MPLS = labels
+			return
+		}
+	}
 }

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -125,8 +126,8 @@ func TestAddressesLatestFirstWithCounts(t *testing.T) {
 	p.Sent(1, 3)
 	p.Reply(1, 3, r1b, ms(1), "")
 	h := p.Hop(1)
-	want := []Addr{{r1b, 2}, {r1, 1}}
-	if len(h.Addrs) != 2 || h.Addrs[0] != want[0] || h.Addrs[1] != want[1] {
+	want := []Addr{{IP: r1b, Count: 2}, {IP: r1, Count: 1}}
+	if !reflect.DeepEqual(h.Addrs, want) {
 		t.Errorf("addrs = %v, want %v", h.Addrs, want)
 	}
 	p.Sent(1, 4)

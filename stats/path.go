@@ -46,6 +46,13 @@ func (p *Path) Reply(ttl int, seq uint16, addr netip.Addr, rtt time.Duration, er
 	}
 }
 
+// MPLS records the MPLS label stack carried by an answer from addr at ttl (call after Reply).
+func (p *Path) MPLS(ttl int, addr netip.Addr, labels []Label) {
+	if h := p.Hop(ttl); h != nil {
+		h.setMPLS(addr, labels)
+	}
+}
+
 // Finish counts every probe still in flight as lost; called when a run ends.
 func (p *Path) Finish() {
 	for i := range p.hops {

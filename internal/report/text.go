@@ -18,6 +18,7 @@ type Options struct {
 	Wide      bool   // -w: host column as wide as the longest name, nothing cut
 	ShowIPs   bool   // -b: "name (ip)" when a name is known
 	LocalHost string // local host name for the HOST: line
+	MPLS      bool   // -e: each address's MPLS label stack on lines below it
 }
 
 // Names returns the reverse name of an address, or "" (DNS off or no name).
@@ -61,7 +62,9 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 	type row struct {
 		left   string   // " %2d.|-- host"
 		values []string // one per field
+		labels []string // MPLS lines of the latest responder
 		extra  []string // host text of the hop's other addresses
+		extraL [][]string
 	}
 	rows := make([]row, len(s.Hops))
 	widths := make([]int, len(fields))
@@ -79,6 +82,10 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 		}
 		for _, a := range h.Addrs[min(1, len(h.Addrs)):] {
 			r.extra = append(r.extra, addrText(a.IP, names, o.ShowIPs))
+			r.extraL = append(r.extraL, mplsLines(a.MPLS, o.MPLS))
+		}
+		if len(h.Addrs) > 0 {
+			r.labels = mplsLines(h.Addrs[0].MPLS, o.MPLS)
 		}
 	}
 
@@ -115,12 +122,14 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 	writeLine(headerLeft, headerWidth, titles)
 	for _, r := range rows {
 		writeLine(r.left, rowWidth, r.values)
-		for _, e := range r.extra {
+		writeLines(bw, r.labels)
+		for i, e := range r.extra {
 			// mtr pads these to the host column too, leaving trailing spaces; nothing follows
 			// them, so they are never cut.
 			bw.WriteString(strings.Repeat(" ", rowIndent))
 			bw.WriteString(fit(e, extraWidth, false))
 			bw.WriteByte('\n')
+			writeLines(bw, r.extraL[i])
 		}
 	}
 	return bw.Flush()
@@ -165,4 +174,24 @@ func fit(s string, width int, cut bool) string {
 		}
 	}
 	return s
+}
+
+// mplsLines formats a label stack as mtr's report does with -e, one line per label (mtr prints
+// S with a stray "u", a format bug; here it is the bit).
+func mplsLines(labels []stats.Label, on bool) []string {
+	if !on {
+		return nil
+	}
+	var out []string
+	for _, l := range labels {
+		out = append(out, "       "+l.String())
+	}
+	return out
+}
+
+func writeLines(bw *bufio.Writer, lines []string) {
+	for _, l := range lines {
+		bw.WriteString(l)
+		bw.WriteByte('\n')
+	}
 }

@@ -251,3 +251,40 @@ func TestTextRejectsBadFields(t *testing.T) {
 		t.Errorf("wrote %q before failing", buf.String())
 	}
 }
+
+func TestTextMPLSLabelsUnderTheirAddress(t *testing.T) {
+	p := stats.NewPath(netip.MustParseAddr("198.51.100.9"), 1, 30)
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	p.Sent(1, 1)
+	p.Reply(1, 1, a, time.Millisecond, "")
+	p.MPLS(1, a, []stats.Label{{Label: 16005, TC: 0, S: false, TTL: 1}, {Label: 24, TC: 7, S: true, TTL: 255}})
+	p.Sent(1, 2)
+	p.Reply(1, 2, b, time.Millisecond, "")
+	p.MPLS(1, b, []stats.Label{{Label: 99, S: true, TTL: 1}})
+	var out strings.Builder
+	if err := Text(&out, p.Snapshot(), nil, Options{LocalHost: "vm", MPLS: true}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	want := []string{
+		"       [MPLS: Lbl 99 TC 0 S 1 TTL 1]", // under the latest responder's row
+		"        192.0.2.1",
+		"       [MPLS: Lbl 16005 TC 0 S 0 TTL 1]",
+		"       [MPLS: Lbl 24 TC 7 S 1 TTL 255]",
+	}
+	if len(lines) < 6 {
+		t.Fatalf("got %d lines:\n%s", len(lines), out.String())
+	}
+	for i, w := range want {
+		if got := strings.TrimRight(lines[i+2], " "); got != w {
+			t.Errorf("line %d = %q, want %q", i+2, got, w)
+		}
+	}
+	out.Reset()
+	if err := Text(&out, p.Snapshot(), nil, Options{LocalHost: "vm"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "MPLS") {
+		t.Errorf("labels shown without -e:\n%s", out.String())
+	}
+}

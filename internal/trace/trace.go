@@ -386,6 +386,13 @@ func (t *Tracer) answer(r probe.Reply) {
 	fresh := !t.seen[r.From]
 	t.seen[r.From] = true
 	t.path.Reply(o.ttl, r.Seq, r.From, rtt, errText)
+	if len(r.MPLS) > 0 {
+		labels := make([]stats.Label, len(r.MPLS))
+		for i, l := range r.MPLS {
+			labels[i] = stats.Label{Label: l.Label, TC: l.TC, S: l.S, TTL: l.TTL}
+		}
+		t.path.MPLS(o.ttl, r.From, labels)
+	}
 	t.mu.Unlock()
 	if fresh && t.newAddr != nil {
 		t.newAddr(r.From)

@@ -1,0 +1,236 @@
+package probe
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/icmp"
+	"golang.org/x/sys/unix"
+)
+
+// Dgram is the unprivileged ICMP echo prober: a "ping socket" (SOCK_DGRAM, IPPROTO_ICMP), which
+// the kernel lets members of net.ipv4.ping_group_range open without CAP_NET_RAW. The kernel
+// rewrites the echo identifier to the socket's port and hands the socket only the echo replies
+// carrying it; ICMP errors come through the error queue (IP_RECVERR). So answers are matched on
+// the sequence plus a cookie at the start of the payload, never on the identifier we wrote.
+// It cannot see ICMP extensions, so MPLS labels need the raw prober.
+type Dgram struct {
+	cfg    Config
+	is6    bool
+	family string
+	conn   *net.UDPConn
+	dst    *net.UDPAddr
+	local  netip.Addr
+
+	opts sync.Mutex // guards cfg.Size and cfg.Pattern
+
+	replies    chan Reply
+	done       chan struct{}
+	readerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// OpenDgram opens a ping socket for cfg.Target. The error wraps ErrPermission when the process's
+// group is outside net.ipv4.ping_group_range (which also governs IPv6).
+func OpenDgram(cfg Config) (*Dgram, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	d := &Dgram{cfg: cfg, is6: cfg.Target.Is6(), family: "ICMPv4",
+		dst:     &net.UDPAddr{IP: cfg.Target.AsSlice(), Zone: cfg.Target.Zone()},
+		replies: make(chan Reply, repliesBuffer), done: make(chan struct{}), readerDone: make(chan struct{})}
+	network, laddr := "udp4", "0.0.0.0"
+	if d.is6 {
+		d.family, network, laddr = "ICMPv6", "udp6", "::"
+	}
+	if cfg.Interface != "" && !cfg.Source.IsValid() {
+		if d.cfg.Source, err = interfaceAddr(cfg.Interface, d.is6); err != nil {
+			return nil, err
+		}
+	}
+	if d.cfg.Source.IsValid() {
+		laddr = d.cfg.Source.String()
+	}
+	c, err := icmp.ListenPacket(network, laddr)
+	if err != nil {
+		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+			return nil, fmt.Errorf("open unprivileged %s socket: %w: %w", d.family, ErrPermission, err)
+		}
+		return nil, fmt.Errorf("open unprivileged %s socket: %w", d.family, err)
+	}
+	var inner net.PacketConn
+	if d.is6 {
+		inner = c.IPv6PacketConn().PacketConn
+	} else {
+		inner = c.IPv4PacketConn().PacketConn
+	}
+	var ok bool
+	if d.conn, ok = inner.(*net.UDPConn); !ok {
+		c.Close()
+		return nil, fmt.Errorf("open unprivileged %s socket: not a datagram socket", d.family)
+	}
+	rc, err := d.conn.SyscallConn()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		serr = setRecvErr(int(fd), d.is6)
+		if serr == nil && cfg.TOS != 0 {
+			serr = setTOS(int(fd), d.is6, cfg.TOS)
+		}
+		if serr == nil && cfg.Interface != "" {
+			serr = unix.BindToDevice(int(fd), cfg.Interface)
+		}
+	})
+	if err = errors.Join(err, serr); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("set up unprivileged %s socket: %w", d.family, err)
+	}
+	d.local = d.cfg.Source
+	if !d.local.IsValid() {
+		d.local, _ = kernelSource(cfg.Target)
+	}
+	go func() {
+		defer close(d.readerDone)
+		defer close(d.replies)
+		_ = serveQueues(rc, d.handle)
+	}()
+	return d, nil
+}
+
+// Send sends one echo request with this sequence and TTL.
+func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
+	if ttl < 1 || ttl > 255 {
+		return time.Time{}, fmt.Errorf("send %s echo seq %d: TTL %d out of range 1..255", d.family, seq, ttl)
+	}
+	d.opts.Lock()
+	n, pattern := d.cfg.payloadLen(), d.cfg.Pattern
+	d.opts.Unlock()
+	pkt := buildEcho(d.is6, 0, seq, probePayload(n, pattern, d.cfg.ID, seq))
+	oob := ttlCmsg(ttl)
+	if d.is6 {
+		oob = hopLimitCmsg(ttl)
+	}
+	var now time.Time
+	var err error
+	for range 3 {
+		now = time.Now()
+		if _, _, err = d.conn.WriteMsgUDP(pkt, oob, d.dst); err == nil || !icmpErrno(err) {
+			break
+		}
+	}
+	if err != nil {
+		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", d.family, seq, ttl, err)
+	}
+	return now, nil
+}
+
+// matchEcho reads the sequence of our echo request (or reply) from an ICMP echo message b, as a
+// ping socket returns it or the error queue quotes it. The payload cookie must be ours when the
+// message carries it; the identifier is the kernel's and is not checked.
+func matchEcho(b []byte, cookie uint16) (uint16, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	seq := binary.BigEndian.Uint16(b[6:])
+	if p := b[8:]; len(p) >= udpCookieLen {
+		if binary.BigEndian.Uint16(p) != cookie || binary.BigEndian.Uint16(p[2:]) != seq {
+			return 0, false
+		}
+	}
+	return seq, true
+}
+
+func (d *Dgram) handle(m sockMsg) {
+	var r Reply
+	if m.errq {
+		if m.err.dst.Addr().WithZone(d.cfg.Target.Zone()) != d.cfg.Target {
+			return
+		}
+		if len(m.err.payload) < 1 || (m.err.payload[0] != v4Echo && m.err.payload[0] != v6Echo) {
+			return
+		}
+		seq, ok := matchEcho(m.err.payload, d.cfg.ID)
+		if !ok {
+			return
+		}
+		r = Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at}
+	} else {
+		if len(m.data) < 1 || (m.data[0] != v4EchoReply && m.data[0] != v6EchoReply) {
+			return
+		}
+		seq, ok := matchEcho(m.data, d.cfg.ID)
+		if !ok {
+			return
+		}
+		r = Reply{Seq: seq, From: d.cfg.Target, Kind: EchoReply, At: m.at}
+	}
+	select {
+	case d.replies <- r:
+	case <-d.done:
+	}
+}
+
+// SetSize changes the size of the following probes (whole IP packet, as Config.Size).
+func (d *Dgram) SetSize(size int) error {
+	if size < 0 || size > maxSize {
+		return fmt.Errorf("probe: packet size %d out of range 0..%d", size, maxSize)
+	}
+	d.opts.Lock()
+	d.cfg.Size = cmp0(size, defaultSize)
+	d.opts.Unlock()
+	return nil
+}
+
+// SetPattern changes the payload fill byte of the following probes.
+func (d *Dgram) SetPattern(pattern int) error {
+	if pattern < 0 {
+		return fmt.Errorf("probe: bit pattern %d is negative", pattern)
+	}
+	d.opts.Lock()
+	d.cfg.Pattern = pattern
+	d.opts.Unlock()
+	return nil
+}
+
+// SetTOS changes the TOS / traffic class of the following probes.
+func (d *Dgram) SetTOS(tos int) error {
+	if tos < 0 || tos > 255 {
+		return fmt.Errorf("probe: TOS %d out of range 0..255", tos)
+	}
+	rc, err := d.conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = setTOS(int(fd), d.is6, tos) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// Replies delivers answers to our probes; closed after Close.
+func (d *Dgram) Replies() <-chan Reply { return d.replies }
+
+// LocalAddr is the source address in use (zero if unknown).
+func (d *Dgram) LocalAddr() netip.Addr { return d.local }
+
+// Close closes the socket and waits for the reader; Replies is closed when it returns.
+func (d *Dgram) Close() error {
+	d.closeOnce.Do(func() {
+		close(d.done)
+		d.closeErr = d.conn.Close()
+		<-d.readerDone
+	})
+	return d.closeErr
+}

@@ -1,0 +1,44 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+)
+
+// OpenProber opens the prober cfg.Protocol asks for. For ICMP it tries a raw socket first and
+// falls back to an unprivileged ping socket; when neither may be opened the error wraps
+// ErrNoPrivilege (and ErrPermission). UDP and TCP probes need no privilege.
+func OpenProber(cfg Config) (Prober, error) {
+	switch cfg.Protocol {
+	case UDPProbes:
+		u, err := OpenUDP(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return u, nil
+	case TCPProbes:
+		t, err := OpenTCP(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	case ICMPProbes:
+	default:
+		return nil, fmt.Errorf("probe: unknown protocol %v", cfg.Protocol)
+	}
+	p, err := Open(cfg)
+	if err == nil {
+		return p, nil
+	}
+	if !errors.Is(err, ErrPermission) {
+		return nil, err
+	}
+	d, derr := OpenDgram(cfg)
+	if derr == nil {
+		return d, nil
+	}
+	if errors.Is(derr, ErrPermission) {
+		return nil, fmt.Errorf("%w (%w)", ErrNoPrivilege, err)
+	}
+	return nil, derr
+}

@@ -1,0 +1,61 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Prober is what every kind of probe (raw ICMP, unprivileged ICMP, UDP, TCP) offers the
+// scheduler: send one probe with a sequence and a TTL, and deliver the answers matched to our
+// probes, tagged with that sequence.
+type Prober interface {
+	// Send sends one probe and returns the time just before it left.
+	Send(seq uint16, ttl int) (time.Time, error)
+	// Replies delivers answers to our probes only; it is closed once Close has stopped reading.
+	Replies() <-chan Reply
+	// LocalAddr is the source address in use, or the zero Addr when not known.
+	LocalAddr() netip.Addr
+	// Close releases the sockets and waits for the readers to stop.
+	Close() error
+}
+
+// Protocol is the kind of packet a probe is.
+type Protocol uint8
+
+// The probe protocols (mtr's default, -u and -T).
+const (
+	ICMPProbes Protocol = iota // ICMP / ICMPv6 echo requests
+	UDPProbes                  // UDP datagrams; the destination answers port unreachable
+	TCPProbes                  // TCP SYNs (a connect); the destination answers SYN-ACK or RST
+)
+
+// String returns "ICMP", "UDP" or "TCP".
+func (p Protocol) String() string {
+	switch p {
+	case ICMPProbes:
+		return "ICMP"
+	case UDPProbes:
+		return "UDP"
+	case TCPProbes:
+		return "TCP"
+	}
+	return fmt.Sprintf("Protocol(%d)", uint8(p))
+}
+
+// Classic UDP probes use destination ports from the range traceroute made familiar, so hosts
+// and firewalls that answer (or let through) traceroute answer us too. The port of each probe
+// changes within the range, which is what makes classic mode walk every ECMP branch.
+const (
+	udpBasePort  = 33434
+	udpPortRange = 100 // 33434..33533
+	defaultTCP   = 80
+)
+
+// defaultTimeout is how long a TCP probe waits for its answer when Config.Timeout is 0 (mtr -Z).
+const defaultTimeout = 10 * time.Second
+
+// ErrNoPrivilege is wrapped by the error OpenProber returns for ICMP when neither raw sockets
+// (root or CAP_NET_RAW) nor unprivileged ping sockets (net.ipv4.ping_group_range) are allowed.
+var ErrNoPrivilege = errors.New("no permission to open raw or unprivileged ICMP sockets")
