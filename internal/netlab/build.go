@@ -68,6 +68,12 @@ func (l *Lab) build() error {
 		if i >= 1 && i <= n {
 			args = append(args, routerSysctls...)
 		}
+		if i == l.Spec.ECMP {
+			args = append(args, ecmpSysctls...)
+		}
+		if i == 0 && l.Spec.NoPingGroup {
+			args = append(args, "net.ipv4.ping_group_range=1 0") // the kernel's default: nobody
+		}
 		if _, err := run("", "ip", args...); err != nil {
 			return err
 		}
@@ -78,8 +84,16 @@ func (l *Lab) build() error {
 			return err
 		}
 	}
+	if l.Spec.ECMP > 0 {
+		if err := l.buildECMP(); err != nil {
+			return err
+		}
+		if err := ipBatch(l.parallel, l.ecmpConfig()); err != nil {
+			return err
+		}
+	}
 	for i, ns := range l.namespaces {
-		if err := ipBatch(ns, l.nsConfig(i)); err != nil {
+		if err := ipBatch(ns, append(l.ecmpRouterLines(i), l.nsConfig(i)...)); err != nil {
 			return err
 		}
 		if rules := l.nftRules(i); rules != "" {
@@ -96,6 +110,11 @@ func (l *Lab) build() error {
 	}
 	if l.Spec.DNS {
 		if err := l.startDNS(); err != nil {
+			return err
+		}
+	}
+	if len(l.Spec.TCPOpen) > 0 {
+		if err := l.startListeners(); err != nil {
 			return err
 		}
 	}
@@ -144,9 +163,7 @@ func (l *Lab) nsConfig(i int) []string {
 				fmt.Sprintf("route add %s via %s src %s", linkPrefix6(j), back6, src6))
 		}
 		for j := i + 1; j < n; j++ {
-			lines = append(lines,
-				fmt.Sprintf("route add %s via %s", linkPrefix4(j), fwd4),
-				fmt.Sprintf("route add %s via %s", linkPrefix6(j), fwd6))
+			lines = append(lines, l.forwardRoute(i, linkPrefix4(j), fwd4), l.forwardRoute(i, linkPrefix6(j), fwd6))
 		}
 		// The destination's link, where NoRoute and Loop apply.
 		p4, p6 := linkPrefix4(n), linkPrefix6(n)
@@ -163,9 +180,7 @@ func (l *Lab) nsConfig(i int) []string {
 				fmt.Sprintf("route add %s via %s", p4, back4),
 				fmt.Sprintf("route add %s via %s", p6, back6))
 		case i < n:
-			lines = append(lines,
-				fmt.Sprintf("route add %s via %s", p4, fwd4),
-				fmt.Sprintf("route add %s via %s", p6, fwd6))
+			lines = append(lines, l.forwardRoute(i, p4, fwd4), l.forwardRoute(i, p6, fwd6))
 		}
 	}
 	return lines

@@ -80,6 +80,18 @@ type Spec struct {
 	// DNS runs dnsmasq inside the client namespace, serving the names in
 	// Lab.Names (forward and reverse) at Lab.DNSServer.
 	DNS bool
+	// ECMP, if > 0, makes router ECMP balance everything behind it over two
+	// equal-cost paths by L4 hash: the chain's next router and a parallel
+	// one (see ecmp.go), so hop ECMP+1 is either Hops4[ECMP] or Parallel4.
+	// It needs ECMP+2 <= Routers, where the two paths join again.
+	ECMP int
+	// TCPOpen lists TCP ports the destination listens on (IPv4 and IPv6);
+	// every other port answers a SYN with a RST.
+	TCPOpen []int
+	// NoPingGroup closes net.ipv4.ping_group_range in the client namespace
+	// (labs open it by default), so no one may open unprivileged ICMP
+	// sockets there.
+	NoPingGroup bool
 }
 
 // MaxRouters is the longest chain a lab can have: link i uses 198.18.i.0/24.
@@ -103,6 +115,10 @@ type Lab struct {
 	// DNSServer is where dnsmasq listens, seen from the client namespace;
 	// zero unless Spec.DNS.
 	DNSServer netip.AddrPort
+	// Parallel4 and Parallel6 are the addresses the parallel router of
+	// Spec.ECMP answers from at hop ECMP+1; zero without ECMP.
+	Parallel4 netip.Addr
+	Parallel6 netip.Addr
 	// Spec is the spec the lab was built from, with defaults filled in.
 	Spec Spec
 
@@ -110,6 +126,8 @@ type Lab struct {
 	etcDir     string   // /etc/netns/<client>
 	stateDir   string   // dnsmasq's hosts file and log
 	dns        *dnsmasq
+	parallel   string // the ECMP parallel router's namespace, or ""
+	tcp        *listeners
 
 	closeOnce sync.Once
 	closeErr  error
@@ -154,6 +172,12 @@ func Build(spec Spec) (*Lab, error) {
 	}
 	l.namespaces = append(l.namespaces, base+"d")
 	l.etcDir = filepath.Join(etcNetnsDir, l.Client)
+	if spec.ECMP > 0 {
+		l.parallel = base + "r" + strconv.Itoa(spec.ECMP+1) + "b"
+		l.Parallel4, l.Parallel6 = ecmpAddr4(0, true), ecmpAddr6(0, true)
+		name := "r" + strconv.Itoa(spec.ECMP+1) + "b.lab.test"
+		l.Names[l.Parallel4], l.Names[l.Parallel6] = name, name
+	}
 	for i := 0; i <= n; i++ {
 		l.Hops4 = append(l.Hops4, linkAddr4(i, true))
 		l.Hops6 = append(l.Hops6, linkAddr6(i, true))
@@ -217,7 +241,16 @@ func (l *Lab) teardown() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, ns := range l.namespaces {
+	if l.tcp != nil {
+		if err := l.tcp.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	namespaces := l.namespaces
+	if l.parallel != "" {
+		namespaces = append(slices.Clone(namespaces), l.parallel)
+	}
+	for _, ns := range namespaces {
 		if err := removeNamespace(ns); err != nil {
 			errs = append(errs, err)
 		}
@@ -265,10 +298,19 @@ func (s Spec) normalize() (Spec, error) {
 		inChain("NoRoute", s.NoRoute, 1),
 		inChain("Reject", s.Reject, 1),
 	)
+	if s.ECMP != 0 && (s.ECMP < 1 || s.ECMP+2 > n) {
+		errs = append(errs, fmt.Errorf("netlab: ECMP = %d, want 0 (off) or 1..%d (the paths join at router ECMP+2)", s.ECMP, n-2))
+	}
+	for _, p := range s.TCPOpen {
+		if p < 1 || p > 65535 {
+			errs = append(errs, fmt.Errorf("netlab: TCPOpen port %d, want 1..65535", p))
+		}
+	}
 	if s.Loop != 0 && s.Loop == s.NoRoute {
 		errs = append(errs, fmt.Errorf("netlab: Loop and NoRoute both on router %d", s.Loop))
 	}
 	s.Throttle = maps.Clone(s.Throttle)
+	s.TCPOpen = slices.Clone(s.TCPOpen)
 	return s, errors.Join(errs...)
 }
 
