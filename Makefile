@@ -10,8 +10,10 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 all: build
 
+# CGO_ENABLED=0: mtr-go drops its capabilities after opening its sockets, and only a binary
+# without cgo can change every thread's capabilities at once (syscall.AllThreadsSyscall).
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mtr-go
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mtr-go
 	$(GO) build -trimpath -o $(LAB) ./cmd/mtr-go-lab
 
 # The whole suite. As root it includes the network-lab tests (real kernel routers in network

@@ -129,12 +129,21 @@ func (u *ui) drawTable(s tcell.Screen, w, h int, hops []stats.Hop) {
 			}
 		}
 		y++
-		for _, a := range hop.Addrs[min(1, len(hop.Addrs)):] {
-			if y >= last {
-				break
+		for i, a := range hop.Addrs {
+			if i > 0 { // the latest responder is on the hop row itself
+				if y >= last {
+					break
+				}
+				put(s, 0, y, cut("    "+u.name(a.IP), start-1), plain)
+				y++
 			}
-			put(s, 0, y, cut("    "+u.name(a.IP), start-1), plain)
-			y++
+			for _, l := range a.MPLS {
+				if !u.mpls || y >= last {
+					break
+				}
+				put(s, 0, y, cut("    "+l.String(), w), plain)
+				y++
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/mtr-go/mtr-go/internal/report"
+	"github.com/mtr-go/mtr-go/probe"
 )
 
 // prompt is an open one-line question at the bottom of the screen. Keys go to it until Enter
@@ -115,11 +116,24 @@ func (u *ui) runeKey(r rune) {
 			},
 		})
 	case 'e':
-		u.status = "MPLS labels (e) are not available yet."
+		u.mpls = !u.mpls
+		u.status = "MPLS labels " + onOff(u.mpls)
 	case 'y', 'z':
 		u.status = "IP information and AS lookups (y, z) are not available yet."
 	case 'u', 't':
-		u.status = "Only ICMP probes are available yet; UDP (u) and TCP (t) are not."
+		// As mtr: u goes to UDP, or back to ICMP from UDP; t likewise for TCP.
+		want := probe.UDPProbes
+		if r == 't' {
+			want = probe.TCPProbes
+		}
+		if u.ctl.Protocol() == want {
+			want = probe.ICMPProbes
+		}
+		if err := u.ctl.SetProtocol(want); err != nil {
+			u.status = fmt.Sprintf("Cannot switch to %s probes: %v", want, err)
+			break
+		}
+		u.status = want.String() + " probes"
 	case 'i':
 		u.askNumber("Interval in seconds", "more than 0, up to 86400", strconv.FormatFloat(u.interval.Seconds(), 'g', -1, 64), true,
 			func(v float64) error {

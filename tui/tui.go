@@ -10,6 +10,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/mtr-go/mtr-go/internal/report"
+	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -30,6 +31,9 @@ type Control interface {
 	SetSize(int) error
 	SetPattern(int) error
 	SetTOS(int) error
+	// Protocol and SetProtocol switch between ICMP, UDP and TCP probes (keys u and t).
+	Protocol() probe.Protocol
+	SetProtocol(probe.Protocol) error
 }
 
 // Names gives reverse DNS names without blocking; Updates signals that new names arrived.
@@ -50,6 +54,7 @@ type Options struct {
 	DisplayMode int    // 0 table, 1 stripchart, 2 latency-scale chart
 	DNS         bool   // show reverse names (not -n)
 	ShowIPs     bool   // -b
+	MPLS        bool   // -e
 	NoColor     bool   // NO_COLOR or a terminal without colours
 	Interval    time.Duration
 	Size        int
@@ -71,6 +76,7 @@ type Result struct {
 	Fields  string
 	DNS     bool
 	ShowIPs bool
+	MPLS    bool
 }
 
 // Display modes, in the order `d` cycles through them.
@@ -92,6 +98,7 @@ type ui struct {
 	fields  []report.Field
 	dns     bool
 	showIPs bool
+	mpls    bool // e: MPLS label stacks under the hops
 	color   bool
 	scroll  int // hops skipped at the top
 	paused  bool
@@ -117,7 +124,7 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 	}
 	u := &ui{
 		opt: opt, ctl: ctl, names: names,
-		mode: opt.DisplayMode, dns: opt.DNS, showIPs: opt.ShowIPs, color: !opt.NoColor,
+		mode: opt.DisplayMode, dns: opt.DNS, showIPs: opt.ShowIPs, mpls: opt.MPLS, color: !opt.NoColor,
 		interval: opt.Interval, size: opt.Size, pattern: opt.Pattern, tos: opt.TOS,
 	}
 	if u.mode < 0 || u.mode >= numModes {
@@ -139,7 +146,7 @@ func (u *ui) setFields(order string) error {
 }
 
 func (u *ui) result() Result {
-	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs}
+	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls}
 }
 
 // name returns what a row shows for an address: its name, "name (ip)" with -b, or the address.

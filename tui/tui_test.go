@@ -11,6 +11,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -22,6 +23,8 @@ type fakeControl struct {
 	first, max int
 	size, pat  int
 	tos        int
+	proto      probe.Protocol
+	noTCP      bool // SetProtocol(TCP) fails
 }
 
 func (c *fakeControl) Reset()           { c.resets++ }
@@ -38,9 +41,17 @@ func (c *fakeControl) SetTTLRange(f, m int) error {
 	c.first, c.max = f, m
 	return nil
 }
-func (c *fakeControl) SetSize(n int) error    { c.size = n; return nil }
-func (c *fakeControl) SetPattern(n int) error { c.pat = n; return nil }
-func (c *fakeControl) SetTOS(n int) error     { c.tos = n; return nil }
+func (c *fakeControl) SetSize(n int) error      { c.size = n; return nil }
+func (c *fakeControl) SetPattern(n int) error   { c.pat = n; return nil }
+func (c *fakeControl) SetTOS(n int) error       { c.tos = n; return nil }
+func (c *fakeControl) Protocol() probe.Protocol { return c.proto }
+func (c *fakeControl) SetProtocol(p probe.Protocol) error {
+	if p == probe.TCPProbes && c.noTCP {
+		return errors.New("no TCP here")
+	}
+	c.proto = p
+	return nil
+}
 
 // fakeNames knows a fixed set of names.
 type fakeNames map[netip.Addr]string
@@ -241,6 +252,36 @@ func TestUnreachableHopShowsTheError(t *testing.T) {
 	}
 }
 
+func TestMPLSLabelsUnderTheHop(t *testing.T) {
+	p := stats.NewPath(target, 1, 30)
+	p.Sent(1, 1)
+	p.Reply(1, 1, hop1, time.Millisecond, "")
+	p.MPLS(1, hop1, []stats.Label{{Label: 24001, TC: 0, S: false, TTL: 1}, {Label: 16, TC: 5, S: true, TTL: 1}})
+	p.Sent(2, 2)
+	p.Reply(2, 2, hop2, time.Millisecond, "")
+	for _, on := range []bool{false, true} {
+		_, got := render(t, testUI(&fakeControl{}, Options{MPLS: on}), p.Snapshot(), 100, 30)
+		want := []string{" 1. 198.18.0.2", "    [MPLS: Lbl 24001 TC 0 S 0 TTL 1]", "    [MPLS: Lbl 16 TC 5 S 1 TTL 1]", " 2. 198.18.1.2"}
+		if !on {
+			want = []string{" 1. 198.18.0.2", " 2. 198.18.1.2"}
+		}
+		for i, w := range want {
+			if !strings.HasPrefix(got[5+i], w) {
+				t.Errorf("-e %v: row %d = %q, want %q", on, 5+i, got[5+i], w)
+			}
+		}
+	}
+}
+
+func TestProtocolSwitchRefusedSaysWhy(t *testing.T) {
+	ctl := &fakeControl{noTCP: true}
+	u := testUI(ctl, Options{})
+	u.runeKey('t')
+	if ctl.proto != probe.ICMPProbes || !strings.Contains(u.status, "Cannot switch to TCP probes: no TCP here") {
+		t.Errorf("protocol %v, status %q", ctl.proto, u.status)
+	}
+}
+
 func TestStripchartModes(t *testing.T) {
 	u := testUI(&fakeControl{}, Options{DisplayMode: ModeStrip})
 	s, got := render(t, u, path(4), 100, 30)
@@ -356,11 +397,15 @@ func TestKeys(t *testing.T) {
 		{"f sets the first TTL", []string{"f", "<C-u>", "3", "<Enter>"}, func(_ *ui, c *fakeControl) bool { return c.first == 3 && c.max == 30 }, "First TTL: 3"},
 		{"f refuses more than max", []string{"f", "<C-u>", "31", "<Enter>"}, func(u *ui, c *fakeControl) bool { return c.first == 1 && u.prompt != nil }, ""},
 		{"m sets the max TTL", []string{"m", "<C-u>", "10", "<Enter>"}, func(_ *ui, c *fakeControl) bool { return c.first == 1 && c.max == 10 }, ""},
-		{"e is not there yet", []string{"e"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "MPLS labels (e) are not available yet"},
+		{"e shows MPLS labels", []string{"e"}, func(u *ui, _ *fakeControl) bool { return u.mpls }, "MPLS labels on"},
+		{"e twice hides them", []string{"e", "e"}, func(u *ui, _ *fakeControl) bool { return !u.mpls }, "MPLS labels off"},
 		{"z is not there yet", []string{"z"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "not available yet"},
 		{"y is not there yet", []string{"y"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "not available yet"},
-		{"u is not there yet", []string{"u"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "UDP (u)"},
-		{"t is not there yet", []string{"t"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "TCP (t)"},
+		{"u switches to UDP", []string{"u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.UDPProbes }, "UDP probes"},
+		{"u from UDP goes back to ICMP", []string{"u", "u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.ICMPProbes }, "ICMP probes"},
+		{"t switches to TCP", []string{"t"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.TCPProbes }, "TCP probes"},
+		{"t from UDP goes to TCP", []string{"u", "t"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.TCPProbes }, "TCP probes"},
+		{"u from TCP goes to UDP", []string{"t", "u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.UDPProbes }, "UDP probes"},
 		{"unknown keys say so", []string{"x"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "press ? for help"},
 		{"+ scrolls 5 hops", []string{"+"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 5 }, ""},
 		{"- scrolls back", []string{"+", "<Down>", "-"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 1 }, ""},

@@ -38,7 +38,10 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "mtr-go")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		// As the Makefile builds it: without cgo, so dropping capabilities reaches every thread.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -337,7 +340,8 @@ func TestLabConcurrentInstancesDoNotStealAnswers(t *testing.T) {
 }
 
 func TestLabErrorsAreOneLine(t *testing.T) {
-	lab := netlab.New(t, netlab.Spec{Routers: 1, DNS: true})
+	// NoPingGroup: without it an unprivileged user traces through ping sockets, not an error.
+	lab := netlab.New(t, netlab.Spec{Routers: 1, DNS: true, NoPingGroup: true})
 	tests := []struct {
 		name string
 		args []string
@@ -346,7 +350,7 @@ func TestLabErrorsAreOneLine(t *testing.T) {
 		{"unknown host", []string{"-r", "-c", "1", "no-such-host.lab.test"}, "mtr-go: unknown host: no-such-host.lab.test"},
 		{"value out of range", []string{"-r", "-m", "300", lab.Target4.String()}, "mtr-go: -m/--max-ttl: value out of range (1-255): 300"},
 		{"family mismatch", []string{"-r", "-4", lab.Target6.String()}, "is not an IPv4 address"},
-		{"no permission", []string{"-r", "-c", "1", lab.Target4.String()}, "run with sudo, or give the binary the capability once: sudo setcap cap_net_raw+ep"},
+		{"no permission", []string{"-r", "-c", "1", lab.Target4.String()}, "run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/internal/privs"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
@@ -72,9 +73,31 @@ func Main(env Env) int {
 		return exitFail
 	}
 
+	// Every target's sockets are opened first, while the process may still hold the privilege raw
+	// sockets need; then root and all capabilities are dropped for good, before any answer is
+	// parsed. Targets then run one after another, as in mtr.
+	sessions := make([]*session, len(cfg.Targets))
+	openErrs := make([]error, len(cfg.Targets))
+	for i, target := range cfg.Targets {
+		sessions[i], openErrs[i] = open(ctx, cfg, target, host, names)
+	}
+	defer func() {
+		for _, s := range sessions {
+			if s != nil {
+				s.close()
+			}
+		}
+	}()
+	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
+		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
+	} else if err != nil {
+		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
+		return exitFail
+	}
+
 	code := exitOK
-	for _, target := range cfg.Targets {
-		s, err := open(ctx, cfg, target, host, names)
+	for i := range cfg.Targets {
+		s, err := sessions[i], openErrs[i]
 		if err == nil {
 			err = view(ctx, s, env)
 			s.close()
@@ -83,8 +106,8 @@ func Main(env Env) int {
 		case ctx.Err() != nil:
 			return exitInterrupted
 		case errors.Is(err, probe.ErrPermission):
-			// The wrapped socket error adds nothing the user can act on; the remedy does.
-			fmt.Fprintf(env.Stderr, "mtr-go: no permission to open raw sockets: run with sudo, or give the binary the capability once: sudo setcap cap_net_raw+ep %s\n", selfPath())
+			// The wrapped socket error adds nothing the user can act on; the three remedies do.
+			fmt.Fprintf(env.Stderr, "mtr-go: no permission to open ICMP sockets: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s), or allow unprivileged ICMP (sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"); -u or -T probes need none of these\n", selfPath())
 			return exitFail
 		case err != nil:
 			fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
@@ -142,8 +165,8 @@ type session struct {
 	cfg    *cli.Config
 	name   string // the target as the user typed it
 	target netip.Addr
-	host   string // local host name
-	prober *probe.ICMP
+	host   string        // local host name
+	prober *probe.Switch // a probe.Prober whose protocol the live UI can change
 	tracer *trace.Tracer
 	names  *resolve.Resolver // nil with -n
 }
@@ -154,14 +177,25 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 	if err != nil {
 		return nil, err
 	}
-	p, err := probe.Open(probe.Config{
+	pcfg := probe.Config{
 		Target:    target,
 		Source:    cfg.Source,
 		Interface: cfg.Interface,
 		Size:      cfg.Size,
 		Pattern:   cfg.Pattern,
 		TOS:       cfg.TOS,
-	})
+		Protocol:  cfg.Protocol,
+		Port:      cfg.Port,
+		LocalPort: cfg.LocalPort,
+		Paris:     cfg.Paris,
+		Timeout:   cfg.Timeout,
+	}
+	// The live UI may switch to ICMP later, when privileges are gone: open it now.
+	var early []probe.Protocol
+	if cfg.Mode == cli.ModeDefault || cfg.Mode == cli.ModeCurses {
+		early = append(early, probe.ICMPProbes)
+	}
+	p, err := probe.NewSwitch(pcfg, early...)
 	if err != nil {
 		return nil, err
 	}
@@ -225,5 +259,6 @@ func reportView(ctx context.Context, s *session, env Env) error {
 		Wide:      s.cfg.Wide,
 		ShowIPs:   s.cfg.ShowIPs,
 		LocalHost: s.host,
+		MPLS:      s.cfg.MPLS,
 	})
 }

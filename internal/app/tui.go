@@ -15,6 +15,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/tui"
 )
 
@@ -48,6 +49,8 @@ type tunable interface {
 	SetSize(int) error
 	SetPattern(int) error
 	SetTOS(int) error
+	Protocol() probe.Protocol
+	SetProtocol(probe.Protocol) error
 }
 
 // control is what the UI's keys change: the scheduler and the prober.
@@ -115,6 +118,7 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		DisplayMode: s.cfg.DisplayMode,
 		DNS:         !s.cfg.NoDNS,
 		ShowIPs:     s.cfg.ShowIPs,
+		MPLS:        s.cfg.MPLS,
 		NoColor:     os.Getenv("NO_COLOR") != "",
 		Interval:    s.cfg.Interval,
 		Size:        s.cfg.Size,
@@ -141,6 +145,7 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		Wide:      s.cfg.Wide,
 		ShowIPs:   res.ShowIPs,
 		LocalHost: s.host,
+		MPLS:      res.MPLS,
 	}); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mtr-go/mtr-go/internal/report"
+	"github.com/mtr-go/mtr-go/probe"
 )
 
 // Mode is how results are shown.
@@ -62,6 +63,11 @@ type Config struct {
 	DisplayMode int
 	MPLS        bool
 
+	Protocol  probe.Protocol // -u / -T, else ICMP
+	Port      int            // -P; 0 = the protocol's default
+	LocalPort int            // -L (UDP); 0 = the kernel picks
+	Paris     bool           // --paris: one flow per run (UDP, TCP)
+
 	Help, Version bool
 }
 
@@ -86,7 +92,7 @@ type flagSet struct {
 	report, wide, curses       bool
 	split, raw, json, csv, xml bool
 	v4, v6, udp, tcp, sctp     bool
-	aslookup                   bool
+	aslookup, paris            bool
 	order                      []string // -o given several times: the last wins
 	seen                       []string // long names of the flags given, in command-line order
 }
@@ -132,6 +138,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.BoolVarP(&f.sctp, "sctp", "S", false, "use SCTP probes")
 	fs.IntVarP(&f.port, "port", "P", 0, "target `PORT` for TCP/UDP")
 	fs.IntVarP(&f.localport, "localport", "L", 0, "source `PORT` for UDP")
+	fs.BoolVar(&f.paris, "paris", false, "keep every probe on one flow (UDP, TCP): one route through load balancers")
 	fs.StringVarP(&f.timeout, "timeout", "Z", "10", "`SECONDS` an unanswered probe may still be answered")
 	fs.StringVarP(&f.grace, "gracetime", "G", "5", "longest wait in `SECONDS` for answers after the last round")
 	fs.StringVarP(&f.mark, "mark", "M", "", "set SO_MARK `MARK` on probes")
@@ -231,9 +238,9 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	}
 	switch {
 	case f.udp:
-		return errors.New("-u/--udp: UDP probes are not available yet; use ICMP (the default)")
+		cfg.Protocol = probe.UDPProbes
 	case f.tcp:
-		return errors.New("-T/--tcp: TCP probes are not available yet; use ICMP (the default)")
+		cfg.Protocol = probe.TCPProbes
 	case f.sctp:
 		return errors.New("-S/--sctp: SCTP probes are not supported")
 	}
@@ -241,11 +248,19 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		if err := checkRange("-P/--port", f.port, 1, 65535); err != nil {
 			return err
 		}
+		cfg.Port = f.port
 	}
 	if f.changed("localport") {
 		if err := checkRange("-L/--localport", f.localport, 1024, 65535); err != nil {
 			return err
 		}
+		cfg.LocalPort = f.localport
+	}
+	if f.paris {
+		if cfg.Protocol == probe.ICMPProbes {
+			return errors.New("--paris needs -u (UDP) or -T (TCP) probes")
+		}
+		cfg.Paris = true
 	}
 	if f.aslookup || f.changed("ipinfo") {
 		if err := checkRange("-y/--ipinfo", f.ipinfo, 0, 4); f.changed("ipinfo") && err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/mtr-go/mtr-go/probe"
 )
 
 func TestParseDefaultsAreMtrs(t *testing.T) {
@@ -42,6 +44,12 @@ func TestParseOptions(t *testing.T) {
 		{"no target is localhost", "", nil, func(c *Config) bool { return c.Targets[0] == "localhost" }},
 		{"bit pattern above 255 is random", "", []string{"-B", "300", "h"}, func(c *Config) bool { return c.Pattern == 300 }},
 		{"hex mark", "", []string{"-M", "0x10", "h"}, func(c *Config) bool { return c.Mark == 16 }},
+		{"udp with ports", "", []string{"-u", "-P", "53", "-L", "40000", "h"}, func(c *Config) bool {
+			return c.Protocol == probe.UDPProbes && c.Port == 53 && c.LocalPort == 40000
+		}},
+		{"tcp keeps the default port for the prober", "", []string{"-T", "h"}, func(c *Config) bool { return c.Protocol == probe.TCPProbes && c.Port == 0 }},
+		{"paris with udp", "", []string{"-u", "--paris", "h"}, func(c *Config) bool { return c.Paris && c.Protocol == probe.UDPProbes }},
+		{"icmp is the default", "", []string{"h"}, func(c *Config) bool { return c.Protocol == probe.ICMPProbes && !c.Paris }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,6 +87,8 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-a", "nowhere"}, "-a/--address: not an IP address"},
 		{[]string{"-4", "-6"}, "mutually exclusive"},
 		{[]string{"-u", "-T"}, "mutually exclusive"},
+		{[]string{"--paris"}, "--paris needs -u (UDP) or -T (TCP)"},
+		{[]string{"-S"}, "SCTP probes are not supported"},
 		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
 		{[]string{"-U", "0"}, "-U/--max-unknown: value out of range (1-255): 0"},
 		{[]string{"-G", "0"}, "-G/--gracetime: value out of range"},

@@ -1,0 +1,91 @@
+// Package privs gives up what mtr-go was started with once its sockets are open: root (when run
+// through sudo) and every capability (cap_net_raw set on the binary, or root's). Only opening raw
+// sockets needs privilege; parsing what arrives on them, DNS and the terminal do not, so a bug
+// there cannot be turned into more than an ordinary user's access.
+package privs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrThreads is wrapped by Drop's error when the capabilities could be cleared on the calling
+// thread only: a binary built with cgo cannot change every thread's credentials from Go
+// (syscall.AllThreadsSyscall refuses), so build with CGO_ENABLED=0 (as the Makefile does).
+var ErrThreads = errors.New("capabilities cleared on one thread only (cgo build)")
+
+// Drop switches to the user who ran sudo (SUDO_UID/SUDO_GID, when running as root) and clears
+// every capability (effective, permitted, inheritable, ambient) of every thread, for good.
+// A process that has nothing to drop is left as it is.
+func Drop() error {
+	if os.Geteuid() == 0 {
+		uid, gid, ok, err := sudoUser()
+		if err != nil {
+			return err
+		}
+		if ok {
+			// Groups first and the uid last: once the uid is not 0 nothing else may change.
+			if err := syscall.Setgroups(nil); err != nil {
+				return fmt.Errorf("drop supplementary groups: %w", err)
+			}
+			if err := syscall.Setresgid(gid, gid, gid); err != nil {
+				return fmt.Errorf("switch to group %d: %w", gid, err)
+			}
+			if err := syscall.Setresuid(uid, uid, uid); err != nil {
+				return fmt.Errorf("switch to user %d: %w", uid, err)
+			}
+		}
+	}
+	return clearCaps()
+}
+
+// sudoUser reads the invoking user from sudo's environment. ok is false without sudo, or when
+// sudo was used by root itself.
+func sudoUser() (uid, gid int, ok bool, err error) {
+	us, gs := os.Getenv("SUDO_UID"), os.Getenv("SUDO_GID")
+	if us == "" || gs == "" {
+		return 0, 0, false, nil
+	}
+	u, uerr := strconv.ParseUint(us, 10, 32)
+	g, gerr := strconv.ParseUint(gs, 10, 32)
+	if uerr != nil || gerr != nil {
+		return 0, 0, false, fmt.Errorf("SUDO_UID=%q SUDO_GID=%q: not numbers", us, gs)
+	}
+	if u == 0 {
+		return 0, 0, false, nil
+	}
+	return int(u), int(g), true, nil
+}
+
+// clearCaps empties the capability sets of every thread. Capabilities belong to threads in
+// Linux, and Go runs goroutines on many, so a capset on the calling thread alone would leave
+// cap_net_raw on the others.
+func clearCaps() error {
+	// The ambient set is not covered by capset; it matters only if we exec something.
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData // zero: no capability in any set
+	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	runtime.KeepAlive(&hdr)
+	runtime.KeepAlive(&data)
+	switch errno {
+	case 0:
+		return nil
+	case syscall.ENOTSUP:
+		// cgo build: the best this thread can do. Callers warn.
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			return fmt.Errorf("clear capabilities: %w", err)
+		}
+		return ErrThreads
+	}
+	return fmt.Errorf("clear capabilities: %w", errno)
+}
