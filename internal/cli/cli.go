@@ -33,6 +33,8 @@ const (
 	ModeJSON
 	ModeCSV
 	ModeXML
+	ModeMarkdown // --markdown: the report table for tickets and chat
+	ModeHTML     // --html: a self-contained page with the report table
 )
 
 // Config is everything a run needs, as the user asked for it.
@@ -91,6 +93,7 @@ type flagSet struct {
 	address, filename, mark    string
 	report, wide, curses       bool
 	split, raw, json, csv, xml bool
+	markdown, html             bool
 	v4, v6, udp, tcp, sctp     bool
 	aslookup, paris            bool
 	order                      []string // -o given several times: the last wins
@@ -115,6 +118,8 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.BoolVarP(&f.xml, "xml", "x", false, "output XML")
 	fs.BoolVarP(&f.csv, "csv", "C", false, "output CSV")
 	fs.BoolVarP(&f.raw, "raw", "l", false, "output the raw event stream")
+	fs.BoolVar(&f.markdown, "markdown", false, "output the report as a Markdown table")
+	fs.BoolVar(&f.html, "html", false, "output the report as an HTML page")
 	fs.BoolVarP(&f.split, "split", "p", false, "split-UI line output for scripts")
 	fs.BoolVarP(&f.curses, "curses", "t", false, "full-screen terminal UI")
 	fs.IntVar(&f.displaymode, "displaymode", 0, "initial display `MODE` of the UI (0-2)")
@@ -355,6 +360,7 @@ func (f *flagSet) lastMode() Mode {
 	flags := map[string]Mode{
 		"report": ModeReport, "report-wide": ModeReport, "curses": ModeCurses, "split": ModeSplit,
 		"raw": ModeRaw, "json": ModeJSON, "csv": ModeCSV, "xml": ModeXML,
+		"markdown": ModeMarkdown, "html": ModeHTML,
 	}
 	for _, name := range f.seen {
 		if m, ok := flags[name]; ok {

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/internal/report"
+	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/stats"
+)
+
+// The machine and ticket formats. Batch formats run cfg.Count rounds and print one document per
+// target; split and raw stream while probing.
+func init() {
+	views[cli.ModeJSON] = batchView(func(w io.Writer, b batch) error {
+		return report.JSON(w, b.snap, b.names, b.meta, b.opts)
+	})
+	views[cli.ModeXML] = batchView(func(w io.Writer, b batch) error {
+		return report.XML(w, b.snap, b.names, b.meta, b.opts)
+	})
+	views[cli.ModeCSV] = batchView(func(w io.Writer, b batch) error {
+		return report.CSV(w, b.snap, b.names, b.meta, b.opts, csvHeaders.first(w))
+	})
+	views[cli.ModeMarkdown] = batchView(func(w io.Writer, b batch) error {
+		return report.Markdown(w, b.snap, b.names, b.meta, b.opts)
+	})
+	views[cli.ModeHTML] = batchView(func(w io.Writer, b batch) error {
+		return report.HTML(w, b.snap, b.names, b.meta, b.opts)
+	})
+	views[cli.ModeSplit] = splitView
+	views[cli.ModeRaw] = rawView
+}
+
+// batch is what a batch writer needs from a finished session.
+type batch struct {
+	snap  stats.Snapshot
+	names report.Names
+	meta  report.Meta
+	opts  report.Options
+}
+
+// batchView runs the session's rounds, then writes the results with write. Interrupted, it
+// writes what it has, like the report.
+func batchView(write func(io.Writer, batch) error) view {
+	return func(ctx context.Context, s *session, env Env) error {
+		start := time.Now()
+		if err := s.run(ctx); err != nil {
+			return err
+		}
+		snap := s.tracer.Snapshot()
+		names := s.lookup(snap, true)
+		return write(env.Stdout, batch{
+			snap:  snap,
+			names: names,
+			meta:  s.meta(start, time.Now()),
+			opts:  s.reportOptions(),
+		})
+	}
+}
+
+func (s *session) reportOptions() report.Options {
+	return report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host}
+}
+
+func (s *session) meta(start, end time.Time) report.Meta {
+	c := s.cfg
+	opts := fmt.Sprintf("ICMP, %d rounds, interval %gs, %d-byte packets, TTL %d-%d", c.Count,
+		c.Interval.Seconds(), c.Size, c.First, c.Max)
+	if c.TOS != 0 {
+		opts += fmt.Sprintf(", TOS 0x%02x", c.TOS)
+	}
+	if c.NoDNS {
+		opts += ", no DNS"
+	}
+	return report.Meta{
+		Target: s.name, TargetIP: s.target, Start: start, End: end,
+		Tests: c.Count, Size: c.Size, Pattern: c.Pattern, TOS: c.TOS, Options: opts,
+	}
+}
+
+// csvHeaders remembers which outputs already have a CSV header: several targets in one run make
+// one table, so scripts reading it see a single header line.
+var csvHeaders = headerSet{seen: map[io.Writer]bool{}}
+
+type headerSet struct {
+	mu   sync.Mutex
+	seen map[io.Writer]bool
+}
+
+func (h *headerSet) first(w io.Writer) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen[w] {
+		return false
+	}
+	h.seen[w] = true
+	return true
+}
+
+// rawView streams probe events as they happen, for cfg.Count rounds as mtr does.
+func rawView(ctx context.Context, s *session, env Env) error {
+	var names report.Names
+	if s.names != nil {
+		names = s.names.Name
+	}
+	raw := report.NewRaw(env.Stdout, names)
+	s.tracer.OnEvent(func(e trace.Event) {
+		switch e.Kind {
+		case trace.EventSent:
+			raw.Sent(e.TTL, e.Seq)
+		case trace.EventReply:
+			raw.Reply(e.TTL, e.Seq, e.From, e.RTT)
+		}
+	})
+	if err := s.run(ctx); err != nil {
+		return err
+	}
+	return raw.Err()
+}
+
+// splitView streams mtr's split lines until -c rounds are done (only when -c was given, as in
+// mtr), the user types q, or the run is interrupted; r resets the statistics. Keys are read from
+// stdin without needing a terminal; at end of input mtr-go just stops reading keys and goes on
+// probing (mtr 0.95 spins idle there, which breaks cron and nohup runs).
+func splitView(ctx context.Context, s *session, env Env) error {
+	if !s.cfg.CountSet {
+		s.tracer.SetCount(0) // like mtr's split mode: until q or Ctrl-C unless -c was given
+	}
+	runCtx, quit := context.WithCancel(ctx)
+	defer quit()
+	done := make(chan error, 1)
+	go func() { done <- s.run(runCtx) }()
+
+	restore := cbreak(env.Stdin)
+	defer restore()
+	keys := readKeys(env.Stdin)
+
+	var names report.Names
+	var nameUpdates <-chan struct{}
+	if s.names != nil {
+		names, nameUpdates = s.names.Name, s.names.Updates()
+	}
+	out := report.NewSplit(env.Stdout, s.cfg.ShowIPs)
+	// Redraws wait a moment after a change, as mtr's do (it redraws once per probe tick): a probe
+	// and its quick answer then make one line, not a line with the probe in flight and another.
+	delay := min(max(s.cfg.Interval/20, 5*time.Millisecond), 200*time.Millisecond)
+	redraw := time.NewTimer(time.Hour)
+	redraw.Stop()
+	pending := false
+	for {
+		select {
+		case <-s.tracer.Changed():
+			if !pending {
+				pending = true
+				redraw.Reset(delay)
+			}
+			continue
+		case <-nameUpdates:
+		case <-redraw.C:
+			pending = false
+		case k, ok := <-keys:
+			if !ok {
+				keys = nil
+				continue
+			}
+			switch k {
+			case 'q':
+				quit()
+			case 'r':
+				s.tracer.Reset()
+				out.Reset()
+			}
+			continue
+		case err := <-done:
+			redraw.Stop()
+			if err != nil {
+				return err
+			}
+			return out.Update(s.tracer.Snapshot(), names)
+		}
+		if err := out.Update(s.tracer.Snapshot(), names); err != nil {
+			quit()
+			<-done
+			return err
+		}
+	}
+}
+
+// readKeys delivers the bytes read from r, and closes the channel at end of input or on a read
+// error. The reader goroutine is left blocked in Read when the view ends first; it holds nothing.
+func readKeys(r io.Reader) <-chan byte {
+	keys := make(chan byte, 16)
+	if r == nil {
+		close(keys)
+		return keys
+	}
+	go func() {
+		defer close(keys)
+		buf := make([]byte, 64)
+		for {
+			n, err := r.Read(buf)
+			for _, b := range buf[:n] {
+				keys <- b
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return keys
+}

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/mtr-go/mtr-go/stats"
+)
+
+// csvVersion fills mtr's Mtr_Version column. Scripts match the "MTR." prefix; the number says
+// which mtr's column layout this is, not the program that wrote it.
+const csvVersion = "MTR.0.95"
+
+// CSV writes mtr 0.95's --csv table: the header Mtr_Version,Start_Time,Status,Host,Hop,Ip and
+// every -o title (the spacer's " " included, its value being the Drop count as in mtr), then a
+// row per hop with loss and times as %.2f and counts as integers. Unlike mtr the header has no
+// trailing comma, so header and rows have the same number of fields (mtr issue #451). With
+// o.Wide each further address of a hop gets a row of its own repeating the hop's statistics, as
+// mtr does. header=false leaves the header out, for the second and later targets of one run.
+// Start_Time is when probing began (mtr takes the time of printing).
+func CSV(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options, header bool) error {
+	fields, err := o.fields()
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	if header {
+		cells := []string{"Mtr_Version", "Start_Time", "Status", "Host", "Hop", "Ip"}
+		for _, f := range fields {
+			cells = append(cells, f.Title)
+		}
+		writeCSV(bw, cells)
+	}
+	start := strconv.FormatInt(m.Start.Unix(), 10)
+	for i := range s.Hops {
+		h := &s.Hops[i]
+		vals := make([]string, len(fields))
+		for j, f := range fields {
+			v := number(f, h)
+			if f.Kind == Count || f.Kind == Blank {
+				vals[j] = strconv.FormatInt(int64(v), 10)
+			} else {
+				vals[j] = fixed(v)
+			}
+		}
+		hosts := []string{hostText(h, names, o.ShowIPs)}
+		if o.Wide {
+			for _, a := range h.Addrs[min(1, len(h.Addrs)):] {
+				hosts = append(hosts, addrText(a.IP, names, o.ShowIPs))
+			}
+		}
+		for _, host := range hosts {
+			cells := append([]string{csvVersion, start, "OK", m.Target, strconv.Itoa(h.TTL), host}, vals...)
+			writeCSV(bw, cells)
+		}
+	}
+	return bw.Flush()
+}
+
+// writeCSV writes one record. Unlike encoding/csv it leaves a field that starts with a space
+// unquoted, so the spacer title is the bare " " scripts split on; quotes are only added where a
+// field would otherwise break the record (RFC 4180).
+func writeCSV(w *bufio.Writer, cells []string) {
+	for i, c := range cells {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if strings.ContainsAny(c, ",\"\r\n") {
+			c = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
+		}
+		w.WriteString(c)
+	}
+	w.WriteByte('\n')
+}

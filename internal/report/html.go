@@ -1,0 +1,75 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"io"
+
+	"github.com/mtr-go/mtr-go/stats"
+)
+
+// HTML writes the report as one self-contained page (inline style, no scripts, nothing fetched),
+// like WinMTR's export: open it in a browser, attach it to a ticket, or copy the table into one.
+// Every text is HTML-escaped.
+func HTML(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
+	t, err := newTicketTable(s, names, o)
+	if err != nil {
+		return err
+	}
+	esc := html.EscapeString
+	target := m.Target
+	if m.TargetIP.IsValid() && m.TargetIP.String() != m.Target {
+		target += " (" + m.TargetIP.String() + ")"
+	}
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>mtr-go report: %s</title>
+<style>
+body { font-family: sans-serif; margin: 1.5em; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
+dt { font-weight: bold; }
+dd { margin: 0; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #999; padding: 0.2em 0.6em; text-align: right; font-family: monospace; }
+th { background: #eee; }
+td.host, th.host { text-align: left; }
+.err { color: #b00; }
+</style>
+</head>
+<body>
+<h1>mtr-go report: %s</h1>
+<dl>
+<dt>From</dt><dd id="src">%s</dd>
+<dt>Target</dt><dd id="dst">%s</dd>
+<dt>Start</dt><dd id="start">%s</dd>
+`, esc(target), esc(target), esc(o.LocalHost), esc(target), esc(ticketTime(m)))
+	if m.Options != "" {
+		fmt.Fprintf(bw, "<dt>Options</dt><dd id=\"options\">%s</dd>\n", esc(m.Options))
+	}
+	bw.WriteString("</dl>\n<table id=\"report\">\n<thead><tr>")
+	for i, title := range t.titles {
+		if i == 1 {
+			fmt.Fprintf(bw, `<th class="host">%s</th>`, esc(title))
+			continue
+		}
+		fmt.Fprintf(bw, "<th>%s</th>", esc(title))
+	}
+	bw.WriteString("</tr></thead>\n<tbody>\n")
+	for _, r := range t.rows {
+		fmt.Fprintf(bw, "<tr><td>%s</td><td class=\"host\">%s", esc(r.hop), esc(r.host))
+		if r.err != "" {
+			fmt.Fprintf(bw, ` <span class="err">(%s)</span>`, esc(r.err))
+		}
+		bw.WriteString("</td>")
+		for _, v := range r.values {
+			fmt.Fprintf(bw, "<td>%s</td>", esc(v))
+		}
+		bw.WriteString("</tr>\n")
+	}
+	bw.WriteString("</tbody>\n</table>\n</body>\n</html>\n")
+	return bw.Flush()
+}

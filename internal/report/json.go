@@ -1,0 +1,132 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"io"
+	"math"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/mtr-go/mtr-go/stats"
+)
+
+// JSON writes mtr 0.95's --json document: {"report": {"mtr": {...}, "hubs": [...]}}, 4-space
+// indent, a hub per hop with "count", "host" and one key per -o field named by its title (the
+// spacer skipped), counts as integers and loss and times as reals. mtr-go only adds keys, so
+// consumers of mtr's document keep working: "dst_ip", "start" and "end" (RFC 3339) in "mtr";
+// "ip" (null for a hop that never answered) and "addrs" (every address that answered the hop,
+// latest first, with its answer count and name) in each hub. A path without hops gives
+// "hubs": [].
+func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
+	fields, err := o.fields()
+	if err != nil {
+		return err
+	}
+	fields = columns(fields)
+	head := object{
+		{"src", o.LocalHost},
+		{"dst", m.Target},
+		{"tos", m.TOS},
+		{"tests", m.Tests},
+		{"psize", strconv.Itoa(m.Size)},
+		{"bitpattern", m.bitPattern()},
+		{"dst_ip", addrOrNull(cmp.Or(m.TargetIP, s.Target))},
+		{"start", timeOrNull(m.Start)},
+		{"end", timeOrNull(m.End)},
+	}
+	hubs := make([]object, 0, len(s.Hops))
+	for i := range s.Hops {
+		h := &s.Hops[i]
+		hub := object{{"count", h.TTL}, {"host", hostText(h, names, o.ShowIPs)}}
+		for _, f := range fields {
+			v := number(f, h)
+			if f.Kind == Count {
+				hub = append(hub, member{f.Title, int64(v)})
+			} else {
+				hub = append(hub, member{f.Title, real(v)})
+			}
+		}
+		hub = append(hub, member{"ip", addrOrNull(h.Addr())})
+		addrs := make([]object, 0, len(h.Addrs))
+		for _, a := range h.Addrs {
+			e := object{{"ip", a.IP.String()}, {"count", a.Count}}
+			if names != nil {
+				if n := names(a.IP); n != "" {
+					e = append(e, member{"name", n})
+				}
+			}
+			addrs = append(addrs, e)
+		}
+		hub = append(hub, member{"addrs", addrs})
+		hubs = append(hubs, hub)
+	}
+	doc := object{{"report", object{{"mtr", head}, {"hubs", hubs}}}}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
+}
+
+func addrOrNull(a netip.Addr) any {
+	if !a.IsValid() {
+		return nil
+	}
+	return a.String()
+}
+
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.RFC3339)
+}
+
+// member and object keep keys in mtr's order, which a Go map would not.
+type member struct {
+	key string
+	val any
+}
+
+type object []member
+
+func (o object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(m.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(m.val)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// real is a JSON number that always reads as a real, as jansson writes mtr's: 0.0, not 0, so a
+// consumer that types the value by its first sample does not take Loss% for an integer.
+type real float64
+
+func (r real) MarshalJSON() ([]byte, error) {
+	f := float64(r)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		f = 0
+	}
+	b := strconv.AppendFloat(nil, f, 'f', -1, 64)
+	if !bytes.ContainsAny(b, ".e") {
+		b = append(b, '.', '0')
+	}
+	return b, nil
+}
