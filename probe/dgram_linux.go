@@ -28,7 +28,7 @@ type Dgram struct {
 	dst    *net.UDPAddr
 	local  netip.Addr
 
-	opts sync.Mutex // guards cfg.Size and cfg.Pattern
+	shape // size and pattern, changed by the live UI
 
 	replies    chan Reply
 	done       chan struct{}
@@ -47,6 +47,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	d := &Dgram{cfg: cfg, is6: cfg.Target.Is6(), family: "ICMPv4",
 		dst:     &net.UDPAddr{IP: cfg.Target.AsSlice(), Zone: cfg.Target.Zone()},
 		replies: make(chan Reply, repliesBuffer), done: make(chan struct{}), readerDone: make(chan struct{})}
+	d.shape.cfg = &d.cfg
 	network, laddr := "udp4", "0.0.0.0"
 	if d.is6 {
 		d.family, network, laddr = "ICMPv6", "udp6", "::"
@@ -113,9 +114,7 @@ func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
 	if ttl < 1 || ttl > 255 {
 		return time.Time{}, fmt.Errorf("send %s echo seq %d: TTL %d out of range 1..255", d.family, seq, ttl)
 	}
-	d.opts.Lock()
-	n, pattern := d.cfg.payloadLen(), d.cfg.Pattern
-	d.opts.Unlock()
+	n, pattern := d.current()
 	pkt := buildEcho(d.is6, 0, seq, probePayload(n, pattern, d.cfg.ID, seq))
 	oob := ttlCmsg(ttl)
 	if d.is6 {
@@ -179,28 +178,6 @@ func (d *Dgram) handle(m sockMsg) {
 	case d.replies <- r:
 	case <-d.done:
 	}
-}
-
-// SetSize changes the size of the following probes (whole IP packet, as Config.Size).
-func (d *Dgram) SetSize(size int) error {
-	if size < 0 || size > maxSize {
-		return fmt.Errorf("probe: packet size %d out of range 0..%d", size, maxSize)
-	}
-	d.opts.Lock()
-	d.cfg.Size = cmp0(size, defaultSize)
-	d.opts.Unlock()
-	return nil
-}
-
-// SetPattern changes the payload fill byte of the following probes.
-func (d *Dgram) SetPattern(pattern int) error {
-	if pattern < 0 {
-		return fmt.Errorf("probe: bit pattern %d is negative", pattern)
-	}
-	d.opts.Lock()
-	d.cfg.Pattern = pattern
-	d.opts.Unlock()
-	return nil
 }
 
 // SetTOS changes the TOS / traffic class of the following probes.

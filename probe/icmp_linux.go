@@ -35,8 +35,7 @@ type ICMP struct {
 	closeOnce  sync.Once
 	closeErr   error
 
-	// opts guards cfg.Size and cfg.Pattern: the live UI changes them while the scheduler sends.
-	opts sync.Mutex
+	shape // size and pattern, changed by the live UI
 }
 
 // repliesBuffer absorbs a burst of answers (a whole round arriving at once)
@@ -60,6 +59,7 @@ func Open(cfg Config) (*ICMP, error) {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	p.shape.cfg = &p.cfg
 	if p.is6 {
 		p.family = "ICMPv6"
 	}
@@ -253,18 +253,7 @@ func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
 
 // payload returns this probe's payload: Size worth of the pattern byte.
 func (p *ICMP) payload() []byte {
-	p.opts.Lock()
-	n, pattern := p.cfg.payloadLen(), p.cfg.Pattern
-	p.opts.Unlock()
-	b := make([]byte, n)
-	fill := byte(pattern)
-	if pattern > 255 {
-		fill = byte(randomID())
-	}
-	for i := range b {
-		b[i] = fill
-	}
-	return b
+	return fillPattern(p.current())
 }
 
 // ttlCmsg builds an IP_TTL control message. Linux honours it on sendmsg for
@@ -352,31 +341,6 @@ func kernelTime(oob []byte) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// SetSize changes the size of the following probes (whole IP packet, as Config.Size; 0 means 64).
-func (p *ICMP) SetSize(size int) error {
-	if size < 0 || size > maxSize {
-		return fmt.Errorf("probe: packet size %d out of range 0..%d", size, maxSize)
-	}
-	if size == 0 {
-		size = defaultSize
-	}
-	p.opts.Lock()
-	p.cfg.Size = size
-	p.opts.Unlock()
-	return nil
-}
-
-// SetPattern changes the payload fill byte of the following probes (as Config.Pattern).
-func (p *ICMP) SetPattern(pattern int) error {
-	if pattern < 0 {
-		return fmt.Errorf("probe: bit pattern %d is negative", pattern)
-	}
-	p.opts.Lock()
-	p.cfg.Pattern = pattern
-	p.opts.Unlock()
-	return nil
 }
 
 // SetTOS changes the IPv4 TOS / IPv6 traffic class of the following probes. The socket option

@@ -252,6 +252,7 @@ func TestKernelTimestampsOn(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := &ICMP{cfg: cfg, is6: target.Is6(), family: "test", dst: &net.IPAddr{IP: target.AsSlice()}}
+		p.shape.cfg = &p.cfg
 		if err := p.open(); err != nil {
 			t.Fatal(err)
 		}

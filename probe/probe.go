@@ -98,14 +98,12 @@ func (cfg Config) normalize() (Config, error) {
 			return cfg, fmt.Errorf("probe: source %s and target %s are not the same address family", cfg.Source, cfg.Target)
 		}
 	}
-	switch {
-	case cfg.Size == 0:
-		cfg.Size = defaultSize
-	case cfg.Size < 0 || cfg.Size > maxSize:
-		return cfg, fmt.Errorf("probe: packet size %d out of range 0..%d", cfg.Size, maxSize)
+	var err error
+	if cfg.Size, err = checkSize(cfg.Size); err != nil {
+		return cfg, err
 	}
-	if cfg.Pattern < 0 {
-		return cfg, fmt.Errorf("probe: bit pattern %d is negative", cfg.Pattern)
+	if err := checkPattern(cfg.Pattern); err != nil {
+		return cfg, err
 	}
 	if cfg.TOS < 0 || cfg.TOS > 255 {
 		return cfg, fmt.Errorf("probe: TOS %d out of range 0..255", cfg.TOS)

@@ -32,7 +32,7 @@ type UDP struct {
 	ports [udpPortRange]uint16 // classic mode: sequence of the latest probe sent to each port
 	used  [udpPortRange]bool
 
-	opts sync.Mutex // guards cfg.Size and cfg.Pattern, changed by the live UI
+	shape // size and pattern, changed by the live UI
 
 	replies    chan Reply
 	done       chan struct{} // closed by Close: stop handing over replies
@@ -53,6 +53,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	}
 	u := &UDP{cfg: cfg, is6: cfg.Target.Is6(), family: "UDPv4",
 		replies: make(chan Reply, repliesBuffer), done: make(chan struct{}), readerDone: make(chan struct{})}
+	u.shape.cfg = &u.cfg
 	if u.is6 {
 		u.family = "UDPv6"
 	}
@@ -147,22 +148,13 @@ func (u *UDP) Send(seq uint16, ttl int) (time.Time, error) {
 
 // payload is the cookie and sequence, then the pattern up to Config.Size.
 func (u *UDP) payload(seq uint16) []byte {
-	u.opts.Lock()
-	n, pattern := u.cfg.payloadLen(), u.cfg.Pattern
-	u.opts.Unlock()
+	n, pattern := u.current()
 	return probePayload(n, pattern, u.cfg.ID, seq)
 }
 
 // probePayload fills n bytes: cookie and sequence first (as far as they fit), then the pattern.
 func probePayload(n, pattern int, cookie, seq uint16) []byte {
-	b := make([]byte, n)
-	fill := byte(pattern)
-	if pattern > 255 {
-		fill = byte(randomID())
-	}
-	for i := range b {
-		b[i] = fill
-	}
+	b := fillPattern(n, pattern)
 	var key [udpCookieLen]byte
 	binary.BigEndian.PutUint16(key[:], cookie)
 	binary.BigEndian.PutUint16(key[2:], seq)
@@ -214,28 +206,6 @@ func (u *UDP) handle(m sockMsg) {
 	}
 }
 
-// SetSize changes the size of the following probes (whole IP packet, as Config.Size).
-func (u *UDP) SetSize(size int) error {
-	if size < 0 || size > maxSize {
-		return fmt.Errorf("probe: packet size %d out of range 0..%d", size, maxSize)
-	}
-	u.opts.Lock()
-	u.cfg.Size = cmp0(size, defaultSize)
-	u.opts.Unlock()
-	return nil
-}
-
-// SetPattern changes the payload fill byte of the following probes.
-func (u *UDP) SetPattern(pattern int) error {
-	if pattern < 0 {
-		return fmt.Errorf("probe: bit pattern %d is negative", pattern)
-	}
-	u.opts.Lock()
-	u.cfg.Pattern = pattern
-	u.opts.Unlock()
-	return nil
-}
-
 // SetTOS changes the TOS / traffic class of the following probes.
 func (u *UDP) SetTOS(tos int) error {
 	if tos < 0 || tos > 255 {
@@ -250,14 +220,6 @@ func (u *UDP) SetTOS(tos int) error {
 		return err
 	}
 	return serr
-}
-
-// cmp0 returns v, or def when v is 0.
-func cmp0(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // Replies delivers answers to our probes; closed after Close.
