@@ -18,10 +18,7 @@ func HTML(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 		return err
 	}
 	esc := html.EscapeString
-	target := m.Target
-	if m.TargetIP.IsValid() && m.TargetIP.String() != m.Target {
-		target += " (" + m.TargetIP.String() + ")"
-	}
+	target := m.targetText()
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, `<!DOCTYPE html>
 <html lang="en">

@@ -19,10 +19,7 @@ func Markdown(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) err
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	target := m.Target
-	if m.TargetIP.IsValid() && m.TargetIP.String() != m.Target {
-		target += " (" + m.TargetIP.String() + ")"
-	}
+	target := m.targetText()
 	fmt.Fprintf(bw, "### mtr-go report: %s\n\n", mdEscape(target))
 	fmt.Fprintf(bw, "- **From:** %s\n", mdEscape(o.LocalHost))
 	fmt.Fprintf(bw, "- **Start:** %s\n", ticketTime(m))

@@ -73,3 +73,12 @@ func number(f Field, h *stats.Hop) float64 {
 
 // fixed formats v with two decimals (mtr's CSV "%.2f").
 func fixed(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// targetText names the target as typed, with its address when that is not what was typed:
+// "dest.lab.test (198.18.6.2)".
+func (m Meta) targetText() string {
+	if m.TargetIP.IsValid() && m.TargetIP.String() != m.Target {
+		return m.Target + " (" + m.TargetIP.String() + ")"
+	}
+	return m.Target
+}
