@@ -116,10 +116,7 @@ func TestLabECMPClassicShowsBothBranchesParisOne(t *testing.T) {
 				t.Errorf("mtr-go -T shows %v at hop %d, want both %v", got, k+1, both)
 			}
 		})
-		// TCP Paris keeps one five-tuple too (same ports on every SYN), but this lab cannot show
-		// it: a veth hands the router the sender socket's random flow hash along with the packet,
-		// and with fib_multipath_hash_policy=1 Linux uses that hash instead of the ports.
-		for _, proto := range []string{"-u"} {
+		for _, proto := range []string{"-u", "-T"} {
 			t.Run(fam.name+"/paris "+proto, func(t *testing.T) {
 				// Several runs: each is one flow, and the kernel picks each run's source port, so
 				// over the runs both branches may appear, but never two in one run.

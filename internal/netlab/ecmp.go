@@ -16,7 +16,7 @@ import (
 //	     \                  /
 //	      ——— r(k+1)b ——————
 //
-// rk hashes on the L4 five-tuple (fib_multipath_hash_policy=1), as routers balancing real traffic
+// rk hashes on the L4 five-tuple (fib_multipath_hash_policy=3 over the header fields), as routers balancing real traffic
 // do, so a probe's path depends on its ports: classic UDP/TCP probes, whose ports change, show
 // both routers at hop k+1; probes that keep one flow show one. ICMP echo has no ports and always
 // takes one branch. The parallel router's links use 198.19.0.0/24 and 198.19.1.0/24
@@ -122,10 +122,15 @@ func (l *Lab) forwardRoute(i int, p netip.Prefix, via netip.Addr) string {
 	return fmt.Sprintf("route add %s nexthop via %s dev %s nexthop via %s dev %s", p, via, ifDest, alt, ifToECMP)
 }
 
-// ecmpSysctls make the ECMP router hash on ports.
+// ecmpSysctls make the ECMP router hash on the five-tuple read from the packet's headers
+// (policy 3, custom fields 0x37: addresses, protocol, ports). Policy 1 would prefer a flow hash
+// the packet already carries, and a veth hands over the sending socket's random one: every TCP
+// probe socket would then pick a branch at random, whatever its ports.
 var ecmpSysctls = []string{
-	"net.ipv4.fib_multipath_hash_policy=1",
-	"net.ipv6.fib_multipath_hash_policy=1",
+	"net.ipv4.fib_multipath_hash_policy=3",
+	"net.ipv4.fib_multipath_hash_fields=0x0037",
+	"net.ipv6.fib_multipath_hash_policy=3",
+	"net.ipv6.fib_multipath_hash_fields=0x0037",
 }
 
 // listeners accept on the destination's open TCP ports (Spec.TCPOpen) and close at once: the
