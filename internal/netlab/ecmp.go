@@ -16,8 +16,8 @@ import (
 //	     \                  /
 //	      ——— r(k+1)b ——————
 //
-// rk hashes on the L4 five-tuple (fib_multipath_hash_policy=3 over the header fields), as routers balancing real traffic
-// do, so a probe's path depends on its ports: classic UDP/TCP probes, whose ports change, show
+// rk hashes on the L4 five-tuple read from the headers (fib_multipath_hash_policy=3), as routers
+// balancing real traffic do, so a probe's path depends on its ports: classic UDP/TCP probes, whose ports change, show
 // both routers at hop k+1; probes that keep one flow show one. ICMP echo has no ports and always
 // takes one branch. The parallel router's links use 198.19.0.0/24 and 198.19.1.0/24
 // (2001:db8:1000::/64 and 2001:db8:1001::/64), still inside the lab's ranges.
