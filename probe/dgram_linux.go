@@ -92,6 +92,9 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 		if serr == nil && cfg.Interface != "" {
 			serr = unix.BindToDevice(int(fd), cfg.Interface)
 		}
+		if serr == nil {
+			serr = setMark(int(fd), cfg.Mark)
+		}
 	})
 	if err = errors.Join(err, serr); err != nil {
 		c.Close()

@@ -3,6 +3,7 @@ package probe
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -217,6 +218,17 @@ func setRecvErr(fd int, is6 bool) error {
 		return err
 	}
 	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+}
+
+// setMark sets SO_MARK (needs CAP_NET_ADMIN); a zero mark leaves the socket alone.
+func setMark(fd int, mark uint32) error {
+	if mark == 0 {
+		return nil
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(mark)); err != nil {
+		return fmt.Errorf("SO_MARK %d: %w", mark, err)
+	}
+	return nil
 }
 
 // setTOS sets the IPv4 TOS or IPv6 traffic class of a socket.

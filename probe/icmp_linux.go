@@ -159,8 +159,10 @@ func (p *ICMP) configure() error {
 		if p.cfg.Interface != "" {
 			if serr = unix.BindToDevice(int(fd), p.cfg.Interface); serr != nil {
 				serr = fmt.Errorf("bind to interface %s: %w", p.cfg.Interface, serr)
+				return
 			}
 		}
+		serr = setMark(int(fd), p.cfg.Mark)
 	})
 	return errors.Join(err, serr)
 }

@@ -63,6 +63,7 @@ type Config struct {
 	Size      int        // whole IP packet size incl. IP+ICMP headers (mtr -s); 0 means 64; payload = Size-28 (v4) or Size-48 (v6), at least 0
 	Pattern   int        // payload fill byte 0..255 (mtr -B); > 255 means a random byte drawn per probe
 	TOS       int        // IPv4 TOS / IPv6 traffic class (mtr -Q), 0..255
+	Mark      uint32     // SO_MARK of the probe sockets for policy routing (mtr -M); 0 = none
 	ID        uint16     // ICMP identifier; 0 = drawn at random (crypto/rand) by Open, so concurrent probers never take each other's answers
 
 	// The fields below are for OpenProber; Open (raw ICMP) ignores them.

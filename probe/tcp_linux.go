@@ -148,6 +148,9 @@ func (t *TCP) setup(fd, ttl, tos int) error {
 			return fmt.Errorf("TOS %d: %w", tos, err)
 		}
 	}
+	if err := setMark(fd, t.cfg.Mark); err != nil {
+		return err
+	}
 	// A probe is over once answered: closing must send a RST, not leave TIME_WAIT behind.
 	if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
 		return fmt.Errorf("linger: %w", err)

@@ -87,6 +87,9 @@ func OpenUDP(cfg Config) (*UDP, error) {
 		if serr == nil && cfg.Interface != "" {
 			serr = unix.BindToDevice(int(fd), cfg.Interface)
 		}
+		if serr == nil {
+			serr = setMark(int(fd), cfg.Mark)
+		}
 	})
 	if err = errors.Join(err, serr); err != nil {
 		u.conn.Close()

@@ -282,3 +282,33 @@ func TestLabPrivileges(t *testing.T) {
 		}
 	})
 }
+
+func TestLabMarkSelectsPolicyRoute(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 2, TCPOpen: []int{80}})
+	// Packets marked 7 look up table 7, where the only route is unreachable: a probe with -M 7
+	// cannot be sent, one with another mark goes the normal way. (-T refuses -M: see cli.)
+	for _, c := range [][]string{
+		{"ip", "-4", "rule", "add", "fwmark", "7", "lookup", "7"},
+		{"ip", "-4", "route", "add", "unreachable", "default", "table", "7"},
+		{"ip", "-6", "rule", "add", "fwmark", "7", "lookup", "7"},
+		{"ip", "-6", "route", "add", "unreachable", "default", "table", "7"},
+	} {
+		run(t, lab, c[0], c[1:]...)
+	}
+	for _, fam := range families(lab) {
+		for _, proto := range []string{"", "-u"} {
+			base := []string{"-r", "-n", "-c", "1", "-i", "0.1"}
+			if proto != "" {
+				base = append(base, proto)
+			}
+			r := mtrgo(t, lab, append(base, "-M", "8", fam.target.String())...)
+			if len(r.rows) != len(fam.hops) {
+				t.Errorf("%s %s -M 8: %d hops, want %d\n%s", fam.name, proto, len(r.rows), len(fam.hops), r.raw)
+			}
+			out, errOut, err := runErr(lab, binary(t), append(base, "-M", "7", fam.target.String())...)
+			if err == nil || !strings.Contains(errOut, "no route to host") && !strings.Contains(errOut, "unreachable") {
+				t.Errorf("%s %s -M 7: err %v, stderr %q, stdout %q; want the policy route's unreachable", fam.name, proto, err, errOut, out)
+			}
+		}
+	}
+}

@@ -184,6 +184,7 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 		Size:      cfg.Size,
 		Pattern:   cfg.Pattern,
 		TOS:       cfg.TOS,
+		Mark:      cfg.Mark,
 		Protocol:  cfg.Protocol,
 		Port:      cfg.Port,
 		LocalPort: cfg.LocalPort,

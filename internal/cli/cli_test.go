@@ -95,6 +95,7 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-u", "-T"}, "mutually exclusive"},
 		{[]string{"--paris"}, "--paris needs -u (UDP) or -T (TCP)"},
 		{[]string{"-S"}, "SCTP probes are not supported"},
+		{[]string{"-T", "-M", "7"}, "-M/--mark cannot be used with -T"},
 		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
 		{[]string{"-U", "0"}, "-U/--max-unknown: value out of range (1-255): 0"},
 		{[]string{"-G", "0"}, "-G/--gracetime: value out of range"},
