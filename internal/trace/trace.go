@@ -100,6 +100,7 @@ type Tracer struct {
 	path   *stats.Path
 	rounds *rounds
 	paused bool
+	resume chan struct{} // SetPaused(false) wakes a Run that stopped ticking while paused
 	start  time.Time
 
 	out     map[uint16]outstanding
@@ -125,6 +126,7 @@ func New(p Prober, target netip.Addr, cfg Config) *Tracer {
 		out:     make(map[uint16]outstanding),
 		seq:     binary.BigEndian.Uint16(b[:]),
 		changed: make(chan struct{}, 1),
+		resume:  make(chan struct{}, 1),
 		seen:    make(map[netip.Addr]bool),
 	}
 }
@@ -168,8 +170,20 @@ func (t *Tracer) Reset() {
 // SetPaused stops (true) or resumes sending probes; answers are still received while paused.
 func (t *Tracer) SetPaused(p bool) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.paused = p
+	t.mu.Unlock()
+	if !p {
+		select {
+		case t.resume <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *Tracer) isPaused() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.paused
 }
 
 // SetCount changes how many rounds a run sends; 0 runs until the context ends. The live UI
@@ -239,6 +253,7 @@ func (t *Tracer) Run(ctx context.Context) error {
 	// tick, stretching a 100-round run at -i 0.05 by 10 %.
 	next := time.Now()
 	draining := false // the last round is over; waiting for its answers
+	idle := false     // paused: the tick is not re-armed until SetPaused(false)
 	var drain *time.Timer
 	var drainC <-chan time.Time
 	defer func() {
@@ -271,7 +286,19 @@ func (t *Tracer) Run(ctx context.Context) error {
 			}
 		case <-drainC:
 			return nil
+		case <-t.resume:
+			if idle && !draining {
+				idle = false
+				next = time.Now()
+				tick.Reset(0)
+			}
 		case <-tick.C:
+			// While paused nothing wakes the loop but answers and the resume: a timer polling
+			// the pause flag would cost CPU for nothing.
+			if t.isPaused() {
+				idle = true
+				continue
+			}
 			wait, err := t.step()
 			if err != nil {
 				return err
@@ -324,10 +351,6 @@ func (t *Tracer) drained() bool {
 // the last round is over.
 func (t *Tracer) step() (time.Duration, error) {
 	t.mu.Lock()
-	if t.paused {
-		t.mu.Unlock()
-		return t.cfg.Interval / 10, nil
-	}
 	if t.rounds.roundOver(t.path) {
 		t.rounds.endRound()
 		t.notify()

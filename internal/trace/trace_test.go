@@ -359,3 +359,23 @@ func TestSetCount(t *testing.T) {
 		})
 	}
 }
+
+func TestPauseStopsProbesAndResumeRestarts(t *testing.T) {
+	f := newFake(time.Millisecond, "198.18.0.2", "198.18.1.2")
+	tr := New(f, f.addrs[1], Config{Interval: 20 * time.Millisecond})
+	stop := runLive(t, tr)
+	defer stop()
+	time.Sleep(100 * time.Millisecond)
+	tr.SetPaused(true)
+	time.Sleep(50 * time.Millisecond) // a probe already due may still go out
+	paused := f.probes(1)
+	time.Sleep(200 * time.Millisecond)
+	if got := f.probes(1); got != paused {
+		t.Errorf("paused, yet ttl 1 got %d more probes", got-paused)
+	}
+	tr.SetPaused(false)
+	time.Sleep(100 * time.Millisecond)
+	if got := f.probes(1); got <= paused {
+		t.Errorf("resumed, yet no probe went out (still %d)", got)
+	}
+}
