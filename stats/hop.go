@@ -35,11 +35,15 @@ type Label struct {
 // String is mtr's MPLS line for the label: "[MPLS: Lbl 24001 TC 0 S 1 TTL 1]" (mtr 0.95 prints
 // the S bit with a stray "u", a format bug not copied here).
 func (l Label) String() string {
-	s := 0
+	return fmt.Sprintf("[MPLS: Lbl %d TC %d S %d TTL %d]", l.Label, l.TC, l.SBit(), l.TTL)
+}
+
+// SBit is the bottom-of-stack flag as the wire carries it, 0 or 1.
+func (l Label) SBit() int {
 	if l.S {
-		s = 1
+		return 1
 	}
-	return fmt.Sprintf("[MPLS: Lbl %d TC %d S %d TTL %d]", l.Label, l.TC, s, l.TTL)
+	return 0
 }
 
 // Result is one probe in a hop's history.

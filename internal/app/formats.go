@@ -63,7 +63,7 @@ func batchView(write func(io.Writer, batch) error) view {
 }
 
 func (s *session) reportOptions() report.Options {
-	return report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host}
+	return report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS}
 }
 
 func (s *session) meta(start, end time.Time) report.Meta {
@@ -113,6 +113,9 @@ func rawView(ctx context.Context, s *session, env Env) error {
 		case trace.EventSent:
 			raw.Sent(e.TTL, e.Seq)
 		case trace.EventReply:
+			if s.cfg.MPLS {
+				raw.MPLS(e.TTL, e.MPLS)
+			}
 			raw.Reply(e.TTL, e.Seq, e.From, e.RTT)
 		}
 	})

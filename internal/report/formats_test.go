@@ -307,3 +307,40 @@ func htmlTable(page []byte) ([][]string, error) {
 	walk(doc)
 	return rows, nil
 }
+
+func TestJSONCarriesMPLSLabelsWithE(t *testing.T) {
+	target := netip.MustParseAddr("198.18.2.2")
+	hop := netip.MustParseAddr("198.18.0.2")
+	p := stats.NewPath(target, 1, 30)
+	p.Sent(1, 1)
+	p.Reply(1, 1, hop, time.Millisecond, "")
+	p.MPLS(1, hop, []stats.Label{{Label: 24001, TC: 0, TTL: 1}, {Label: 16, TC: 5, S: true, TTL: 1}})
+	for _, on := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := JSON(&buf, p.Snapshot(), nil, Meta{Target: "t"}, Options{MPLS: on}); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Report struct {
+				Hubs []struct {
+					Addrs []struct {
+						MPLS []struct{ Label, TC, S, TTL int } `json:"mpls"`
+					} `json:"addrs"`
+				} `json:"hubs"`
+			} `json:"report"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+			t.Fatalf("%v\n%s", err, buf.String())
+		}
+		got := doc.Report.Hubs[0].Addrs[0].MPLS
+		if !on {
+			if got != nil {
+				t.Errorf("without -e: mpls %v", got)
+			}
+			continue
+		}
+		if len(got) != 2 || got[0].Label != 24001 || got[1].Label != 16 || got[1].TC != 5 || got[1].S != 1 || got[0].S != 0 {
+			t.Errorf("with -e: mpls %+v\n%s", got, buf.String())
+		}
+	}
+}

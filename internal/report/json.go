@@ -18,8 +18,8 @@ import (
 // spacer skipped), counts as integers and loss and times as reals. mtr-go only adds keys, so
 // consumers of mtr's document keep working: "dst_ip", "start" and "end" (RFC 3339) in "mtr";
 // "ip" (null for a hop that never answered) and "addrs" (every address that answered the hop,
-// latest first, with its answer count and name) in each hub. A path without hops gives
-// "hubs": [].
+// latest first, with its answer count, name and, with -e, its MPLS label stack as "mpls":
+// [{"label", "tc", "s", "ttl"}]) in each hub. A path without hops gives "hubs": [].
 func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 	fields, err := o.fields()
 	if err != nil {
@@ -58,6 +58,9 @@ func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 					e = append(e, member{"name", n})
 				}
 			}
+			if o.MPLS && len(a.MPLS) > 0 {
+				e = append(e, member{"mpls", mplsObjects(a.MPLS)})
+			}
 			addrs = append(addrs, e)
 		}
 		hub = append(hub, member{"addrs", addrs})
@@ -85,6 +88,15 @@ func timeOrNull(t time.Time) any {
 }
 
 // member and object keep keys in mtr's order, which a Go map would not.
+// mplsObjects is a label stack as JSON objects, outermost label first.
+func mplsObjects(labels []stats.Label) []object {
+	out := make([]object, len(labels))
+	for i, l := range labels {
+		out[i] = object{{"label", l.Label}, {"tc", l.TC}, {"s", l.SBit()}, {"ttl", l.TTL}}
+	}
+	return out
+}
+
 type member struct {
 	key string
 	val any

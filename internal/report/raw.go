@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/netip"
 	"time"
+
+	"github.com/mtr-go/mtr-go/stats"
 )
 
 // Raw writes mtr's raw event stream (-l):
@@ -15,8 +17,10 @@ import (
 //	p <hop> <rtt µs> <seq>  an answer came
 //
 // with hop = TTL-1 (0-based) and seq numbered 33000…65535, wrapping, as mtr's tokens. Unlike mtr
-// an "h" line is written once per new responder, not twice on first sight (mtr issue #499). MPLS
-// "m" lines are not written: mtr-go's prober does not read MPLS labels.
+// an "h" line is written once per new responder, not twice on first sight (mtr issue #499). With
+// -e, an answer carrying MPLS labels is preceded by one line per label:
+//
+//	m <hop> <label> <tc> <s> <ttl>
 type Raw struct {
 	w      io.Writer
 	names  Names // nil with -n
@@ -63,6 +67,14 @@ func (r *Raw) Reply(ttl int, seq uint16, from netip.Addr, rtt time.Duration) {
 		}
 	}
 	r.printf("p %d %d %d\n", hop, rtt.Microseconds(), r.token[seq])
+}
+
+// MPLS records the label stack that the answer to a probe sent with ttl carried; call it just
+// before that answer's Reply, as mtr prints "m" lines before the "p" line.
+func (r *Raw) MPLS(ttl int, labels []stats.Label) {
+	for _, l := range labels {
+		r.printf("m %d %d %d %d %d\n", ttl-1, l.Label, l.TC, l.SBit(), l.TTL)
+	}
 }
 
 // Err returns the first write error.

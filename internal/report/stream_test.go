@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"github.com/mtr-go/mtr-go/stats"
 	"net/netip"
 	"strings"
 	"testing"
@@ -112,6 +113,11 @@ func TestRawEvents(t *testing.T) {
 			r.Sent(1, 0) // our sequence wraps; tokens go on
 			r.Reply(1, 65535, a, 2*time.Second)
 		}, "x 0 33000\nx 0 33001\nh 0 198.18.0.2\np 0 2000000 33000\n"},
+		{"m lines, one per label, before the answer", nil, func(r *Raw) {
+			r.Sent(3, 5)
+			r.MPLS(3, []stats.Label{{Label: 24001, TC: 0, S: false, TTL: 1}, {Label: 16, TC: 5, S: true, TTL: 1}})
+			r.Reply(3, 5, a, time.Millisecond)
+		}, "x 2 33000\nm 2 24001 0 0 1\nm 2 16 5 1 1\nh 2 198.18.0.2\np 2 1000 33000\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,6 +82,7 @@ type Event struct {
 	From netip.Addr    // EventReply: who answered
 	RTT  time.Duration // EventReply
 	Err  string        // EventReply: the ICMP error text, or ""
+	MPLS []stats.Label // EventReply: the MPLS label stack the answer carried, if any
 }
 
 type outstanding struct {
@@ -409,8 +410,9 @@ func (t *Tracer) answer(r probe.Reply) {
 	fresh := !t.seen[r.From]
 	t.seen[r.From] = true
 	t.path.Reply(o.ttl, r.Seq, r.From, rtt, errText)
+	var labels []stats.Label
 	if len(r.MPLS) > 0 {
-		labels := make([]stats.Label, len(r.MPLS))
+		labels = make([]stats.Label, len(r.MPLS))
 		for i, l := range r.MPLS {
 			labels[i] = stats.Label{Label: l.Label, TC: l.TC, S: l.S, TTL: l.TTL}
 		}
@@ -421,7 +423,7 @@ func (t *Tracer) answer(r probe.Reply) {
 		t.newAddr(r.From)
 	}
 	if t.onEvent != nil {
-		t.onEvent(Event{Kind: EventReply, TTL: o.ttl, Seq: r.Seq, From: r.From, RTT: rtt, Err: errText})
+		t.onEvent(Event{Kind: EventReply, TTL: o.ttl, Seq: r.Seq, From: r.From, RTT: rtt, Err: errText, MPLS: labels})
 	}
 	t.notify()
 }
