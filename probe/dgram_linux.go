@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
-	"sync"
 	"syscall"
 	"time"
 
@@ -22,19 +20,11 @@ import (
 // It cannot see ICMP extensions, so MPLS labels need the raw prober.
 type Dgram struct {
 	cfg    Config
-	is6    bool
 	family string
-	conn   *net.UDPConn
 	dst    *net.UDPAddr
-	local  netip.Addr
 
+	udpConn
 	shape // size and pattern, changed by the live UI
-
-	replies    chan Reply
-	done       chan struct{}
-	readerDone chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
 }
 
 // OpenDgram opens a ping socket for cfg.Target. The error wraps ErrPermission when the process's
@@ -44,9 +34,8 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dgram{cfg: cfg, is6: cfg.Target.Is6(), family: "ICMPv4",
-		dst:     &net.UDPAddr{IP: cfg.Target.AsSlice(), Zone: cfg.Target.Zone()},
-		replies: make(chan Reply, repliesBuffer), done: make(chan struct{}), readerDone: make(chan struct{})}
+	d := &Dgram{cfg: cfg, family: "ICMPv4", dst: &net.UDPAddr{IP: cfg.Target.AsSlice(), Zone: cfg.Target.Zone()}}
+	d.udpConn.init(cfg.Target.Is6())
 	d.shape.cfg = &d.cfg
 	network, laddr := "udp4", "0.0.0.0"
 	if d.is6 {
@@ -181,36 +170,4 @@ func (d *Dgram) handle(m sockMsg) {
 	case d.replies <- r:
 	case <-d.done:
 	}
-}
-
-// SetTOS changes the TOS / traffic class of the following probes.
-func (d *Dgram) SetTOS(tos int) error {
-	if tos < 0 || tos > 255 {
-		return fmt.Errorf("probe: TOS %d out of range 0..255", tos)
-	}
-	rc, err := d.conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = setTOS(int(fd), d.is6, tos) }); err != nil {
-		return err
-	}
-	return serr
-}
-
-// Replies delivers answers to our probes; closed after Close.
-func (d *Dgram) Replies() <-chan Reply { return d.replies }
-
-// LocalAddr is the source address in use (zero if unknown).
-func (d *Dgram) LocalAddr() netip.Addr { return d.local }
-
-// Close closes the socket and waits for the reader; Replies is closed when it returns.
-func (d *Dgram) Close() error {
-	d.closeOnce.Do(func() {
-		close(d.done)
-		d.closeErr = d.conn.Close()
-		<-d.readerDone
-	})
-	return d.closeErr
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -22,23 +21,15 @@ import (
 // alone finds the probe; in Paris mode (one flow) the payload is the only key.
 type UDP struct {
 	cfg    Config
-	is6    bool
 	family string
-	conn   *net.UDPConn
-	local  netip.Addr
 
 	mu    sync.Mutex
 	slot  int                  // next classic destination port, as an offset in the range
 	ports [udpPortRange]uint16 // classic mode: sequence of the latest probe sent to each port
 	used  [udpPortRange]bool
 
+	udpConn
 	shape // size and pattern, changed by the live UI
-
-	replies    chan Reply
-	done       chan struct{} // closed by Close: stop handing over replies
-	readerDone chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
 }
 
 // udpCookieLen is how much of a UDP or ping-socket payload identifies the probe. The UDP header
@@ -51,8 +42,8 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &UDP{cfg: cfg, is6: cfg.Target.Is6(), family: "UDPv4",
-		replies: make(chan Reply, repliesBuffer), done: make(chan struct{}), readerDone: make(chan struct{})}
+	u := &UDP{cfg: cfg, family: "UDPv4"}
+	u.udpConn.init(cfg.Target.Is6())
 	u.shape.cfg = &u.cfg
 	if u.is6 {
 		u.family = "UDPv6"
@@ -209,37 +200,5 @@ func (u *UDP) handle(m sockMsg) {
 	}
 }
 
-// SetTOS changes the TOS / traffic class of the following probes.
-func (u *UDP) SetTOS(tos int) error {
-	if tos < 0 || tos > 255 {
-		return fmt.Errorf("probe: TOS %d out of range 0..255", tos)
-	}
-	rc, err := u.conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = setTOS(int(fd), u.is6, tos) }); err != nil {
-		return err
-	}
-	return serr
-}
-
-// Replies delivers answers to our probes; closed after Close.
-func (u *UDP) Replies() <-chan Reply { return u.replies }
-
-// LocalAddr is the source address in use (zero if unknown).
-func (u *UDP) LocalAddr() netip.Addr { return u.local }
-
 // LocalPort is the UDP source port of every probe.
 func (u *UDP) LocalPort() int { return u.conn.LocalAddr().(*net.UDPAddr).Port }
-
-// Close closes the socket and waits for the reader; Replies is closed when it returns.
-func (u *UDP) Close() error {
-	u.closeOnce.Do(func() {
-		close(u.done)
-		u.closeErr = u.conn.Close()
-		<-u.readerDone
-	})
-	return u.closeErr
-}

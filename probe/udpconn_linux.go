@@ -1,0 +1,63 @@
+package probe
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// udpConn is what the two error-queue probers (ping sockets and UDP) share: their UDP-family
+// socket, the replies channel and the reader's life cycle, and so one SetTOS, Replies, LocalAddr
+// and Close.
+type udpConn struct {
+	conn  *net.UDPConn
+	is6   bool
+	local netip.Addr
+
+	replies    chan Reply
+	done       chan struct{} // closed by Close: stop handing over replies
+	readerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// init prepares the channels; the prober then opens conn and starts its reader.
+func (c *udpConn) init(is6 bool) {
+	c.is6 = is6
+	c.replies = make(chan Reply, repliesBuffer)
+	c.done = make(chan struct{})
+	c.readerDone = make(chan struct{})
+}
+
+// SetTOS changes the TOS / traffic class of the following probes.
+func (c *udpConn) SetTOS(tos int) error {
+	if tos < 0 || tos > 255 {
+		return fmt.Errorf("probe: TOS %d out of range 0..255", tos)
+	}
+	rc, err := c.conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = setTOS(int(fd), c.is6, tos) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// Replies delivers answers to our probes; closed after Close.
+func (c *udpConn) Replies() <-chan Reply { return c.replies }
+
+// LocalAddr is the source address in use (zero if unknown).
+func (c *udpConn) LocalAddr() netip.Addr { return c.local }
+
+// Close closes the socket and waits for the reader; Replies is closed when it returns.
+func (c *udpConn) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.closeErr = c.conn.Close()
+		<-c.readerDone
+	})
+	return c.closeErr
+}
