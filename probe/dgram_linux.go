@@ -108,10 +108,7 @@ func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
 	}
 	n, pattern := d.current()
 	pkt := buildEcho(d.is6, 0, seq, probePayload(n, pattern, d.cfg.ID, seq))
-	oob := ttlCmsg(ttl)
-	if d.is6 {
-		oob = hopLimitCmsg(ttl)
-	}
+	oob := ttlCmsg(d.is6, ttl)
 	var now time.Time
 	var err error
 	for range 3 {

@@ -195,17 +195,6 @@ func serveQueues(rc syscall.RawConn, handle func(sockMsg)) error {
 	}
 }
 
-// hopLimitCmsg builds an IPV6_HOPLIMIT control message, the IPv6 twin of ttlCmsg.
-func hopLimitCmsg(hops int) []byte {
-	b := make([]byte, unix.CmsgSpace(4))
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
-	h.Level = unix.IPPROTO_IPV6
-	h.Type = unix.IPV6_HOPLIMIT
-	h.SetLen(unix.CmsgLen(4))
-	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], uint32(hops))
-	return b
-}
-
 // setRecvErr asks the kernel to queue ICMP errors on the socket (and stamp them).
 func setRecvErr(fd int, is6 bool) error {
 	var err error

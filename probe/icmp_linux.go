@@ -245,7 +245,7 @@ func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
 	if p.is6 {
 		_, err = p.p6.WriteTo(pkt, &ipv6.ControlMessage{HopLimit: ttl}, p.dst)
 	} else {
-		_, _, err = p.ipc.WriteMsgIP(pkt, ttlCmsg(ttl), p.dst)
+		_, _, err = p.ipc.WriteMsgIP(pkt, ttlCmsg(false, ttl), p.dst)
 	}
 	if err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", p.family, seq, ttl, err)
@@ -258,13 +258,16 @@ func (p *ICMP) payload() []byte {
 	return fillPattern(p.current())
 }
 
-// ttlCmsg builds an IP_TTL control message. Linux honours it on sendmsg for
+// ttlCmsg builds the control message that gives one packet its TTL (IP_TTL) or,
+// for IPv6, its hop limit (IPV6_HOPLIMIT). Linux honours IP_TTL on sendmsg for
 // raw sockets, which x/net's ipv4.ControlMessage cannot express.
-func ttlCmsg(ttl int) []byte {
+func ttlCmsg(is6 bool, ttl int) []byte {
 	b := make([]byte, unix.CmsgSpace(4))
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
-	h.Level = unix.IPPROTO_IP
-	h.Type = unix.IP_TTL
+	h.Level, h.Type = unix.IPPROTO_IP, unix.IP_TTL
+	if is6 {
+		h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT
+	}
 	h.SetLen(unix.CmsgLen(4))
 	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], uint32(ttl))
 	return b

@@ -16,13 +16,22 @@ import (
 )
 
 func TestTTLCmsg(t *testing.T) {
-	msgs, err := unix.ParseSocketControlMessage(ttlCmsg(200))
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("got %v, %v", msgs, err)
-	}
-	m := msgs[0]
-	if m.Header.Level != unix.IPPROTO_IP || m.Header.Type != unix.IP_TTL || binary.NativeEndian.Uint32(m.Data) != 200 {
-		t.Errorf("got level %d type %d data % x", m.Header.Level, m.Header.Type, m.Data)
+	for _, tc := range []struct {
+		is6        bool
+		level, typ int32
+		ttl        int
+	}{
+		{false, unix.IPPROTO_IP, unix.IP_TTL, 200},
+		{true, unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, 7},
+	} {
+		msgs, err := unix.ParseSocketControlMessage(ttlCmsg(tc.is6, tc.ttl))
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("got %v, %v", msgs, err)
+		}
+		m := msgs[0]
+		if m.Header.Level != tc.level || m.Header.Type != tc.typ || binary.NativeEndian.Uint32(m.Data) != uint32(tc.ttl) {
+			t.Errorf("is6 %v: got level %d type %d data % x", tc.is6, m.Header.Level, m.Header.Type, m.Data)
+		}
 	}
 }
 
@@ -44,13 +53,13 @@ func TestKernelTime(t *testing.T) {
 		t.Errorf("got %v; want %v", got, want)
 	}
 	// Other control messages first (as with IP_TTL) must not hide it.
-	both := append(ttlCmsg(5), tsCmsg(unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, ts)...)
+	both := append(ttlCmsg(false, 5), tsCmsg(unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, ts)...)
 	if got := kernelTime(both); !got.Equal(want) {
 		t.Errorf("after another cmsg: got %v; want %v", got, want)
 	}
 	for name, oob := range map[string][]byte{
 		"none":       nil,
-		"other cmsg": ttlCmsg(5),
+		"other cmsg": ttlCmsg(false, 5),
 		"wrong type": tsCmsg(unix.SOL_SOCKET, unix.SCM_TIMESTAMP, ts),
 		"truncated":  tsCmsg(unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, ts)[:10],
 	} {

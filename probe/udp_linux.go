@@ -122,10 +122,7 @@ func (u *UDP) Send(seq uint16, ttl int) (time.Time, error) {
 	}
 	dst := &net.UDPAddr{IP: u.cfg.Target.AsSlice(), Zone: u.cfg.Target.Zone(), Port: u.dstPort(seq)}
 	payload := u.payload(seq)
-	oob := ttlCmsg(ttl)
-	if u.is6 {
-		oob = hopLimitCmsg(ttl)
-	}
+	oob := ttlCmsg(u.is6, ttl)
 	var now time.Time
 	var err error
 	for range 3 {
