@@ -247,6 +247,15 @@ func (h *Hop) History() []Result {
 	return out
 }
 
+// Recent returns the i-th newest result (0 is the newest) without copying the history, and
+// false when the hop has fewer results than that.
+func (h *Hop) Recent(i int) (Result, bool) {
+	if i < 0 || i >= h.hLen {
+		return Result{}, false
+	}
+	return h.hist[(h.hHead-1-i+HistoryLen)%HistoryLen], true
+}
+
 // setMPLS records the label stack of an answer from ip. The slice is replaced, never changed in
 // place, so snapshots may share it.
 func (h *Hop) setMPLS(ip netip.Addr, labels []Label) {

@@ -227,3 +227,28 @@ func BenchmarkReply(b *testing.B) {
 		p.Reply(5, seq, r1, ms(1.5), "")
 	}
 }
+
+func TestRecentIsTheNewestFirst(t *testing.T) {
+	p := NewPath(dst, 1, 30)
+	h := p.Hop(1)
+	if _, ok := h.Recent(0); ok {
+		t.Fatal("an empty hop has a recent result")
+	}
+	for i := range HistoryLen + 3 {
+		p.Sent(1, uint16(i))
+	}
+	p.Reply(1, uint16(HistoryLen+1), r1, ms(1), "")
+	hist := h.History()
+	for i := range 5 {
+		got, ok := h.Recent(i)
+		if want := hist[len(hist)-1-i]; !ok || got != want {
+			t.Errorf("Recent(%d) = %+v, %v; want %+v", i, got, ok, want)
+		}
+	}
+	if r, _ := h.Recent(1); r.Pending || r.Seq != HistoryLen+1 {
+		t.Errorf("Recent(1) = %+v, want the answered probe %d", r, HistoryLen+1)
+	}
+	if _, ok := h.Recent(HistoryLen); ok {
+		t.Error("Recent beyond the history")
+	}
+}

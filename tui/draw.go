@@ -116,11 +116,7 @@ func (u *ui) drawTable(s tcell.Screen, w, h int, hops []stats.Hop) {
 			break
 		}
 		hop := &hops[i]
-		st := plain
-		if unanswered(hop) {
-			st = bold
-		}
-		put(s, 0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), start-1), st)
+		st := u.hopCell(s, y, hop, start-1)
 		if texts[i] != nil {
 			x := start
 			for j := range n {
@@ -161,6 +157,17 @@ func (u *ui) hostText(h *stats.Hop) string {
 	return t
 }
 
+// hopCell writes a hop's "N. host" at the start of row y, cut to width, and returns the style of
+// the row: bold while the hop's latest settled probe is unanswered.
+func (u *ui) hopCell(s tcell.Screen, y int, hop *stats.Hop, width int) tcell.Style {
+	st := plain
+	if unanswered(hop) {
+		st = bold
+	}
+	put(s, 0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), width), st)
+	return st
+}
+
 // unanswered is mtr's "not up": the hop's latest settled probe went unanswered (or it never
 // answered at all). The newest probe, still in flight, does not count yet, so rows do not flicker
 // bold on every probe.
@@ -168,11 +175,12 @@ func unanswered(h *stats.Hop) bool {
 	if !h.Known() {
 		return true
 	}
-	hist := h.History()
-	if h.InFlight && len(hist) > 0 {
-		hist = hist[:len(hist)-1]
+	settled := 0 // the newest result, unless it is the probe still in flight
+	if h.InFlight {
+		settled = 1
 	}
-	return len(hist) > 0 && hist[len(hist)-1].Pending
+	r, ok := h.Recent(settled)
+	return ok && r.Pending
 }
 
 // Latency chart characters and colours per bucket (mtr's eight), from fastest to slowest.
@@ -248,11 +256,7 @@ func (u *ui) drawChart(s tcell.Screen, w, h int, hops []stats.Hop) {
 			break
 		}
 		hop := &hops[i]
-		st := plain
-		if unanswered(hop) {
-			st = bold
-		}
-		put(s, 0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), hostW), st)
+		u.hopCell(s, y, hop, hostW)
 		x := hostW + 1 + width - len(hists[i])
 		for k, r := range hists[i] {
 			ch, cs := u.chartCell(hop, r, k == len(hists[i])-1, sc)
