@@ -69,7 +69,7 @@ func Main(env Env) int {
 	host, _ := os.Hostname()
 	view, ok := views[cfg.Mode]
 	if !ok {
-		fmt.Fprintln(env.Stderr, "mtr-go: this output mode is not available yet; use -r")
+		fmt.Fprintf(env.Stderr, "mtr-go: no view for output mode %d\n", cfg.Mode) // a new cli.Mode without a view
 		return exitFail
 	}
 
@@ -121,10 +121,10 @@ func Main(env Env) int {
 // user quit, or ctx ended).
 type view func(ctx context.Context, s *session, env Env) error
 
-// views maps each output mode to its view. Modes without an entry are not built yet.
+// views maps each output mode to its view; tui.go and formats.go add theirs (the default mode
+// becomes the live UI on a terminal, the report otherwise).
 var views = map[cli.Mode]view{
-	cli.ModeDefault: reportView, // the live UI is not built yet: until it is, a run prints the report
-	cli.ModeReport:  reportView,
+	cli.ModeReport: reportView,
 }
 
 func selfPath() string {
