@@ -21,7 +21,6 @@ import (
 type Dgram struct {
 	cfg    Config
 	family string
-	dst    *net.UDPAddr
 
 	udpConn
 	shape // size and pattern, changed by the live UI
@@ -34,8 +33,8 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dgram{cfg: cfg, family: "ICMPv4", dst: &net.UDPAddr{IP: cfg.Target.AsSlice(), Zone: cfg.Target.Zone()}}
-	d.udpConn.init(cfg.Target.Is6())
+	d := &Dgram{cfg: cfg, family: "ICMPv4"}
+	d.udpConn.init(cfg.Target)
 	d.shape.cfg = &d.cfg
 	network, laddr := "udp4", "0.0.0.0"
 	if d.is6 {
@@ -72,6 +71,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 		c.Close()
 		return nil, err
 	}
+	d.rc = rc
 	var serr error
 	err = rc.Control(func(fd uintptr) {
 		serr = setRecvErr(int(fd), d.is6)
@@ -108,15 +108,7 @@ func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
 	}
 	n, pattern := d.current()
 	pkt := buildEcho(d.is6, 0, seq, probePayload(n, pattern, d.cfg.ID, seq))
-	oob := ttlCmsg(d.is6, ttl)
-	var now time.Time
-	var err error
-	for range 3 {
-		now = time.Now()
-		if _, _, err = d.conn.WriteMsgUDP(pkt, oob, d.dst); err == nil || !icmpErrno(err) {
-			break
-		}
-	}
+	now, err := d.send(pkt, ttlCmsg(d.is6, ttl), 0)
 	if err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", d.family, seq, ttl, err)
 	}

@@ -120,6 +120,16 @@ func zoneName(index uint32) string {
 	return strconv.FormatUint(uint64(index), 10)
 }
 
+// zoneIndex is the scope id of an IPv6 zone, given as an interface name or a number (0 if
+// neither).
+func zoneIndex(zone string) uint32 {
+	if ifi, err := net.InterfaceByName(zone); err == nil {
+		return uint32(ifi.Index)
+	}
+	n, _ := strconv.ParseUint(zone, 10, 32)
+	return uint32(n)
+}
+
 // sockaddrAddrPort converts what Recvmsg returns as the peer into an AddrPort.
 func sockaddrAddrPort(sa unix.Sockaddr) netip.AddrPort {
 	switch a := sa.(type) {
@@ -160,14 +170,14 @@ func serveQueues(rc syscall.RawConn, handle func(sockMsg)) error {
 	for {
 		err := rc.Read(func(fd uintptr) bool {
 			for {
-				n, oobn, _, from, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+				n, oobn, from, _, err := recvmsg(fd, buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
 				now := time.Now()
 				if err == nil {
 					q, ok := parseErrCmsgs(oob[:oobn])
 					if !ok {
 						continue
 					}
-					q.dst = sockaddrAddrPort(from)
+					q.dst = from
 					q.payload = buf[:n]
 					handle(sockMsg{errq: true, err: q, at: receiveTime(now, q.at)})
 					continue
@@ -175,7 +185,7 @@ func serveQueues(rc syscall.RawConn, handle func(sockMsg)) error {
 				if err != unix.EAGAIN {
 					continue // nothing else is reported by an error-queue read; try again
 				}
-				n, oobn, _, _, err = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+				n, oobn, _, _, err = recvmsg(fd, buf, oob, unix.MSG_DONTWAIT)
 				now = time.Now()
 				switch {
 				case err == nil:

@@ -24,9 +24,10 @@ type ICMP struct {
 	is6    bool
 	family string // "ICMPv4" or "ICMPv6", for error messages
 	conn   *icmp.PacketConn
-	ipc    *net.IPConn      // the raw socket; both families read through it, IPv4 also writes
-	p6     *ipv6.PacketConn // IPv6 writes, to pass the hop limit as a control message
-	dst    *net.IPAddr
+	ipc    *net.IPConn // the raw socket; both families read through it, IPv4 also writes
+	p6     *ipv6.PacketConn
+	rc     syscall.RawConn // the raw socket's descriptor, for sendmsg and recvmsg
+	dst    rawAddr
 	local  netip.Addr
 
 	replies    chan Reply
@@ -54,7 +55,6 @@ func Open(cfg Config) (*ICMP, error) {
 		cfg:        cfg,
 		is6:        cfg.Target.Is6(),
 		family:     "ICMPv4",
-		dst:        &net.IPAddr{IP: cfg.Target.AsSlice(), Zone: cfg.Target.Zone()},
 		replies:    make(chan Reply, repliesBuffer),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -71,6 +71,11 @@ func Open(cfg Config) (*ICMP, error) {
 	if err := p.open(); err != nil {
 		return nil, err
 	}
+	var scope uint32
+	if z := cfg.Target.Zone(); z != "" {
+		scope = zoneIndex(z)
+	}
+	p.dst = makeRawAddr(netip.AddrPortFrom(cfg.Target.WithZone(""), 0), scope)
 	p.local = p.cfg.Source
 	if !p.local.IsValid() {
 		// Only informative (mtr shows it): without a route now there may
@@ -150,6 +155,7 @@ func (p *ICMP) configure() error {
 	if err != nil {
 		return err
 	}
+	p.rc = rc
 	var serr error
 	err = rc.Control(func(fd uintptr) {
 		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
@@ -241,13 +247,7 @@ func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
 	// Timed before the write: on a veth path the kernel may forward the probe and queue the
 	// answer (with its receive timestamp) before sendmsg even returns.
 	now := time.Now()
-	var err error
-	if p.is6 {
-		_, err = p.p6.WriteTo(pkt, &ipv6.ControlMessage{HopLimit: ttl}, p.dst)
-	} else {
-		_, _, err = p.ipc.WriteMsgIP(pkt, ttlCmsg(false, ttl), p.dst)
-	}
-	if err != nil {
+	if err := writeMsg(p.rc, pkt, ttlCmsg(p.is6, ttl), &p.dst); err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", p.family, seq, ttl, err)
 	}
 	return now, nil
@@ -281,13 +281,37 @@ func (p *ICMP) read() {
 	// replies longer than this are truncated, which loses nothing we read.
 	buf := make([]byte, 2048)
 	oob := make([]byte, 512)
-	for {
-		n, oobn, _, addr, err := p.ipc.ReadMsgIP(buf, oob)
-		now := time.Now()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+	stop := false
+	for !stop {
+		var rerr error
+		err := p.rc.Read(func(fd uintptr) bool {
+			for {
+				n, oobn, from, scope, err := recvmsg(fd, buf, oob, 0)
+				now := time.Now()
+				if err == unix.EAGAIN {
+					return false // wait for the poller
+				}
+				if err != nil {
+					rerr = err
+					return true
+				}
+				r, ok := p.parse(buf[:n], from.Addr(), scope)
+				if !ok {
+					continue
+				}
+				r.At = receiveTime(now, kernelTime(oob[:oobn]))
+				select {
+				case p.replies <- r:
+				case <-p.done:
+					stop = true
+					return true
+				}
 			}
+		})
+		if err != nil {
+			return // closed
+		}
+		if rerr != nil {
 			// Nothing else is expected from a raw socket; back off so a
 			// persistent error cannot spin, and keep listening.
 			select {
@@ -295,36 +319,30 @@ func (p *ICMP) read() {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			continue
-		}
-		from, ok := netip.AddrFromSlice(addr.IP)
-		if !ok {
-			continue
-		}
-		from = from.Unmap().WithZone(addr.Zone)
-		var r Reply
-		msg := buf[:n]
-		if !p.is6 {
-			msg = stripIPv4Header(msg)
-		}
-		if p.is6 {
-			r, ok = parseV6(msg, from, p.cfg.ID, p.cfg.Target)
-		} else {
-			r, ok = parseV4(msg, from, p.cfg.ID, p.cfg.Target)
-		}
-		if !ok {
-			continue
-		}
-		if r.Kind != EchoReply {
-			r.MPLS = parseMPLS(msg, p.is6)
-		}
-		r.At = receiveTime(now, kernelTime(oob[:oobn]))
-		select {
-		case p.replies <- r:
-		case <-p.done:
-			return
 		}
 	}
+}
+
+// parse turns one datagram read from the raw socket into a reply to one of our probes.
+func (p *ICMP) parse(msg []byte, from netip.Addr, scope uint32) (Reply, bool) {
+	if !from.IsValid() {
+		return Reply{}, false
+	}
+	var r Reply
+	var ok bool
+	if p.is6 {
+		if scope != 0 && from.IsLinkLocalUnicast() {
+			from = from.WithZone(zoneName(scope))
+		}
+		r, ok = parseV6(msg, from, p.cfg.ID, p.cfg.Target)
+	} else {
+		msg = stripIPv4Header(msg)
+		r, ok = parseV4(msg, from, p.cfg.ID, p.cfg.Target)
+	}
+	if ok && r.Kind != EchoReply {
+		r.MPLS = parseMPLS(msg, p.is6)
+	}
+	return r, ok
 }
 
 // kernelTime returns the SCM_TIMESTAMPNS stamp in oob, or the zero time.

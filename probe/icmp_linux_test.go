@@ -260,7 +260,7 @@ func TestKernelTimestampsOn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &ICMP{cfg: cfg, is6: target.Is6(), family: "test", dst: &net.IPAddr{IP: target.AsSlice()}}
+		p := &ICMP{cfg: cfg, is6: target.Is6(), family: "test", dst: makeRawAddr(netip.AddrPortFrom(target, 0), 0)}
 		p.shape.cfg = &p.cfg
 		if err := p.open(); err != nil {
 			t.Fatal(err)

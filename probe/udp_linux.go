@@ -43,7 +43,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 		return nil, err
 	}
 	u := &UDP{cfg: cfg, family: "UDPv4"}
-	u.udpConn.init(cfg.Target.Is6())
+	u.udpConn.init(cfg.Target)
 	u.shape.cfg = &u.cfg
 	if u.is6 {
 		u.family = "UDPv6"
@@ -69,6 +69,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 		u.conn.Close()
 		return nil, err
 	}
+	u.rc = rc
 	var serr error
 	err = rc.Control(func(fd uintptr) {
 		serr = setRecvErr(int(fd), u.is6)
@@ -120,17 +121,7 @@ func (u *UDP) Send(seq uint16, ttl int) (time.Time, error) {
 	if ttl < 1 || ttl > 255 {
 		return time.Time{}, fmt.Errorf("send %s probe seq %d: TTL %d out of range 1..255", u.family, seq, ttl)
 	}
-	dst := &net.UDPAddr{IP: u.cfg.Target.AsSlice(), Zone: u.cfg.Target.Zone(), Port: u.dstPort(seq)}
-	payload := u.payload(seq)
-	oob := ttlCmsg(u.is6, ttl)
-	var now time.Time
-	var err error
-	for range 3 {
-		now = time.Now()
-		if _, _, err = u.conn.WriteMsgUDP(payload, oob, dst); err == nil || !icmpErrno(err) {
-			break
-		}
-	}
+	now, err := u.send(u.payload(seq), ttlCmsg(u.is6, ttl), u.dstPort(seq))
 	if err != nil {
 		return now, fmt.Errorf("send %s probe seq %d ttl %d: %w", u.family, seq, ttl, err)
 	}

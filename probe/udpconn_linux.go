@@ -5,15 +5,20 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // udpConn is what the two error-queue probers (ping sockets and UDP) share: their UDP-family
 // socket, the replies channel and the reader's life cycle, and so one SetTOS, Replies, LocalAddr
 // and Close.
 type udpConn struct {
-	conn  *net.UDPConn
-	is6   bool
-	local netip.Addr
+	conn   *net.UDPConn
+	rc     syscall.RawConn // conn's descriptor, for sendmsg and recvmsg
+	target netip.Addr
+	scope  uint32 // the target's IPv6 scope id, or 0
+	is6    bool
+	local  netip.Addr
 
 	replies    chan Reply
 	done       chan struct{} // closed by Close: stop handing over replies
@@ -22,12 +27,32 @@ type udpConn struct {
 	closeErr   error
 }
 
-// init prepares the channels; the prober then opens conn and starts its reader.
-func (c *udpConn) init(is6 bool) {
-	c.is6 = is6
+// init prepares the channels for probes to target; the prober then opens conn, sets rc and
+// starts its reader.
+func (c *udpConn) init(target netip.Addr) {
+	c.target, c.is6 = target, target.Is6()
+	if z := target.Zone(); z != "" {
+		c.scope = zoneIndex(z)
+	}
 	c.replies = make(chan Reply, repliesBuffer)
 	c.done = make(chan struct{})
 	c.readerDone = make(chan struct{})
+}
+
+// send sends payload with the control messages oob to the target's port and returns the time
+// just before the kernel took it. A send refused with the pending error of an earlier ICMP
+// error (the kernel reports it once, on whatever comes next) is retried.
+func (c *udpConn) send(payload, oob []byte, port int) (time.Time, error) {
+	sa := makeRawAddr(netip.AddrPortFrom(c.target, uint16(port)), c.scope)
+	var now time.Time
+	var err error
+	for range 3 {
+		now = time.Now()
+		if err = writeMsg(c.rc, payload, oob, &sa); err == nil || !icmpErrno(err) {
+			break
+		}
+	}
+	return now, err
 }
 
 // SetTOS changes the TOS / traffic class of the following probes.
