@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/alarm"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -247,8 +248,9 @@ func (t *Tracer) notify() {
 // error when interrupted, or the error of a failed send.
 func (t *Tracer) Run(ctx context.Context) error {
 	replies := t.prober.Replies()
-	tick := time.NewTimer(0)
-	defer tick.Stop()
+	tick := alarm.New() // many wake-ups a second: see package alarm
+	defer tick.Close()
+	tick.Reset(0)
 	// Ticks are kept on a grid of absolute times: re-arming a timer relative to when the last
 	// probe went out would add the timer's own lateness (often most of a millisecond) to every
 	// tick, stretching a 100-round run at -i 0.05 by 10 %.
