@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gdamore/tcell/v2"
+
+	"github.com/mtr-go/mtr-go/internal/alarm"
 )
 
 // frame is the shortest time between two redraws caused by new data: a busy path changes the
@@ -32,20 +34,16 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 	}
 	clock := time.NewTicker(time.Second) // the title shows the time
 	defer clock.Stop()
-	timer := time.NewTimer(0) // pending coalesced redraw
-	defer timer.Stop()
+	timer := alarm.New() // pending coalesced redraw; up to ten a second, see package alarm
+	defer timer.Close()
+	timer.Reset(0)
 	armed := true
 	var last time.Time
 
 	show := func() {
 		if armed {
 			armed = false
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
+			timer.Stop()
 		}
 		u.draw(s, src.Snapshot())
 		if u.redraw {
