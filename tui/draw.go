@@ -22,9 +22,16 @@ var (
 )
 
 // draw paints the whole screen for snap. It is a pure function of the UI state and the snapshot,
-// so tests call it on a simulation screen directly.
+// so tests call it on a simulation screen directly. Only the cells that changed since the last
+// frame reach s (see canvas).
 func (u *ui) draw(s tcell.Screen, snap stats.Snapshot) {
-	s.Clear()
+	u.cv.begin(s.Size())
+	u.paint(&u.cv, snap)
+	u.cv.flush(s)
+}
+
+// paint draws the frame for snap on c.
+func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 	w, h := s.Size()
 	if w <= 0 || h <= 0 {
 		return
@@ -60,7 +67,7 @@ func (u *ui) draw(s tcell.Screen, snap stats.Snapshot) {
 }
 
 // drawKeys writes mtr's key-hint line, the key letters in bold.
-func (u *ui) drawKeys(s tcell.Screen) {
+func (u *ui) drawKeys(s *canvas) {
 	x := put(s, 0, 2, "Keys:  ", plain)
 	for i, k := range []string{"Help", "Display mode", "Restart statistics", "Order of fields", "quit"} {
 		if i > 0 {
@@ -73,7 +80,7 @@ func (u *ui) drawKeys(s tcell.Screen) {
 
 // drawTable is display mode 0: the statistics table, mtr's layout. The statistics end two
 // columns from the right edge; the host column takes what is left.
-func (u *ui) drawTable(s tcell.Screen, w, h int, hops []stats.Hop) {
+func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 	fields := u.fields
 	texts := make([][]string, len(hops))
 	widths := make([]int, len(fields))
@@ -159,7 +166,7 @@ func (u *ui) hostText(h *stats.Hop) string {
 
 // hopCell writes a hop's "N. host" at the start of row y, cut to width, and returns the style of
 // the row: bold while the hop's latest settled probe is unanswered.
-func (u *ui) hopCell(s tcell.Screen, y int, hop *stats.Hop, width int) tcell.Style {
+func (u *ui) hopCell(s *canvas, y int, hop *stats.Hop, width int) tcell.Style {
 	st := plain
 	if unanswered(hop) {
 		st = bold
@@ -220,7 +227,7 @@ func (sc scale) bucket(rtt time.Duration) int {
 
 // drawChart is display modes 1 and 2: one character per recent probe of each hop, newest at the
 // right, as wide as the terminal allows.
-func (u *ui) drawChart(s tcell.Screen, w, h int, hops []stats.Hop) {
+func (u *ui) drawChart(s *canvas, w, h int, hops []stats.Hop) {
 	hostW := 24
 	for i := range hops {
 		hostW = max(hostW, utf8.RuneCountInString(fmt.Sprintf("%2d. %s", hops[i].TTL, u.hostText(&hops[i])))+1)
@@ -260,7 +267,7 @@ func (u *ui) drawChart(s tcell.Screen, w, h int, hops []stats.Hop) {
 		x := hostW + 1 + width - len(hists[i])
 		for k, r := range hists[i] {
 			ch, cs := u.chartCell(hop, r, k == len(hists[i])-1, sc)
-			s.SetContent(x+k, y, ch, nil, cs)
+			s.set(x+k, y, ch, cs)
 		}
 		y++
 	}
@@ -294,7 +301,7 @@ func (u *ui) colored(c tcell.Color, isBold bool) tcell.Style {
 }
 
 // drawLegend explains the chart's characters in milliseconds.
-func (u *ui) drawLegend(s tcell.Screen, y int, sc scale, any bool) {
+func (u *ui) drawLegend(s *canvas, y int, sc scale, any bool) {
 	_, h := s.Size()
 	if y >= h-1 {
 		y = h - 2
@@ -330,7 +337,7 @@ func ms(d time.Duration) string {
 }
 
 // drawStatus writes the bottom line: an open prompt, the answer to the last key, or the pause.
-func (u *ui) drawStatus(s tcell.Screen, w, h int) {
+func (u *ui) drawStatus(s *canvas, w, h int) {
 	y := h - 1
 	if y < firstHopRow {
 		return
@@ -352,7 +359,6 @@ func (u *ui) drawStatus(s tcell.Screen, w, h int) {
 	case u.paused:
 		put(s, 0, y, "Paused: no probes are sent. Press space to resume.", bold)
 	}
-	s.HideCursor()
 }
 
 // helpText lists the keys. Unlike mtr's help screen, probing and receiving go on behind it.
@@ -381,20 +387,18 @@ var helpText = []string{
 	" press any key to go back...",
 }
 
-func (u *ui) drawHelp(s tcell.Screen, w, h int) {
+func (u *ui) drawHelp(s *canvas, w, h int) {
 	for i, l := range helpText {
 		if 2+i >= h {
 			break
 		}
 		put(s, 0, 2+i, cut(l, w), plain)
 	}
-	s.HideCursor()
 }
 
 // put writes str at (x, y), clipped to the screen, and returns the column after it.
-func put(s tcell.Screen, x, y int, str string, st tcell.Style) int {
-	s.PutStrStyled(x, y, str, st)
-	return x + utf8.RuneCountInString(str)
+func put(s *canvas, x, y int, str string, st tcell.Style) int {
+	return s.put(x, y, str, st)
 }
 
 // cut shortens s to at most n characters.

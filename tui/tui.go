@@ -106,7 +106,8 @@ type ui struct {
 	prompt  *prompt
 	status  string // one-line answer to the last key, cleared by the next key
 	quit    bool
-	redraw  bool // Ctrl-L: repaint every cell
+	redraw  bool   // Ctrl-L: repaint every cell
+	cv      canvas // the frames, so that only changed cells reach the screen
 
 	// Current values of what prompts change, shown as their defaults.
 	interval           time.Duration
