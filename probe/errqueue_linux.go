@@ -120,9 +120,12 @@ func zoneName(index uint32) string {
 	return strconv.FormatUint(uint64(index), 10)
 }
 
-// zoneIndex is the scope id of an IPv6 zone, given as an interface name or a number (0 if
-// neither).
+// zoneIndex is the scope id of an IPv6 zone, given as an interface name or a number (0 for no
+// zone or an unknown one).
 func zoneIndex(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
 	if ifi, err := net.InterfaceByName(zone); err == nil {
 		return uint32(ifi.Index)
 	}

@@ -71,11 +71,7 @@ func Open(cfg Config) (*ICMP, error) {
 	if err := p.open(); err != nil {
 		return nil, err
 	}
-	var scope uint32
-	if z := cfg.Target.Zone(); z != "" {
-		scope = zoneIndex(z)
-	}
-	p.dst = makeRawAddr(netip.AddrPortFrom(cfg.Target.WithZone(""), 0), scope)
+	p.dst = makeRawAddr(netip.AddrPortFrom(cfg.Target, 0), zoneIndex(cfg.Target.Zone()))
 	p.local = p.cfg.Source
 	if !p.local.IsValid() {
 		// Only informative (mtr shows it): without a route now there may

@@ -30,10 +30,7 @@ type udpConn struct {
 // init prepares the channels for probes to target; the prober then opens conn, sets rc and
 // starts its reader.
 func (c *udpConn) init(target netip.Addr) {
-	c.target, c.is6 = target, target.Is6()
-	if z := target.Zone(); z != "" {
-		c.scope = zoneIndex(z)
-	}
+	c.target, c.is6, c.scope = target, target.Is6(), zoneIndex(target.Zone())
 	c.replies = make(chan Reply, repliesBuffer)
 	c.done = make(chan struct{})
 	c.readerDone = make(chan struct{})

@@ -76,8 +76,6 @@ type fakeTty struct {
 	w, h   int
 	mu     sync.Mutex
 	n      int
-	keep   bool
-	buf    []byte
 	closed chan struct{}
 	once   sync.Once
 }
@@ -96,9 +94,6 @@ func (t *fakeTty) Read([]byte) (int, error) {
 func (t *fakeTty) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	t.n += len(b)
-	if t.keep {
-		t.buf = append(t.buf, b...)
-	}
 	t.mu.Unlock()
 	return len(b), nil
 }
