@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -112,12 +113,21 @@ func parseExtErr(b []byte) (from netip.Addr, kind Kind, code uint8, ok bool) {
 	return from, kind, code, true
 }
 
+// zoneNames caches zoneName's answers: routers that answer from link-local addresses do so for
+// every probe, and each lookup is a netlink round trip.
+var zoneNames sync.Map // uint32 -> string
+
 // zoneName is the interface name of an IPv6 scope id, or its number.
 func zoneName(index uint32) string {
-	if ifi, err := net.InterfaceByIndex(int(index)); err == nil {
-		return ifi.Name
+	if name, ok := zoneNames.Load(index); ok {
+		return name.(string)
 	}
-	return strconv.FormatUint(uint64(index), 10)
+	name := strconv.FormatUint(uint64(index), 10)
+	if ifi, err := net.InterfaceByIndex(int(index)); err == nil {
+		name = ifi.Name
+	}
+	zoneNames.Store(index, name)
+	return name
 }
 
 // zoneIndex is the scope id of an IPv6 zone, given as an interface name or a number (0 for no
