@@ -6,7 +6,7 @@ LAB      := bin/mtr-go-lab
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test test-short lint fuzz install uninstall demo clean
+.PHONY: all build test test-short lint fuzz install uninstall demo cpu clean
 
 all: build
 
@@ -51,6 +51,12 @@ uninstall:
 # real loss from hop 5 on, reverse DNS) and runs mtr-go on it. Needs root. ARGS adds options.
 demo: build
 	./$(LAB) demo -bin ./$(BIN) $(ARGS)
+
+# Runs mtr-go's live view and mtr's side by side on a clean 6-hop lab path at -i 0.2, each on a
+# pseudo-terminal of its own, and prints their CPU time (mtr's with mtr-packet). Needs root and
+# mtr (apt-get install mtr-tiny). ARGS as for "mtr-go-lab cpu -h", e.g. ARGS="-runs 5 -6".
+cpu: build
+	./$(LAB) cpu -bin ./$(BIN) $(ARGS)
 
 clean:
 	rm -rf bin

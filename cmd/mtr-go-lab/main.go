@@ -4,6 +4,7 @@
 //
 //	mtr-go-lab [-bin PATH] demo [mtr-go args...]
 //	mtr-go-lab up [lab flags]
+//	mtr-go-lab [-bin PATH] cpu [-for 1m] [-i 0.2] [-runs 3] [-6]
 //
 // demo builds a lab of 6 routers in which hop 2 throttles its ICMP answers
 // (40 %) and real loss (15 %) starts at hop 5, with reverse DNS, runs
@@ -12,6 +13,9 @@
 //
 // up builds a lab (by default the demo's), prints its namespaces and
 // addresses with an example command, and waits for Ctrl-C to remove it.
+//
+// cpu compares the CPU time of mtr-go's live view with mtr's (mtr-packet
+// included), run side by side on pseudo-terminals on a clean lab path.
 package main
 
 import (
@@ -55,7 +59,8 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   mtr-go-lab [-bin PATH] demo [mtr-go args...]   trace through a demo lab with mtr-go
   mtr-go-lab up [lab flags]                      build a lab and keep it until Ctrl-C
-  (run "mtr-go-lab up -h" for the lab flags)
+  mtr-go-lab [-bin PATH] cpu [flags]             CPU of mtr-go's and mtr's live views side by side
+  (run "mtr-go-lab up -h" or "mtr-go-lab cpu -h" for their flags)
 `)
 }
 
@@ -86,6 +91,8 @@ func run(args []string) (int, error) {
 		return demo(*bin, rest)
 	case "up":
 		return 0, up(rest)
+	case "cpu":
+		return 0, cpu(*bin, rest)
 	default:
 		usage()
 		return 2, fmt.Errorf("unknown command %q", cmd)
