@@ -37,7 +37,7 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 		return
 	}
 	title := "My traceroute  [mtr-go " + u.opt.Version + "]"
-	put(s, max(0, (w-len(title))/2), 0, title, bold)
+	s.put(max(0, (w-len(title))/2), 0, title, bold)
 	now := u.opt.Now().Format(timeLayout)
 	clock := max(0, w-25)
 	local := u.opt.LocalHost
@@ -45,8 +45,8 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 		local += " (" + u.opt.Local.String() + ")"
 	}
 	target := u.opt.TargetName + " (" + u.opt.Target.String() + ")"
-	put(s, 0, 1, cut(local+" -> "+target, clock-1), plain)
-	put(s, clock, 1, now, plain)
+	s.put(0, 1, cut(local+" -> "+target, clock-1), plain)
+	s.put(clock, 1, now, plain)
 
 	if u.help {
 		u.drawHelp(s, w, h)
@@ -68,13 +68,13 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 
 // drawKeys writes mtr's key-hint line, the key letters in bold.
 func (u *ui) drawKeys(s *canvas) {
-	x := put(s, 0, 2, "Keys:  ", plain)
+	x := s.put(0, 2, "Keys:  ", plain)
 	for i, k := range []string{"Help", "Display mode", "Restart statistics", "Order of fields", "quit"} {
 		if i > 0 {
-			x = put(s, x, 2, "   ", plain)
+			x = s.put(x, 2, "   ", plain)
 		}
-		x = put(s, x, 2, k[:1], bold)
-		x = put(s, x, 2, k[1:], plain)
+		x = s.put(x, 2, k[:1], bold)
+		x = s.put(x, 2, k[1:], plain)
 	}
 }
 
@@ -107,12 +107,12 @@ func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 	}
 	start := w - total - 1
 
-	put(s, start, 3, "   Packets               Pings", bold)
-	put(s, 0, 4, " Host", bold)
+	s.put(start, 3, "   Packets               Pings", bold)
+	s.put(0, 4, " Host", bold)
 	x := start
 	for j := range n {
 		t := fields[j].Title
-		put(s, x+widths[j]-len(t), 4, t, bold)
+		s.put(x+widths[j]-len(t), 4, t, bold)
 		x += widths[j]
 	}
 
@@ -127,7 +127,7 @@ func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 		if texts[i] != nil {
 			x := start
 			for j := range n {
-				put(s, x+widths[j]-len(texts[i][j]), y, texts[i][j], st)
+				s.put(x+widths[j]-len(texts[i][j]), y, texts[i][j], st)
 				x += widths[j]
 			}
 		}
@@ -137,14 +137,14 @@ func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 				if y >= last {
 					break
 				}
-				put(s, 0, y, cut("    "+u.name(a.IP), start-1), plain)
+				s.put(0, y, cut("    "+u.name(a.IP), start-1), plain)
 				y++
 			}
 			for _, l := range a.MPLS {
 				if !u.mpls || y >= last {
 					break
 				}
-				put(s, 0, y, cut("    "+l.String(), w), plain)
+				s.put(0, y, cut("    "+l.String(), w), plain)
 				y++
 			}
 		}
@@ -171,7 +171,7 @@ func (u *ui) hopCell(s *canvas, y int, hop *stats.Hop, width int) tcell.Style {
 	if unanswered(hop) {
 		st = bold
 	}
-	put(s, 0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), width), st)
+	s.put(0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), width), st)
 	return st
 }
 
@@ -254,8 +254,8 @@ func (u *ui) drawChart(s *canvas, w, h int, hops []stats.Hop) {
 	}
 	sc := newScale(lo, hi)
 
-	put(s, 0, 4, " Host", bold)
-	put(s, hostW+1, 4, fmt.Sprintf("Last %d pings", width), bold)
+	s.put(0, 4, " Host", bold)
+	s.put(hostW+1, 4, fmt.Sprintf("Last %d pings", width), bold)
 	y := firstHopRow
 	last := h - 2 // a legend line and the status line
 	for i := range hops {
@@ -310,20 +310,20 @@ func (u *ui) drawLegend(s *canvas, y int, sc scale, any bool) {
 		return
 	}
 	if !any {
-		put(s, 0, y, "Scale: no answers yet", plain)
+		s.put(0, y, "Scale: no answers yet", plain)
 		return
 	}
 	if u.mode == ModeStrip {
-		put(s, 0, y, fmt.Sprintf("Scale:  .:up to %s  >:slower  ?:no answer", ms(sc[6])), plain)
+		s.put(0, y, fmt.Sprintf("Scale:  .:up to %s  >:slower  ?:no answer", ms(sc[6])), plain)
 		return
 	}
-	x := put(s, 0, y, "Scale: ", plain)
+	x := s.put(0, y, "Scale: ", plain)
 	for i, b := range sc {
-		x = put(s, x, y, " "+string(bucketChars[i]), u.colored(bucketColors[i].c, bucketColors[i].bold))
-		x = put(s, x, y, ":"+ms(b)+" ", plain)
+		x = s.put(x, y, " "+string(bucketChars[i]), u.colored(bucketColors[i].c, bucketColors[i].bold))
+		x = s.put(x, y, ":"+ms(b)+" ", plain)
 	}
-	x = put(s, x, y, " >", u.colored(bucketColors[7].c, bucketColors[7].bold))
-	put(s, x, y, "  ?:no answer", plain)
+	x = s.put(x, y, " >", u.colored(bucketColors[7].c, bucketColors[7].bold))
+	s.put(x, y, "  ?:no answer", plain)
 }
 
 // ms prints a bucket bound in whole milliseconds, with a decimal below 10 ms (lab and LAN paths
@@ -345,19 +345,19 @@ func (u *ui) drawStatus(s *canvas, w, h int) {
 	switch {
 	case u.prompt != nil:
 		p := u.prompt
-		x := put(s, 0, y, p.label+": ", bold)
-		x = put(s, x, y, string(p.input), plain)
+		x := s.put(0, y, p.label+": ", bold)
+		x = s.put(x, y, string(p.input), plain)
 		s.ShowCursor(x, y)
 		msg := p.err
 		if msg == "" {
 			msg = p.hint
 		}
-		put(s, x+2, y, cut(msg, w-x-2), plain)
+		s.put(x+2, y, cut(msg, w-x-2), plain)
 		return
 	case u.status != "":
-		put(s, 0, y, cut(u.status, w), plain)
+		s.put(0, y, cut(u.status, w), plain)
 	case u.paused:
-		put(s, 0, y, "Paused: no probes are sent. Press space to resume.", bold)
+		s.put(0, y, "Paused: no probes are sent. Press space to resume.", bold)
 	}
 }
 
@@ -392,13 +392,8 @@ func (u *ui) drawHelp(s *canvas, w, h int) {
 		if 2+i >= h {
 			break
 		}
-		put(s, 0, 2+i, cut(l, w), plain)
+		s.put(0, 2+i, cut(l, w), plain)
 	}
-}
-
-// put writes str at (x, y), clipped to the screen, and returns the column after it.
-func put(s *canvas, x, y int, str string, st tcell.Style) int {
-	return s.put(x, y, str, st)
 }
 
 // cut shortens s to at most n characters.

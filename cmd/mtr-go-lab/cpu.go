@@ -27,6 +27,7 @@ const userHZ = 100
 // includes its mtr-packet helper.
 func cpu(bin string, args []string) error {
 	fs := flag.NewFlagSet("mtr-go-lab cpu", flag.ContinueOnError)
+	fs.StringVar(&bin, "bin", bin, "mtr-go binary (default: mtr-go next to this program, else in PATH)")
 	dur := fs.Duration("for", time.Minute, "how long to measure each run")
 	interval := fs.String("i", "0.2", "interval between rounds (the -i of both)")
 	routers := fs.Int("routers", 5, "routers between client and destination (hops = routers+1)")
