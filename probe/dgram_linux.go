@@ -93,11 +93,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	if !d.local.IsValid() {
 		d.local, _ = kernelSource(cfg.Target)
 	}
-	go func() {
-		defer close(d.readerDone)
-		defer close(d.replies)
-		_ = serveQueues(rc, d.handle)
-	}()
+	d.startReader(func() { _ = serveQueues(rc, d.handle) })
 	return d, nil
 }
 
@@ -155,8 +151,5 @@ func (d *Dgram) handle(m sockMsg) {
 		}
 		r = Reply{Seq: seq, From: d.cfg.Target, Kind: EchoReply, At: m.at}
 	}
-	select {
-	case d.replies <- r:
-	case <-d.done:
-	}
+	d.deliver(r)
 }

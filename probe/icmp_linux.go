@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -30,18 +29,10 @@ type ICMP struct {
 	dst    rawAddr
 	local  netip.Addr
 
-	replies    chan Reply
-	done       chan struct{} // closed by Close: stop the reader
-	readerDone chan struct{} // closed by the reader once it has closed replies
-	closeOnce  sync.Once
-	closeErr   error
+	replyQueue // the reader's replies and life cycle
 
 	shape // size and pattern, changed by the live UI
 }
-
-// repliesBuffer absorbs a burst of answers (a whole round arriving at once)
-// while the scheduler is busy.
-const repliesBuffer = 256
 
 // Open opens the raw socket for cfg.Target's family, applies the options in
 // cfg and starts the reader goroutine. The error wraps ErrPermission when
@@ -52,13 +43,11 @@ func Open(cfg Config) (*ICMP, error) {
 		return nil, err
 	}
 	p := &ICMP{
-		cfg:        cfg,
-		is6:        cfg.Target.Is6(),
-		family:     "ICMPv4",
-		replies:    make(chan Reply, repliesBuffer),
-		done:       make(chan struct{}),
-		readerDone: make(chan struct{}),
+		cfg:    cfg,
+		is6:    cfg.Target.Is6(),
+		family: "ICMPv4",
 	}
+	p.initQueue()
 	p.shape.cfg = &p.cfg
 	if p.is6 {
 		p.family = "ICMPv6"
@@ -78,7 +67,7 @@ func Open(cfg Config) (*ICMP, error) {
 		// be one later, and Send will say so if not.
 		p.local, _ = kernelSource(p.cfg.Target)
 	}
-	go p.read()
+	p.startReader(p.read)
 	return p, nil
 }
 
@@ -269,10 +258,8 @@ func ttlCmsg(is6 bool, ttl int) []byte {
 	return b
 }
 
-// read is the reader goroutine: it owns replies and closes it on exit.
+// read is the reader goroutine's loop.
 func (p *ICMP) read() {
-	defer close(p.readerDone)
-	defer close(p.replies)
 	// Big enough for any ICMP error (576 B v4, 1280 B v6 at most); echo
 	// replies longer than this are truncated, which loses nothing we read.
 	buf := make([]byte, 2048)
@@ -296,9 +283,7 @@ func (p *ICMP) read() {
 					continue
 				}
 				r.At = receiveTime(now, kernelTime(oob[:oobn]))
-				select {
-				case p.replies <- r:
-				case <-p.done:
+				if !p.deliver(r) {
 					stop = true
 					return true
 				}
@@ -380,10 +365,6 @@ func (p *ICMP) SetTOS(tos int) error {
 	return nil
 }
 
-// Replies delivers answers to our probes only, in arrival order. It is
-// closed once Close has stopped the reader.
-func (p *ICMP) Replies() <-chan Reply { return p.replies }
-
 // LocalAddr is the source address in use: Config.Source, the interface's
 // address (Config.Interface), or the kernel's choice towards Target. It is
 // the zero Addr if the kernel had no route to Target at Open.
@@ -394,11 +375,4 @@ func (p *ICMP) ID() uint16 { return p.cfg.ID }
 
 // Close closes the socket and waits for the reader to stop; Replies is
 // closed when it returns. Further calls return the first call's result.
-func (p *ICMP) Close() error {
-	p.closeOnce.Do(func() {
-		close(p.done)
-		p.closeErr = p.conn.Close()
-		<-p.readerDone
-	})
-	return p.closeErr
-}
+func (p *ICMP) Close() error { return p.closeWith(p.conn) }

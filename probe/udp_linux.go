@@ -91,11 +91,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	if !u.local.IsValid() {
 		u.local, _ = kernelSource(cfg.Target)
 	}
-	go func() {
-		defer close(u.readerDone)
-		defer close(u.replies)
-		_ = serveQueues(rc, u.handle)
-	}()
+	u.startReader(func() { _ = serveQueues(rc, u.handle) })
 	return u, nil
 }
 
@@ -182,10 +178,7 @@ func (u *UDP) handle(m sockMsg) {
 	if !ok {
 		return
 	}
-	select {
-	case u.replies <- Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at}:
-	case <-u.done:
-	}
+	u.deliver(Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at})
 }
 
 // LocalPort is the UDP source port of every probe.

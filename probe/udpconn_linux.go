@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sync"
 	"syscall"
 	"time"
 )
 
 // udpConn is what the two error-queue probers (ping sockets and UDP) share: their UDP-family
-// socket, the replies channel and the reader's life cycle, and so one SetTOS, Replies, LocalAddr
-// and Close.
+// socket, the replies channel and the reader's life cycle, and so one send, SetTOS, Replies,
+// LocalAddr and Close.
 type udpConn struct {
 	conn   *net.UDPConn
 	rc     syscall.RawConn // conn's descriptor, for sendmsg and recvmsg
@@ -20,20 +19,14 @@ type udpConn struct {
 	is6    bool
 	local  netip.Addr
 
-	replies    chan Reply
-	done       chan struct{} // closed by Close: stop handing over replies
-	readerDone chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
+	replyQueue
 }
 
 // init prepares the channels for probes to target; the prober then opens conn, sets rc and
 // starts its reader.
 func (c *udpConn) init(target netip.Addr) {
 	c.target, c.is6, c.scope = target, target.Is6(), zoneIndex(target.Zone())
-	c.replies = make(chan Reply, repliesBuffer)
-	c.done = make(chan struct{})
-	c.readerDone = make(chan struct{})
+	c.initQueue()
 }
 
 // send sends payload with the control messages oob to the target's port and returns the time
@@ -68,18 +61,8 @@ func (c *udpConn) SetTOS(tos int) error {
 	return serr
 }
 
-// Replies delivers answers to our probes; closed after Close.
-func (c *udpConn) Replies() <-chan Reply { return c.replies }
-
 // LocalAddr is the source address in use (zero if unknown).
 func (c *udpConn) LocalAddr() netip.Addr { return c.local }
 
 // Close closes the socket and waits for the reader; Replies is closed when it returns.
-func (c *udpConn) Close() error {
-	c.closeOnce.Do(func() {
-		close(c.done)
-		c.closeErr = c.conn.Close()
-		<-c.readerDone
-	})
-	return c.closeErr
-}
+func (c *udpConn) Close() error { return c.closeWith(c.conn) }
