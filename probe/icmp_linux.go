@@ -23,9 +23,9 @@ type ICMP struct {
 	is6    bool
 	family string // "ICMPv4" or "ICMPv6", for error messages
 	conn   *icmp.PacketConn
-	ipc    *net.IPConn // the raw socket; both families read through it, IPv4 also writes
-	p6     *ipv6.PacketConn
-	rc     syscall.RawConn // the raw socket's descriptor, for sendmsg and recvmsg
+	ipc    *net.IPConn      // the raw socket as net sees it: its descriptor is rc
+	p6     *ipv6.PacketConn // IPv6 only: the ICMPv6 filter and the traffic class
+	rc     syscall.RawConn  // the descriptor: every send and receive goes through rawio
 	dst    rawAddr
 	local  netip.Addr
 

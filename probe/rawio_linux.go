@@ -43,21 +43,27 @@ func makeRawAddr(dst netip.AddrPort, scope uint32) rawAddr {
 	return sa
 }
 
-// sendmsg sends p with the control messages oob to sa on the non-blocking socket fd.
-func sendmsg(fd uintptr, p, oob []byte, sa *rawAddr) (int, error) {
-	var iov unix.Iovec
+// newMsghdr returns a message header for the data p, held by iov, and the control messages oob.
+func newMsghdr(iov *unix.Iovec, p, oob []byte) unix.Msghdr {
 	if len(p) > 0 {
 		iov.Base = &p[0]
 		iov.SetLen(len(p))
 	}
-	msg := unix.Msghdr{Iov: &iov, Iovlen: 1}
-	if sa != nil {
-		msg.Name = (*byte)(unsafe.Pointer(&sa.raw))
-		msg.Namelen = sa.len
-	}
+	msg := unix.Msghdr{Iov: iov, Iovlen: 1}
 	if len(oob) > 0 {
 		msg.Control = &oob[0]
 		msg.SetControllen(len(oob))
+	}
+	return msg
+}
+
+// sendmsg sends p with the control messages oob to sa on the non-blocking socket fd.
+func sendmsg(fd uintptr, p, oob []byte, sa *rawAddr) (int, error) {
+	var iov unix.Iovec
+	msg := newMsghdr(&iov, p, oob)
+	if sa != nil {
+		msg.Name = (*byte)(unsafe.Pointer(&sa.raw))
+		msg.Namelen = sa.len
 	}
 	n, _, e := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&msg)), 0)
 	if e != 0 {
@@ -72,15 +78,8 @@ func sendmsg(fd uintptr, p, oob []byte, sa *rawAddr) (int, error) {
 func recvmsg(fd uintptr, p, oob []byte, flags int) (n, oobn int, from netip.AddrPort, scope uint32, err error) {
 	var rsa unix.RawSockaddrAny
 	var iov unix.Iovec
-	if len(p) > 0 {
-		iov.Base = &p[0]
-		iov.SetLen(len(p))
-	}
-	msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&rsa)), Namelen: unix.SizeofSockaddrAny, Iov: &iov, Iovlen: 1}
-	if len(oob) > 0 {
-		msg.Control = &oob[0]
-		msg.SetControllen(len(oob))
-	}
+	msg := newMsghdr(&iov, p, oob)
+	msg.Name, msg.Namelen = (*byte)(unsafe.Pointer(&rsa)), unix.SizeofSockaddrAny
 	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return 0, 0, netip.AddrPort{}, 0, e

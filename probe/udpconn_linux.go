@@ -50,12 +50,8 @@ func (c *udpConn) SetTOS(tos int) error {
 	if tos < 0 || tos > 255 {
 		return fmt.Errorf("probe: TOS %d out of range 0..255", tos)
 	}
-	rc, err := c.conn.SyscallConn()
-	if err != nil {
-		return err
-	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = setTOS(int(fd), c.is6, tos) }); err != nil {
+	if err := c.rc.Control(func(fd uintptr) { serr = setTOS(int(fd), c.is6, tos) }); err != nil {
 		return err
 	}
 	return serr
