@@ -57,11 +57,13 @@ func (c *canvas) begin(w, h int) {
 func (c *canvas) Size() (int, int) { return c.w, c.h }
 
 // set puts r at (x, y); cells off the frame are ignored.
-func (c *canvas) set(x, y int, r rune, st tcell.Style) {
-	if x < 0 || y < 0 || x >= c.w || y >= c.h {
-		return
+func (c *canvas) set(x, y int, r rune, st tcell.Style) { c.setIndexed(x, y, r, c.style(st)) }
+
+// setIndexed puts r at (x, y) in the style of index i; cells off the frame are ignored.
+func (c *canvas) setIndexed(x, y int, r rune, i uint16) {
+	if x >= 0 && y >= 0 && x < c.w && y < c.h {
+		c.cur[y*c.w+x] = cell{r, i}
 	}
-	c.cur[y*c.w+x] = cell{r, c.style(st)}
 }
 
 // put writes str from (x, y) on, one cell per rune, clipped to the frame, and returns the column
@@ -69,9 +71,7 @@ func (c *canvas) set(x, y int, r rune, st tcell.Style) {
 func (c *canvas) put(x, y int, str string, st tcell.Style) int {
 	i := c.style(st)
 	for _, r := range str {
-		if x >= 0 && y >= 0 && x < c.w && y < c.h {
-			c.cur[y*c.w+x] = cell{r, i}
-		}
+		c.setIndexed(x, y, r, i)
 		x++
 	}
 	return x
