@@ -59,3 +59,12 @@ const defaultTimeout = 10 * time.Second
 // ErrNoPrivilege is wrapped by the error OpenProber returns for ICMP when neither raw sockets
 // (root or CAP_NET_RAW) nor unprivileged ping sockets (net.ipv4.ping_group_range) are allowed.
 var ErrNoPrivilege = errors.New("no permission to open raw or unprivileged ICMP sockets")
+
+// Sequencer is implemented by probers that tell apart fewer than 65536 probes at once, because
+// the sequence travels in a field with fewer values (classic UDP carries it in the destination
+// port). Sequences returns n: the scheduler then uses only sequence numbers 0..n-1, never reuses
+// one whose probe may still be answered, and refuses an interval so short that more than n
+// probes would be outstanding within the timeout. A prober without it has all 65536.
+type Sequencer interface {
+	Sequences() int
+}
