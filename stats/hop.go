@@ -82,6 +82,10 @@ type Hop struct {
 	// Err is the text of the ICMP error (destination unreachable) of the latest answer, or "".
 	Err string
 
+	// SendErr says why the latest probe to this hop could not be sent (e.g. "network is
+	// unreachable" while a route is gone), or "" when it went out. Such a probe counts as lost.
+	SendErr string
+
 	hist  [HistoryLen]Result
 	hHead int // next slot to write
 	hLen  int
@@ -95,12 +99,22 @@ func (h *Hop) Addr() netip.Addr {
 	return h.Addrs[0].IP
 }
 
+// Note is what a view shows beside the hop: the ICMP error of its latest answer, or why its
+// latest probe could not be sent ("cannot send: network is unreachable"), or "".
+func (h *Hop) Note() string {
+	if h.SendErr != "" {
+		return "cannot send: " + h.SendErr
+	}
+	return h.Err
+}
+
 // Known reports whether any address answered this hop.
 func (h *Hop) Known() bool { return len(h.Addrs) > 0 }
 
 // sent records a new probe with sequence seq.
 func (h *Hop) sent(seq uint16) {
 	h.Sent++
+	h.SendErr = ""
 	h.InFlight = true
 	h.lastSeq = seq
 	h.hist[h.hHead] = Result{Seq: seq, Pending: true}
@@ -108,6 +122,14 @@ func (h *Hop) sent(seq uint16) {
 	if h.hLen < HistoryLen {
 		h.hLen++
 	}
+}
+
+// failed records probe seq that the kernel refused to send: counted as sent and lost at once (a
+// probe still in flight before it is superseded, so lost too, as mtr counts it).
+func (h *Hop) failed(seq uint16, reason string) {
+	h.sent(seq)
+	h.InFlight = false
+	h.SendErr = reason
 }
 
 // reply records an answer to probe seq from addr after rtt. errText is "" for a normal answer.

@@ -252,3 +252,28 @@ func TestRecentIsTheNewestFirst(t *testing.T) {
 		t.Error("Recent beyond the history")
 	}
 }
+
+func TestFailedSendIsALostProbeWithItsReason(t *testing.T) {
+	p := NewPath(dst, 1, 30)
+	h := p.Hop(1)
+	p.Sent(1, 1)
+	p.Reply(1, 1, dst, time.Millisecond, "")
+	p.Sent(1, 2) // in flight when the route goes
+	p.SendFailed(1, 3, "network is unreachable")
+	// Probe 2 is superseded (lost, as mtr counts it) and probe 3 never left (lost at once): 2 of 3.
+	if h.Sent != 3 || h.Recv != 1 || h.Drop() != 2 || h.InFlight || !near(h.Loss(), 200.0/3) {
+		t.Fatalf("snt %d rcv %d drop %d inflight %v loss %.2f; want 3 1 2 false 66.67", h.Sent, h.Recv, h.Drop(), h.InFlight, h.Loss())
+	}
+	if h.SendErr != "network is unreachable" || h.Note() != "cannot send: network is unreachable" {
+		t.Errorf("SendErr %q Note %q", h.SendErr, h.Note())
+	}
+	if r, _ := h.Recent(0); r.Seq != 3 || !r.Pending {
+		t.Errorf("newest history entry %+v, want probe 3 unanswered", r)
+	}
+	// The route is back: the next probe goes out and the reason goes away.
+	p.Sent(1, 4)
+	p.Reply(1, 4, dst, 2*time.Millisecond, "")
+	if h.SendErr != "" || h.Note() != "" || h.Sent != 4 || h.Recv != 2 || h.Drop() != 2 {
+		t.Errorf("after recovery: err %q snt %d rcv %d drop %d; want none 4 2 2", h.SendErr, h.Sent, h.Recv, h.Drop())
+	}
+}

@@ -38,6 +38,13 @@ func (p *Path) Sent(ttl int, seq uint16) {
 	}
 }
 
+// SendFailed records that probe seq to ttl could not be sent, and why: a lost probe.
+func (p *Path) SendFailed(ttl int, seq uint16, reason string) {
+	if h := p.Hop(ttl); h != nil {
+		h.failed(seq, reason)
+	}
+}
+
 // Reply records an answer from addr to probe seq sent with ttl, rtt after it left. errText is the
 // ICMP error shown for the hop ("no route to host"), or "" for an echo reply or time exceeded.
 func (p *Path) Reply(ttl int, seq uint16, addr netip.Addr, rtt time.Duration, errText string) {

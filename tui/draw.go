@@ -152,14 +152,17 @@ func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 }
 
 // hostText is the host column of a hop: the latest responder, or mtr's placeholder, followed by
-// the ICMP error the hop answers with.
+// the ICMP error the hop answers with, or why its probes cannot be sent.
 func (u *ui) hostText(h *stats.Hop) string {
 	if !h.Known() {
+		if n := h.Note(); n != "" {
+			return "(" + n + ")"
+		}
 		return "(waiting for reply)"
 	}
 	t := u.name(h.Addr())
-	if h.Err != "" {
-		t += " (" + h.Err + ")"
+	if n := h.Note(); n != "" {
+		t += " (" + n + ")"
 	}
 	return t
 }

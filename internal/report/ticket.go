@@ -19,7 +19,7 @@ type ticketRow struct {
 	hop    string // "" on the rows of further addresses
 	host   string
 	values []string
-	err    string // the hop's ICMP error, e.g. "no route to host"
+	err    string // the hop's ICMP error, e.g. "no route to host", or why it cannot be sent
 }
 
 func newTicketTable(s stats.Snapshot, names Names, o Options) (ticketTable, error) {
@@ -34,7 +34,7 @@ func newTicketTable(s stats.Snapshot, names Names, o Options) (ticketTable, erro
 	}
 	for i := range s.Hops {
 		h := &s.Hops[i]
-		r := ticketRow{hop: strconv.Itoa(h.TTL), host: hostText(h, names, o.ShowIPs), err: h.Err}
+		r := ticketRow{hop: strconv.Itoa(h.TTL), host: hostText(h, names, o.ShowIPs), err: h.Note()}
 		for _, f := range fields {
 			r.values = append(r.values, strings.TrimSpace(f.Text(h)))
 		}
