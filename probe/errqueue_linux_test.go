@@ -48,23 +48,28 @@ func FuzzParseExtErr(f *testing.F) {
 
 func TestMatchUDPAndEcho(t *testing.T) {
 	p := probePayload(36, 0, 0xbeef, 4242)
-	if seq, ok := matchUDP(p, 33434, 0xbeef, nil, nil); !ok || seq != 4242 {
-		t.Errorf("payload match: %d %v", seq, ok)
-	}
-	if _, ok := matchUDP(p, 33434, 0x1234, nil, nil); ok {
-		t.Error("someone else's cookie accepted")
-	}
-	var ports [udpPortRange]uint16
-	var used [udpPortRange]bool
-	ports[5], used[5] = 777, true
-	if seq, ok := matchUDP(nil, udpBasePort+5, 0xbeef, &ports, &used); !ok || seq != 777 {
-		t.Errorf("8-byte quote, classic port slot: %d %v", seq, ok)
-	}
-	if _, ok := matchUDP(nil, udpBasePort+6, 0xbeef, &ports, &used); ok {
-		t.Error("unused port slot accepted")
-	}
-	if _, ok := matchUDP(nil, udpBasePort+5, 0xbeef, nil, nil); ok {
-		t.Error("Paris mode without payload accepted")
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		port    uint16
+		cookie  uint16
+		classic bool
+		seq     uint16
+		ok      bool
+	}{
+		{"fixed port, payload", p, 53, 0xbeef, false, 4242, true},
+		{"classic, payload and its port", p, udpBasePort + 4242, 0xbeef, true, 4242, true},
+		{"someone else's cookie", p, 53, 0x1234, false, 0, false},
+		{"classic, payload naming another port's sequence", p, udpBasePort + 4243, 0xbeef, true, 0, false},
+		{"classic, 8-byte quote: the port names the probe", nil, udpBasePort + 777, 0xbeef, true, 777, true},
+		{"classic, highest port", nil, 65535, 0xbeef, true, udpSeqs - 1, true},
+		{"classic, port below the range", nil, udpBasePort - 1, 0xbeef, true, 0, false},
+		{"Paris mode without payload", nil, udpBasePort, 0xbeef, false, 0, false},
+	} {
+		seq, ok := matchUDP(tc.payload, tc.port, tc.cookie, tc.classic)
+		if ok != tc.ok || (ok && seq != tc.seq) {
+			t.Errorf("%s: %d %v, want %d %v", tc.name, seq, ok, tc.seq, tc.ok)
+		}
 	}
 	echo := buildEcho(false, 0xc371, 99, probePayload(20, 0, 0xbeef, 99))
 	if seq, ok := matchEcho(echo, 0xbeef); !ok || seq != 99 {
@@ -78,11 +83,11 @@ func TestMatchUDPAndEcho(t *testing.T) {
 func FuzzMatchUDP(f *testing.F) {
 	f.Add(probePayload(36, 0, 0xbeef, 4242), uint16(33434))
 	f.Fuzz(func(t *testing.T, payload []byte, port uint16) {
-		var ports [udpPortRange]uint16
-		var used [udpPortRange]bool
-		seq, ok := matchUDP(payload, port, 0xbeef, &ports, &used)
-		if ok && len(payload) < udpCookieLen {
-			t.Fatalf("matched %d with no payload and no used slot", seq)
+		if seq, ok := matchUDP(payload, port, 0xbeef, false); ok && len(payload) < udpCookieLen {
+			t.Fatalf("matched %d with no payload outside classic mode", seq)
+		}
+		if seq, ok := matchUDP(payload, port, 0xbeef, true); ok && int(seq) != int(port)-udpBasePort {
+			t.Fatalf("classic match %d disagrees with port %d", seq, port)
 		}
 		matchEcho(payload, 0xbeef)
 	})

@@ -44,13 +44,14 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("Protocol(%d)", uint8(p))
 }
 
-// Classic UDP probes use destination ports from the range traceroute made familiar, so hosts
-// and firewalls that answer (or let through) traceroute answer us too. The port of each probe
-// changes within the range, which is what makes classic mode walk every ECMP branch.
+// Classic UDP probes use destination ports from where traceroute's range starts, so hosts and
+// firewalls that answer (or let through) traceroute answer us too. The port of each probe is
+// udpBasePort plus its sequence (as mtr carries its sequence in the port), which is what makes
+// classic mode walk every ECMP branch and lets an 8-byte quote name the probe.
 const (
-	udpBasePort  = 33434
-	udpPortRange = 100 // 33434..33533
-	defaultTCP   = 80
+	udpBasePort = 33434
+	udpSeqs     = 1<<16 - udpBasePort // ports 33434..65535
+	defaultTCP  = 80
 )
 
 // defaultTimeout is how long a TCP probe waits for its answer when Config.Timeout is 0 (mtr -Z).

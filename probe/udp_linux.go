@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,16 +16,13 @@ import (
 //
 // Which probe an error answers: the payload starts with our cookie (Config.ID) and the
 // sequence, and routers quote it back. For routers that quote only the 8 bytes RFC 792 asks
-// for, classic mode also gives every probe in flight its own destination port, so the port
-// alone finds the probe; in Paris mode (one flow) the payload is the only key.
+// for, classic mode also carries the sequence in the destination port (udpBasePort+seq, as mtr
+// carries it in its port), so the port alone finds the probe; in Paris mode (one flow) and with
+// a fixed port (-P) the payload is the only key. Classic mode therefore tells apart only
+// udpSeqs sequences (Sequences), and the scheduler never reuses one still awaiting an answer.
 type UDP struct {
 	cfg    Config
 	family string
-
-	mu    sync.Mutex
-	slot  int                  // next classic destination port, as an offset in the range
-	ports [udpPortRange]uint16 // classic mode: sequence of the latest probe sent to each port
-	used  [udpPortRange]bool
 
 	udpConn
 	shape // size and pattern, changed by the live UI
@@ -95,7 +91,10 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	return u, nil
 }
 
-// dstPort picks the destination port of the next probe and remembers which probe has it.
+// classic reports whether the sequence travels in the destination port.
+func (u *UDP) classic() bool { return u.cfg.Port == 0 && !u.cfg.Paris }
+
+// dstPort is the destination port of probe seq.
 func (u *UDP) dstPort(seq uint16) int {
 	switch {
 	case u.cfg.Port != 0:
@@ -103,12 +102,16 @@ func (u *UDP) dstPort(seq uint16) int {
 	case u.cfg.Paris:
 		return udpBasePort
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	s := u.slot
-	u.slot = (u.slot + 1) % udpPortRange
-	u.ports[s], u.used[s] = seq, true
-	return udpBasePort + s
+	return udpBasePort + int(seq)%udpSeqs
+}
+
+// Sequences is how many probes the prober tells apart: in classic mode as many as there are
+// ports from udpBasePort up; otherwise the payload's 16 bits.
+func (u *UDP) Sequences() int {
+	if u.classic() {
+		return udpSeqs
+	}
+	return 1 << 16
 }
 
 // Send sends one UDP probe with this sequence and TTL. A send refused with the pending error of
@@ -141,23 +144,24 @@ func probePayload(n, pattern int, cookie, seq uint16) []byte {
 }
 
 // matchUDP finds the probe an ICMP error answers from what the router quoted of our payload
-// and the destination port; classic port slots are the fallback when the quote is too short.
-// ports/used are nil in Paris mode or with a fixed port.
-func matchUDP(payload []byte, dstPort uint16, cookie uint16, ports *[udpPortRange]uint16, used *[udpPortRange]bool) (uint16, bool) {
+// and, in classic mode, the destination port, which alone must do when the quote is too short.
+// In classic mode a payload naming another sequence than its port is not our probe.
+func matchUDP(payload []byte, dstPort uint16, cookie uint16, classic bool) (uint16, bool) {
+	portSeq := int(dstPort) - udpBasePort
+	if classic && (portSeq < 0 || portSeq >= udpSeqs) {
+		return 0, false
+	}
 	if len(payload) >= udpCookieLen {
-		if binary.BigEndian.Uint16(payload) != cookie {
+		seq := binary.BigEndian.Uint16(payload[2:])
+		if binary.BigEndian.Uint16(payload) != cookie || (classic && int(seq) != portSeq) {
 			return 0, false
 		}
-		return binary.BigEndian.Uint16(payload[2:]), true
+		return seq, true
 	}
-	if ports == nil {
+	if !classic {
 		return 0, false
 	}
-	s := int(dstPort) - udpBasePort
-	if s < 0 || s >= udpPortRange || !used[s] {
-		return 0, false
-	}
-	return ports[s], true
+	return uint16(portSeq), true
 }
 
 // handle turns an error-queue message into a Reply; normal datagrams (a service answering on
@@ -166,15 +170,7 @@ func (u *UDP) handle(m sockMsg) {
 	if !m.errq || m.err.dst.Addr().WithZone(u.cfg.Target.Zone()) != u.cfg.Target {
 		return
 	}
-	var seq uint16
-	var ok bool
-	if u.cfg.Port == 0 && !u.cfg.Paris {
-		u.mu.Lock()
-		seq, ok = matchUDP(m.err.payload, m.err.dst.Port(), u.cfg.ID, &u.ports, &u.used)
-		u.mu.Unlock()
-	} else {
-		seq, ok = matchUDP(m.err.payload, m.err.dst.Port(), u.cfg.ID, nil, nil)
-	}
+	seq, ok := matchUDP(m.err.payload, m.err.dst.Port(), u.cfg.ID, u.classic())
 	if !ok {
 		return
 	}
