@@ -8,11 +8,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/mtr-go/mtr-go/internal/alarm"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -33,6 +35,7 @@ type Config struct {
 	Interval   time.Duration // length of a round (-i), default 1s
 	Timeout    time.Duration // how long an unanswered probe may still be answered (-Z), default 10s
 	Grace      time.Duration // longest wait for answers after the last round (-G), default 5s
+	Clock      Clock         // where time comes from; nil = the wall clock
 }
 
 func (c *Config) defaults() {
@@ -55,16 +58,27 @@ func (c *Config) defaults() {
 	if c.Grace <= 0 {
 		c.Grace = 5 * time.Second
 	}
+	if c.Clock == nil {
+		c.Clock = WallClock{}
+	}
 }
 
-// Drain bounds: after the last round a run waits for outstanding answers at least minDrain and at
-// most twice the slowest answer seen plus drainSlack, and never longer than the gracetime. Answers
-// later than that would have been counted as lost by mtr's own rule anyway, since mtr counts a
-// probe as lost when the next one to its hop goes out.
+// After the last round a run waits for the answers still outstanding, never longer than the
+// gracetime (-G), and stops early only when none of them can still come. A probe to a hop that
+// has answered in this run is given up once it has waited giveUpFactor times that hop's slowest
+// answer plus giveUpSlack (at least minGiveUp): "well past what its own answers took". A probe to
+// a hop that has not answered yet (a router with a slow control plane, a fresh IPv6 path still
+// resolving its neighbours) keeps the run waiting up to the gracetime, as mtr always waits.
 const (
-	minDrain   = 50 * time.Millisecond
-	drainSlack = 20 * time.Millisecond
+	giveUpFactor = 2
+	giveUpSlack  = 20 * time.Millisecond
+	minGiveUp    = 50 * time.Millisecond
 )
+
+// maxSeen bounds the set of addresses already handed to OnNewAddress. Past it the set starts
+// over, so a long run through changing responders costs at most a repeated (cached) lookup
+// request, not memory that grows without end.
+const maxSeen = 4096
 
 // EventKind says what happened to a probe.
 type EventKind uint8
@@ -89,6 +103,7 @@ type Event struct {
 type outstanding struct {
 	ttl  int
 	sent time.Time
+	gen  int // statistics generation (Reset) the probe belongs to
 }
 
 // Tracer runs rounds of probes towards one target. Its path is owned by the Run goroutine and
@@ -105,9 +120,11 @@ type Tracer struct {
 	resume chan struct{} // SetPaused(false) wakes a Run that stopped ticking while paused
 	start  time.Time
 
-	out     map[uint16]outstanding
-	seq     uint16
-	worst   time.Duration // slowest answer of the run, bounds the final wait
+	clock   Clock
+	out     map[uint16]outstanding // probes that may still be answered, by sequence
+	seq     uint16                 // last sequence used
+	seqs    int                    // sequences the prober tells apart: 0..seqs-1
+	gen     int                    // bumped by Reset: answers to older probes no longer count
 	changed chan struct{}
 	seen    map[netip.Addr]bool
 	newAddr func(netip.Addr)
@@ -117,6 +134,10 @@ type Tracer struct {
 // New returns a tracer probing target through p.
 func New(p Prober, target netip.Addr, cfg Config) *Tracer {
 	cfg.defaults()
+	seqs := 1 << 16
+	if s, ok := p.(probe.Sequencer); ok && s.Sequences() > 0 {
+		seqs = min(seqs, s.Sequences())
+	}
 	var b [2]byte
 	_, _ = rand.Read(b[:])
 	return &Tracer{
@@ -125,8 +146,10 @@ func New(p Prober, target netip.Addr, cfg Config) *Tracer {
 		target:  target,
 		path:    stats.NewPath(target, cfg.First, cfg.Max),
 		rounds:  newRounds(cfg.First, cfg.Max, cfg.MaxUnknown),
+		clock:   cfg.Clock,
 		out:     make(map[uint16]outstanding),
-		seq:     binary.BigEndian.Uint16(b[:]),
+		seq:     uint16(int(binary.BigEndian.Uint16(b[:])) % seqs),
+		seqs:    seqs,
 		changed: make(chan struct{}, 1),
 		resume:  make(chan struct{}, 1),
 		seen:    make(map[netip.Addr]bool),
@@ -165,7 +188,9 @@ func (t *Tracer) Reset() {
 	defer t.mu.Unlock()
 	t.path.Reset()
 	t.rounds.reset()
-	clear(t.out)
+	// The probes in flight keep their sequence numbers reserved until they time out, so no new
+	// probe can take an answer meant for one of them; their answers no longer count.
+	t.gen++
 	t.notify()
 }
 
@@ -197,14 +222,45 @@ func (t *Tracer) SetCount(n int) {
 	t.cfg.Count = max(0, n)
 }
 
-// SetInterval changes the round length from the next probe on.
+// SetInterval changes the round length from the next probe on. An interval so short that
+// sequence numbers would be reused while their probes can still be answered is refused.
 func (t *Tracer) SetInterval(d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("interval %v: must be positive", d)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := checkInterval(d, t.cfg.First, t.cfg.Max, t.cfg.Timeout, t.seqs); err != nil {
+		return err
+	}
 	t.cfg.Interval = d
+	return nil
+}
+
+// MinInterval is the shortest interval (-i) at which a run over TTLs first..last with this
+// timeout (-Z) never has more probes that may still be answered than the prober has sequence
+// numbers (seqs; 0 means 65536). A round sends at most last-first+1 probes, one per
+// interval/(last-first+1), and a probe may be answered for timeout after it left, so about
+// timeout*(last-first+1)/interval probes are outstanding at once; two spare numbers absorb a
+// tick that fires late and the next one on time.
+func MinInterval(first, last int, timeout time.Duration, seqs int) time.Duration {
+	if seqs <= 0 || seqs > 1<<16 {
+		seqs = 1 << 16
+	}
+	hops := time.Duration(max(1, last-first+1))
+	if seqs <= 3 {
+		return timeout * hops
+	}
+	// Ceiling division: the interval must be at least this long, never a nanosecond less.
+	n := time.Duration(seqs - 3)
+	return (timeout*hops + n - 1) / n
+}
+
+func checkInterval(d time.Duration, first, last int, timeout time.Duration, seqs int) error {
+	if floor := MinInterval(first, last, timeout, seqs); d < floor {
+		return fmt.Errorf("interval %v is too short: with TTLs %d..%d and a %v timeout, probes would reuse sequence numbers still awaiting answers; use at least %v (or a shorter -Z, or a smaller -m)",
+			d, first, last, timeout, floor)
+	}
 	return nil
 }
 
@@ -223,6 +279,9 @@ func (t *Tracer) SetTTLRange(first, max int) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := checkInterval(t.cfg.Interval, first, max, t.cfg.Timeout, t.seqs); err != nil {
+		return err
+	}
 	p := stats.NewPath(t.target, first, max)
 	for ttl := 1; ttl <= min(max, t.cfg.Max); ttl++ {
 		*p.Hop(ttl) = *t.path.Hop(ttl)
@@ -243,32 +302,44 @@ func (t *Tracer) notify() {
 	}
 }
 
-// Run probes until Count rounds are done and their answers are in (or the gracetime is over), or
-// until ctx ends; either way every probe still unanswered then counts as lost. It returns ctx's
-// error when interrupted, or the error of a failed send.
+// Run probes until Count rounds are done and their answers are in (or can no longer come, or the
+// gracetime is over), or until ctx ends; either way every probe still unanswered then counts as
+// lost. A probe the kernel refuses to send (no route while a route flaps, a local firewall, no
+// buffer space) is a lost probe with its reason, and probing goes on. Run returns ctx's error when
+// interrupted, an error when the prober fails for good (closed), or the error of a configuration
+// the scheduler cannot run (an interval that would reuse sequence numbers).
 func (t *Tracer) Run(ctx context.Context) error {
+	t.mu.Lock()
+	err := checkInterval(t.cfg.Interval, t.cfg.First, t.cfg.Max, t.cfg.Timeout, t.seqs)
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	replies := t.prober.Replies()
-	tick := alarm.New() // many wake-ups a second: see package alarm
+	tick := t.clock.NewTimer() // many wake-ups a second: see package alarm
 	defer tick.Close()
 	tick.Reset(0)
 	// Ticks are kept on a grid of absolute times: re-arming a timer relative to when the last
 	// probe went out would add the timer's own lateness (often most of a millisecond) to every
 	// tick, stretching a 100-round run at -i 0.05 by 10 %.
-	next := time.Now()
-	draining := false // the last round is over; waiting for its answers
-	idle := false     // paused: the tick is not re-armed until SetPaused(false)
-	var drain *time.Timer
-	var drainC <-chan time.Time
+	next := t.clock.Now()
+	idle := false // paused: the tick is not re-armed until SetPaused(false)
+	var drain *drainer
 	defer func() {
 		if drain != nil {
-			drain.Stop()
+			drain.timer.Close()
 		}
 		t.mu.Lock()
 		t.path.Finish()
 		t.mu.Unlock()
 		t.notify()
 	}()
-	t.start = time.Now()
+	t.start = t.clock.Now()
+	startDrain := func() {
+		tick.Stop()
+		drain = &drainer{timer: t.clock.NewTimer(), end: t.clock.Now().Add(t.cfg.Grace)}
+	}
+	var drainC <-chan time.Time
 
 	for {
 		select {
@@ -279,23 +350,19 @@ func (t *Tracer) Run(ctx context.Context) error {
 				return errors.New("prober closed")
 			}
 			t.answer(r)
-			if !draining && t.lastRoundOver() {
-				draining, drain = true, t.startDrain()
-				drainC = drain.C
-				tick.Stop()
-			}
-			if draining && t.drained() {
-				return nil
+			if drain == nil && t.lastRoundOver() {
+				startDrain()
+				drainC = drain.timer.C()
 			}
 		case <-drainC:
-			return nil
 		case <-t.resume:
-			if idle && !draining {
+			if idle && drain == nil {
 				idle = false
-				next = time.Now()
+				next = t.clock.Now()
 				tick.Reset(0)
 			}
-		case <-tick.C:
+			continue
+		case <-tick.C():
 			// While paused nothing wakes the loop but answers and the resume: a timer polling
 			// the pause flag would cost CPU for nothing.
 			if t.isPaused() {
@@ -307,22 +374,80 @@ func (t *Tracer) Run(ctx context.Context) error {
 				return err
 			}
 			if wait < 0 { // the last round is over
-				draining, drain = true, t.startDrain()
-				drainC = drain.C
-				if t.drained() {
-					return nil
-				}
-				continue
+				startDrain()
+				drainC = drain.timer.C()
+				break
 			}
 			next = next.Add(wait)
-			now := time.Now()
+			now := t.clock.Now()
 			if next.Before(now) {
 				// Fell behind (paused, or a slow send): don't fire a burst to catch up.
 				next = now
 			}
 			tick.Reset(next.Sub(now))
+			continue
+		}
+		if drain != nil {
+			wake, done := t.drainState(t.clock.Now(), drain.end)
+			if done {
+				return nil
+			}
+			drain.timer.Reset(wake)
 		}
 	}
+}
+
+// drainer is the wait for the last answers after the final round.
+type drainer struct {
+	timer Timer
+	end   time.Time // start of the wait + the gracetime
+}
+
+// drainState decides, after the last round, whether the run can end now: when the gracetime is
+// over, or no outstanding probe can still be answered. Otherwise it returns how long until the
+// next probe may be given up (or the gracetime ends).
+func (t *Tracer) drainState(now, end time.Time) (wake time.Duration, done bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !now.Before(end) {
+		return 0, true
+	}
+	next, pending := end, false
+	for _, o := range t.out {
+		if o.gen != t.gen {
+			continue // sent before a Reset: counts for nothing
+		}
+		d, ok := t.giveUp(o)
+		if !ok {
+			pending = true // a hop that never answered: wait until the gracetime ends
+			continue
+		}
+		if at := o.sent.Add(d); at.After(now) {
+			pending = true
+			next = minTime(next, at)
+		}
+	}
+	if !pending {
+		return 0, true
+	}
+	return next.Sub(now), false
+}
+
+// giveUp returns how long after it left a probe may be given up: ok is false when its hop has
+// not answered in this run, so there is nothing to judge its answer time by.
+func (t *Tracer) giveUp(o outstanding) (time.Duration, bool) {
+	h := t.path.Hop(o.ttl)
+	if h == nil || h.Recv == 0 {
+		return 0, false
+	}
+	return max(minGiveUp, giveUpFactor*h.Worst+giveUpSlack), true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // lastRoundOver reports whether the final round (with Count set) needs no further probe.
@@ -334,20 +459,6 @@ func (t *Tracer) lastRoundOver() bool {
 	}
 	t.rounds.endRound()
 	return true
-}
-
-// startDrain starts the timer that ends the wait for the last answers.
-func (t *Tracer) startDrain() *time.Timer {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return time.NewTimer(min(t.cfg.Grace, max(minDrain, 2*t.worst+drainSlack)))
-}
-
-// drained reports whether no answer is outstanding.
-func (t *Tracer) drained() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.out) == 0
 }
 
 // step sends the next probe and returns how long to wait before the following one, or -1 when
@@ -364,17 +475,24 @@ func (t *Tracer) step() (time.Duration, error) {
 	}
 	ttl := t.rounds.take()
 	tick := t.cfg.Interval / time.Duration(t.rounds.numHosts)
-	t.expire(time.Now())
-	t.seq++
-	seq := t.seq
+	t.expire(t.clock.Now())
+	seq := t.nextSeq()
+	gen := t.gen
 	t.mu.Unlock()
 
 	sent, err := t.prober.Send(seq, ttl)
 	if err != nil {
-		return 0, fmt.Errorf("send probe (ttl %d): %w", ttl, err)
+		if fatalSend(err) {
+			return 0, fmt.Errorf("send probe (ttl %d): %w", ttl, err)
+		}
+		t.mu.Lock()
+		t.path.SendFailed(ttl, seq, sendReason(err))
+		t.mu.Unlock()
+		t.notify()
+		return tick, nil
 	}
 	t.mu.Lock()
-	t.out[seq] = outstanding{ttl: ttl, sent: sent}
+	t.out[seq] = outstanding{ttl: ttl, sent: sent, gen: gen}
 	t.path.Sent(ttl, seq)
 	t.mu.Unlock()
 	if t.onEvent != nil {
@@ -384,7 +502,47 @@ func (t *Tracer) step() (time.Duration, error) {
 	return tick, nil
 }
 
-// expire forgets probes older than the timeout: an answer to them no longer counts.
+// nextSeq takes the next sequence number that no probe still awaiting an answer holds, so a late
+// answer can never be taken for a newer probe's. The interval floor (MinInterval) keeps fewer
+// probes outstanding than there are numbers; should a live change of protocol or TTLs still run
+// out of them, the oldest outstanding probe is given up for the new one.
+func (t *Tracer) nextSeq() uint16 {
+	if len(t.out) >= t.seqs {
+		var oldest uint16
+		var at time.Time
+		for seq, o := range t.out {
+			if at.IsZero() || o.sent.Before(at) {
+				oldest, at = seq, o.sent
+			}
+		}
+		delete(t.out, oldest)
+	}
+	for {
+		t.seq = uint16((int(t.seq) + 1) % t.seqs)
+		if _, busy := t.out[t.seq]; !busy {
+			return t.seq
+		}
+	}
+}
+
+// fatalSend reports whether a send error means the prober cannot send again (it was closed),
+// as opposed to a refusal of this one probe by the kernel, which a later probe may not meet.
+func fatalSend(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EBADF)
+}
+
+// sendReason is what a hop shows for a probe the kernel refused: the system's text for the
+// errno ("network is unreachable"), without the prober's context.
+func sendReason(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	return err.Error()
+}
+
+// expire forgets probes older than the timeout: an answer to them no longer counts, and their
+// sequence numbers are free again.
 func (t *Tracer) expire(now time.Time) {
 	for seq, o := range t.out {
 		if now.Sub(o.sent) > t.cfg.Timeout {
@@ -394,7 +552,7 @@ func (t *Tracer) expire(now time.Time) {
 }
 
 // answer records a reply to one of our probes; answers to probes not outstanding (unknown,
-// already answered, or timed out) are dropped.
+// already answered, timed out, or sent before a Reset) are dropped.
 func (t *Tracer) answer(r probe.Reply) {
 	t.mu.Lock()
 	o, ok := t.out[r.Seq]
@@ -403,14 +561,22 @@ func (t *Tracer) answer(r probe.Reply) {
 		return
 	}
 	delete(t.out, r.Seq)
+	if o.gen != t.gen || r.At.Sub(o.sent) > t.cfg.Timeout {
+		t.mu.Unlock()
+		return
+	}
 	rtt := r.At.Sub(o.sent)
-	t.worst = max(t.worst, rtt)
 	errText := ""
 	if r.Kind == probe.Unreachable && !t.reached(r) {
 		errText = probe.UnreachableText(r.Code, t.target.Is6())
 	}
 	fresh := !t.seen[r.From]
-	t.seen[r.From] = true
+	if fresh {
+		if len(t.seen) >= maxSeen {
+			clear(t.seen)
+		}
+		t.seen[r.From] = true
+	}
 	t.path.Reply(o.ttl, r.Seq, r.From, rtt, errText)
 	var labels []stats.Label
 	if len(r.MPLS) > 0 {
