@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -58,6 +59,14 @@ func Main(env Env) int {
 		return exitFail
 	}
 
+	// As in mtr, only a process that may open raw sockets may probe faster than once a second;
+	// asked before the privileges are dropped below.
+	privileged := privs.Privileged()
+	if cfg.Interval < time.Second && !privileged {
+		fmt.Fprintf(env.Stderr, "mtr-go: -i %g: intervals below 1 second need root or cap_net_raw, as in mtr (run with sudo, or once: sudo setcap cap_net_raw+ep %s)\n", cfg.Interval.Seconds(), selfPath())
+		return exitFail
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
@@ -80,6 +89,9 @@ func Main(env Env) int {
 	openErrs := make([]error, len(cfg.Targets))
 	for i, target := range cfg.Targets {
 		sessions[i], openErrs[i] = open(ctx, cfg, target, host, names)
+		if sessions[i] != nil {
+			sessions[i].privileged = privileged
+		}
 	}
 	defer func() {
 		for _, s := range sessions {
@@ -169,6 +181,8 @@ type session struct {
 	prober *probe.Switch // a probe.Prober whose protocol the live UI can change
 	tracer *trace.Tracer
 	names  *resolve.Resolver // nil with -n
+
+	privileged bool // may set intervals below 1 s (root or cap_net_raw when started)
 }
 
 // open resolves the target and opens the prober and scheduler for it.
@@ -199,6 +213,17 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 	p, err := probe.NewSwitch(pcfg, early...)
 	if err != nil {
 		return nil, err
+	}
+	// Sequence numbers still awaiting an answer are never reused, so an interval so short that
+	// more probes than the prober can tell apart would be in flight within -Z is refused.
+	seqs := 0
+	if sq, ok := probe.Prober(p).(probe.Sequencer); ok {
+		seqs = sq.Sequences()
+	}
+	if floor := trace.MinInterval(cfg.First, cfg.Max, cfg.Timeout, seqs); cfg.Interval < floor {
+		p.Close()
+		return nil, fmt.Errorf("-i %g: too short with -f %d, -m %d and -Z %g: probes would reuse sequence numbers still awaiting answers; use -i %g or more, or a smaller -Z or -m",
+			cfg.Interval.Seconds(), cfg.First, cfg.Max, cfg.Timeout.Seconds(), math.Ceil(floor.Seconds()*1e6)/1e6)
 	}
 	tr := trace.New(p, target, trace.Config{
 		First:      cfg.First,

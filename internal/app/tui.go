@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -57,6 +58,16 @@ type tunable interface {
 type control struct {
 	*trace.Tracer
 	tunable
+	privileged bool
+}
+
+// SetInterval refuses, as mtr does, intervals below 1 s to a process that was started without
+// root or cap_net_raw.
+func (c control) SetInterval(d time.Duration) error {
+	if d < time.Second && !c.privileged {
+		return errors.New("intervals below 1 s need root or cap_net_raw")
+	}
+	return c.Tracer.SetInterval(d)
 }
 
 // panicked carries a panic of the scheduler goroutine to the view, which re-raises it once the
@@ -108,7 +119,7 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		runErr = s.run(runCtx)
 	}()
 
-	res := tui.Run(ctx, scr, s.tracer, control{s.tracer, s.prober}, names, tui.Options{
+	res := tui.Run(ctx, scr, s.tracer, control{s.tracer, s.prober, s.privileged}, names, tui.Options{
 		Version:     env.Version,
 		LocalHost:   s.host,
 		Local:       s.prober.LocalAddr(),

@@ -220,7 +220,12 @@ func seconds(flag, s string) (time.Duration, error) {
 	if v <= 0 || v > 86400 {
 		return 0, fmt.Errorf("%s: value out of range (more than 0, up to 86400 seconds): %s", flag, s)
 	}
-	return time.Duration(v * float64(time.Second)), nil
+	d := time.Duration(v * float64(time.Second))
+	if d <= 0 {
+		// Shorter than a nanosecond: not silently mtr-go's default, nor a zero wait.
+		return 0, fmt.Errorf("%s: %s seconds is shorter than a nanosecond", flag, s)
+	}
+	return d, nil
 }
 
 func (f *flagSet) finish(stdin io.Reader) error {

@@ -82,6 +82,7 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-i", "0"}, "-i/--interval: value out of range"},
 		{[]string{"-i", "-1"}, "-i/--interval: value out of range"},
 		{[]string{"-i", "soon"}, "not a number of seconds"},
+		{[]string{"-i", "0.0000000001"}, "-i/--interval: 0.0000000001 seconds is shorter than a nanosecond"},
 		{[]string{"-m", "300"}, "-m/--max-ttl: value out of range (1-255): 300"},
 		{[]string{"-f", "9", "-m", "5"}, "larger than -m/--max-ttl"},
 		{[]string{"-s", "5000"}, "-s/--psize: value out of range (28-4470): 5000"},

@@ -46,6 +46,21 @@ func Drop() error {
 	return clearCaps()
 }
 
+// Privileged reports whether the process may open raw sockets: it runs as root or holds
+// cap_net_raw in its effective set. Call it before Drop. mtr allows intervals below one second
+// only to such a process; so does mtr-go.
+func Privileged() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[unix.CAP_NET_RAW/32].Effective&(1<<(unix.CAP_NET_RAW%32)) != 0
+}
+
 // sudoUser reads the invoking user from sudo's environment. ok is false without sudo, or when
 // sudo was used by root itself.
 func sudoUser() (uid, gid int, ok bool, err error) {
