@@ -133,10 +133,19 @@ func Main(env Env) int {
 // user quit, or ctx ended).
 type view func(ctx context.Context, s *session, env Env) error
 
-// views maps each output mode to its view; tui.go and formats.go add theirs (the default mode
-// becomes the live UI on a terminal, the report otherwise).
+// views maps each output mode to its view (tui.go has the live ones, formats.go the machine and
+// ticket formats). The default mode is the live UI on a terminal, the report otherwise.
 var views = map[cli.Mode]view{
-	cli.ModeReport: reportView,
+	cli.ModeDefault:  defaultView,
+	cli.ModeCurses:   tuiView,
+	cli.ModeReport:   reportView,
+	cli.ModeSplit:    splitView,
+	cli.ModeRaw:      rawView,
+	cli.ModeJSON:     batchView(jsonDoc),
+	cli.ModeXML:      batchView(xmlDoc),
+	cli.ModeCSV:      batchView(csvDoc),
+	cli.ModeMarkdown: batchView(markdownDoc),
+	cli.ModeHTML:     batchView(htmlDoc),
 }
 
 func selfPath() string {

@@ -7,32 +7,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
 // The machine and ticket formats. Batch formats run cfg.Count rounds and print one document per
-// target; split and raw stream while probing.
-func init() {
-	views[cli.ModeJSON] = batchView(func(w io.Writer, b batch) error {
-		return report.JSON(w, b.snap, b.names, b.meta, b.opts)
-	})
-	views[cli.ModeXML] = batchView(func(w io.Writer, b batch) error {
-		return report.XML(w, b.snap, b.names, b.meta, b.opts)
-	})
-	views[cli.ModeCSV] = batchView(func(w io.Writer, b batch) error {
-		return report.CSV(w, b.snap, b.names, b.meta, b.opts, csvHeaders.first(w))
-	})
-	views[cli.ModeMarkdown] = batchView(func(w io.Writer, b batch) error {
-		return report.Markdown(w, b.snap, b.names, b.meta, b.opts)
-	})
-	views[cli.ModeHTML] = batchView(func(w io.Writer, b batch) error {
-		return report.HTML(w, b.snap, b.names, b.meta, b.opts)
-	})
-	views[cli.ModeSplit] = splitView
-	views[cli.ModeRaw] = rawView
+// target (the writers below); split and raw stream while probing.
+
+func jsonDoc(w io.Writer, b batch) error { return report.JSON(w, b.snap, b.names, b.meta, b.opts) }
+func xmlDoc(w io.Writer, b batch) error  { return report.XML(w, b.snap, b.names, b.meta, b.opts) }
+func markdownDoc(w io.Writer, b batch) error {
+	return report.Markdown(w, b.snap, b.names, b.meta, b.opts)
+}
+func htmlDoc(w io.Writer, b batch) error { return report.HTML(w, b.snap, b.names, b.meta, b.opts) }
+
+// csvDoc prints the header line only before the first target's rows on a stream.
+func csvDoc(w io.Writer, b batch) error {
+	return report.CSV(w, b.snap, b.names, b.meta, b.opts, csvHeaders.first(w))
 }
 
 // batch is what a batch writer needs from a finished session.

@@ -12,18 +12,12 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"golang.org/x/term"
 
-	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/tui"
 )
-
-func init() {
-	views[cli.ModeCurses] = tuiView
-	views[cli.ModeDefault] = defaultView
-}
 
 // defaultView is what `mtr-go HOST` does: the live UI on a terminal; piped or redirected, a
 // report, so `mtr-go HOST > file` gives a result instead of an error.
