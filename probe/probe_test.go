@@ -449,3 +449,25 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("v6 unreachable: got %+v, %v", r, ok)
 	}
 }
+
+func TestSequencesPerProtocol(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"ICMP", Config{Protocol: ICMPProbes}, 65536},
+		{"classic UDP: the port carries it", Config{Protocol: UDPProbes}, 65535 - 33434 + 1},
+		{"UDP to a fixed port: the payload carries it", Config{Protocol: UDPProbes, Port: 53}, 65536},
+		{"Paris UDP", Config{Protocol: UDPProbes, Paris: true}, 65536},
+	} {
+		if got := tc.cfg.sequences(); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// A switch may move to classic UDP at any time, so it answers for the smallest space.
+	s := &Switch{cfg: Config{Protocol: ICMPProbes}}
+	if got := s.Sequences(); got != udpSeqs {
+		t.Errorf("switch from ICMP: %d, want classic UDP's %d", got, udpSeqs)
+	}
+}

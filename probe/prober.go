@@ -69,3 +69,11 @@ var ErrNoPrivilege = errors.New("no permission to open raw or unprivileged ICMP 
 type Sequencer interface {
 	Sequences() int
 }
+
+// sequences is how many probes a prober for cfg tells apart at once (see Sequencer).
+func (cfg Config) sequences() int {
+	if cfg.Protocol == UDPProbes && cfg.Port == 0 && !cfg.Paris {
+		return udpSeqs // the sequence travels in the destination port
+	}
+	return 1 << 16
+}

@@ -103,6 +103,20 @@ func (s *Switch) current() Prober {
 	return s.cur
 }
 
+// Sequences is the smallest sequence space of the protocols the switch may use (see Sequencer):
+// the scheduler picks its numbers once, and the user may switch protocols at any time.
+func (s *Switch) Sequences() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 1 << 16
+	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
+		c := s.cfg
+		c.Protocol = proto
+		n = min(n, c.sequences())
+	}
+	return n
+}
+
 // Send sends one probe of the current protocol.
 func (s *Switch) Send(seq uint16, ttl int) (time.Time, error) { return s.current().Send(seq, ttl) }
 

@@ -92,7 +92,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 }
 
 // classic reports whether the sequence travels in the destination port.
-func (u *UDP) classic() bool { return u.cfg.Port == 0 && !u.cfg.Paris }
+func (u *UDP) classic() bool { return u.cfg.sequences() < 1<<16 }
 
 // dstPort is the destination port of probe seq.
 func (u *UDP) dstPort(seq uint16) int {
@@ -107,12 +107,7 @@ func (u *UDP) dstPort(seq uint16) int {
 
 // Sequences is how many probes the prober tells apart: in classic mode as many as there are
 // ports from udpBasePort up; otherwise the payload's 16 bits.
-func (u *UDP) Sequences() int {
-	if u.classic() {
-		return udpSeqs
-	}
-	return 1 << 16
-}
+func (u *UDP) Sequences() int { return u.cfg.sequences() }
 
 // Send sends one UDP probe with this sequence and TTL. A send refused with the pending error of
 // an earlier ICMP error (the kernel reports it once, on whatever comes next) is retried.
@@ -153,7 +148,7 @@ func matchUDP(payload []byte, dstPort uint16, cookie uint16, classic bool) (uint
 	}
 	if len(payload) >= udpCookieLen {
 		seq := binary.BigEndian.Uint16(payload[2:])
-		if binary.BigEndian.Uint16(payload) != cookie || (classic && int(seq) != portSeq) {
+		if binary.BigEndian.Uint16(payload) != cookie || (classic && int(seq)%udpSeqs != portSeq) {
 			return 0, false
 		}
 		return seq, true

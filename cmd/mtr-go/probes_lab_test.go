@@ -221,6 +221,8 @@ func TestLabPrivileges(t *testing.T) {
 	lab := netlab.New(t, netlab.Spec{Routers: 3})
 	want := strings.Join(addrs(lab.Hops4), " ")
 	report := []string{"-r", "-n", "-c", "8", "-i", "0.2", "-G", "0.5", lab.Target4.String()}
+	// Without root or cap_net_raw, intervals below 1 s are refused, as in mtr.
+	slowReport := []string{"-r", "-n", "-c", "2", "-i", "1", "-G", "0.5", lab.Target4.String()}
 
 	t.Run("sudo drops to the invoking user", func(t *testing.T) {
 		out, errOut, st, err := runWatched(t, lab, []string{"SUDO_UID=65534", "SUDO_GID=65534"}, binary(t), report...)
@@ -248,7 +250,7 @@ func TestLabPrivileges(t *testing.T) {
 	})
 	t.Run("no capability, ping_group_range open", func(t *testing.T) {
 		for _, extra := range [][]string{nil, {"-u"}} {
-			name, args := asNobody(nobodyCopy(t, false), append(extra, report...)...)
+			name, args := asNobody(nobodyCopy(t, false), append(extra, slowReport...)...)
 			out, errOut, _, err := runWatched(t, lab, nil, name, args...)
 			if err != nil {
 				t.Fatalf("%v %v: %s", extra, err, errOut)
@@ -271,8 +273,14 @@ func TestLabPrivileges(t *testing.T) {
 			!strings.Contains(errOut, "ping_group_range") {
 			t.Errorf("want one line naming sudo, setcap and ping_group_range, got:\n%s", errOut)
 		}
-		// UDP needs none of them.
-		name, args = asNobody(bin, "-u", "-r", "-n", "-c", "2", "-i", "0.2", "-G", "0.5", closed.Target4.String())
+		// UDP needs none of them, but probing faster than once a second does, as in mtr.
+		name, args = asNobody(bin, "-u", "-r", "-n", "-c", "2", "-i", "0.2", closed.Target4.String())
+		out, errOut, _, err = runWatched(t, closed, nil, name, args...)
+		if err == nil || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 ||
+			!strings.Contains(errOut, "-i 0.2: intervals below 1 second need root or cap_net_raw") {
+			t.Errorf("-u -i 0.2 as nobody: err %v, stdout %q, stderr %q; want one line refusing the interval", err, out, errOut)
+		}
+		name, args = asNobody(bin, "-u", "-r", "-n", "-c", "2", "-i", "1", "-G", "0.5", closed.Target4.String())
 		out, errOut, _, err = runWatched(t, closed, nil, name, args...)
 		if err != nil {
 			t.Fatalf("-u: %v: %s", err, errOut)
@@ -286,7 +294,9 @@ func TestLabPrivileges(t *testing.T) {
 func TestLabMarkSelectsPolicyRoute(t *testing.T) {
 	lab := netlab.New(t, netlab.Spec{Routers: 2, TCPOpen: []int{80}})
 	// Packets marked 7 look up table 7, where the only route is unreachable: a probe with -M 7
-	// cannot be sent, one with another mark goes the normal way. (-T refuses -M: see cli.)
+	// cannot be sent, one with another mark goes the normal way. (-T refuses -M: see cli.) A probe
+	// the kernel refuses is a lost probe, not the end of the run: the report shows the silent hop
+	// and stderr says why.
 	for _, c := range [][]string{
 		{"ip", "-4", "rule", "add", "fwmark", "7", "lookup", "7"},
 		{"ip", "-4", "route", "add", "unreachable", "default", "table", "7"},
@@ -306,8 +316,11 @@ func TestLabMarkSelectsPolicyRoute(t *testing.T) {
 				t.Errorf("%s %s -M 8: %d hops, want %d\n%s", fam.name, proto, len(r.rows), len(fam.hops), r.raw)
 			}
 			out, errOut, err := runErr(lab, binary(t), append(base, "-M", "7", fam.target.String())...)
-			if err == nil || !strings.Contains(errOut, "no route to host") && !strings.Contains(errOut, "unreachable") {
-				t.Errorf("%s %s -M 7: err %v, stderr %q, stdout %q; want the policy route's unreachable", fam.name, proto, err, errOut, out)
+			if err != nil || !strings.Contains(errOut, "mtr-go: probes could not be sent (hop 1): ") ||
+				!strings.Contains(errOut, "no route to host") && !strings.Contains(errOut, "unreachable") {
+				t.Errorf("%s %s -M 7: err %v, stderr %q; want exit 0 and the policy route's unreachable on stderr", fam.name, proto, err, errOut)
+			} else if r := parseReport(t, out); len(r.rows) != 1 || r.rows[0].loss != 100 || r.hosts()[0] != "???" {
+				t.Errorf("%s %s -M 7: want one silent hop with 100%% loss\n%s", fam.name, proto, r.raw)
 			}
 		}
 	}

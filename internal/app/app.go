@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -280,6 +282,29 @@ func (s *session) lookup(snap stats.Snapshot, wait bool) report.Names {
 	return s.names.Name
 }
 
+// warnUnsent tells, on stderr, why hops whose latest probe the kernel refused to send stay
+// silent: mtr's report layout has no place for it, and scripts read stdout.
+func warnUnsent(w io.Writer, snap stats.Snapshot) {
+	var reasons []string
+	hops := map[string][]string{}
+	for _, h := range snap.Hops {
+		if h.SendErr == "" {
+			continue
+		}
+		if _, ok := hops[h.SendErr]; !ok {
+			reasons = append(reasons, h.SendErr)
+		}
+		hops[h.SendErr] = append(hops[h.SendErr], strconv.Itoa(h.TTL))
+	}
+	for _, r := range reasons {
+		noun := "hop"
+		if len(hops[r]) > 1 {
+			noun = "hops"
+		}
+		fmt.Fprintf(w, "mtr-go: probes could not be sent (%s %s): %s\n", noun, strings.Join(hops[r], ", "), r)
+	}
+}
+
 // reportView runs cfg.Count rounds and prints mtr's report; interrupted, it prints what it has.
 func reportView(ctx context.Context, s *session, env Env) error {
 	if err := report.Start(env.Stdout, time.Now()); err != nil {
@@ -289,6 +314,7 @@ func reportView(ctx context.Context, s *session, env Env) error {
 		return err
 	}
 	snap := s.tracer.Snapshot()
+	warnUnsent(env.Stderr, snap)
 	return report.Text(env.Stdout, snap, s.lookup(snap, true), report.Options{
 		Fields:    s.cfg.Fields,
 		Wide:      s.cfg.Wide,

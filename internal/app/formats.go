@@ -44,6 +44,7 @@ func batchView(write func(io.Writer, batch) error) view {
 			return err
 		}
 		snap := s.tracer.Snapshot()
+		warnUnsent(env.Stderr, snap)
 		names := s.lookup(snap, true)
 		return write(env.Stdout, batch{
 			snap:  snap,
