@@ -266,6 +266,7 @@ func stripIPv4Header(b []byte) []byte {
 
 // parseV4 matches an ICMPv4 message (the bytes after the outer IP header)
 // received from `from` against our probes: identifier id sent to target.
+// An echo reply is ours only from the target; an error only if it quotes our probe.
 // It reports false for anything malformed or not ours.
 func parseV4(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bool) {
 	if len(b) < 8 {
@@ -275,7 +276,7 @@ func parseV4(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bo
 	switch b[0] {
 	case v4EchoReply:
 		r.Kind = EchoReply
-		if binary.BigEndian.Uint16(b[4:]) != id {
+		if binary.BigEndian.Uint16(b[4:]) != id || !fromTarget(r.From, target) {
 			return Reply{}, false
 		}
 		r.Seq = binary.BigEndian.Uint16(b[6:])
@@ -293,6 +294,18 @@ func parseV4(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bo
 	}
 	r.Seq = seq
 	return r, true
+}
+
+// fromTarget reports whether from, the sender of an echo reply, is the target. An echo reply
+// quotes nothing of our probe, so its sender is all that ties it to the target: without this any
+// host that sees or guesses our identifier could answer for the destination. Only link-local
+// addresses keep a zone (normalize), and the probers name both zones the same way, so zones are
+// compared only when both sides have one.
+func fromTarget(from, target netip.Addr) bool {
+	if from.WithZone("") != target.WithZone("") {
+		return false
+	}
+	return from.Zone() == "" || target.Zone() == "" || from.Zone() == target.Zone()
 }
 
 // quotedEchoV4 reads the datagram quoted in an ICMPv4 error and returns the
@@ -335,7 +348,7 @@ func parseV6(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bo
 	switch b[0] {
 	case v6EchoReply:
 		r.Kind = EchoReply
-		if binary.BigEndian.Uint16(b[4:]) != id {
+		if binary.BigEndian.Uint16(b[4:]) != id || !fromTarget(r.From, target) {
 			return Reply{}, false
 		}
 		r.Seq = binary.BigEndian.Uint16(b[6:])
