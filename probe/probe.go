@@ -1,9 +1,15 @@
-// Package probe builds ICMP probes, sends them with a per-probe TTL over raw sockets, and matches the kernel's answers to them.
+// Package probe sends probes with a per-probe TTL and matches the kernel's answers to them. It has
+// four probers behind one interface (Prober; OpenProber picks by Config.Protocol, Switch lets
+// the live view change protocol): ICMP echo over a raw socket (Open, icmp_linux.go), ICMP echo
+// over an unprivileged ping socket when raw sockets are refused (OpenDgram, dgram_linux.go), UDP
+// datagrams (OpenUDP) and TCP SYNs (OpenTCP, one connect per probe). The raw prober reads every
+// answer from its socket; the others get ICMP errors from their sockets' error queues
+// (errqueue_linux.go).
 //
-// The wire logic (building echo requests, reading answers and the datagram
-// quoted inside ICMP errors) is made of pure functions in this file so it can
-// be table-tested and fuzzed without privileges. The sockets live in
-// icmp_linux.go; other platforms get a stub that reports them unsupported.
+// The wire logic (building echo requests, reading answers, the datagram quoted inside ICMP
+// errors, MPLS extensions, error-queue records) is made of pure functions, in this file and
+// beside each prober, so it can be table-tested and fuzzed without privileges. Only Linux has
+// sockets; other platforms get stubs that report them unsupported.
 package probe
 
 import (
