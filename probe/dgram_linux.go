@@ -33,6 +33,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Target = canonicalZone(cfg.Target)
 	d := &Dgram{cfg: cfg, family: "ICMPv4"}
 	d.udpConn.init(cfg.Target)
 	d.shape.cfg = &d.cfg
@@ -142,14 +143,22 @@ func (d *Dgram) handle(m sockMsg) {
 		}
 		r = Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at}
 	} else {
-		if len(m.data) < 1 || (m.data[0] != v4EchoReply && m.data[0] != v6EchoReply) {
+		reply := byte(v4EchoReply)
+		if d.is6 {
+			reply = v6EchoReply
+		}
+		if len(m.data) < 1 || m.data[0] != reply {
+			return
+		}
+		// The kernel hands a ping socket every echo reply carrying its identifier, whoever sent it.
+		if !fromTarget(m.from, d.cfg.Target) {
 			return
 		}
 		seq, ok := matchEcho(m.data, d.cfg.ID)
 		if !ok {
 			return
 		}
-		r = Reply{Seq: seq, From: d.cfg.Target, Kind: EchoReply, At: m.at}
+		r = Reply{Seq: seq, From: m.from, Kind: EchoReply, At: m.at}
 	}
 	d.deliver(r)
 }

@@ -130,6 +130,14 @@ func zoneName(index uint32) string {
 	return name
 }
 
+// senderAddr is a recvmsg sender with its zone, which the kernel gives only as a scope id.
+func senderAddr(from netip.Addr, scope uint32) netip.Addr {
+	if scope != 0 && from.IsLinkLocalUnicast() {
+		return from.WithZone(zoneName(scope))
+	}
+	return from
+}
+
 // zoneIndex is the scope id of an IPv6 zone, given as an interface name or a number (0 for no
 // zone or an unknown one).
 func zoneIndex(zone string) uint32 {
@@ -141,6 +149,15 @@ func zoneIndex(zone string) uint32 {
 	}
 	n, _ := strconv.ParseUint(zone, 10, 32)
 	return uint32(n)
+}
+
+// canonicalZone names a link-local address's zone the way the readers name a sender's
+// (zoneName), so a target typed as fe80::1%2 still matches replies from fe80::1%eth0.
+func canonicalZone(a netip.Addr) netip.Addr {
+	if i := zoneIndex(a.Zone()); i != 0 {
+		return a.WithZone(zoneName(i))
+	}
+	return a
 }
 
 // sockaddrAddrPort converts what Recvmsg returns as the peer into an AddrPort.
@@ -168,10 +185,11 @@ func icmpErrno(err error) bool {
 
 // sockMsg is one message read from a socket by serveQueues.
 type sockMsg struct {
-	errq bool      // from the error queue: err is valid
-	err  queuedErr // errq only
-	data []byte    // a normal datagram (e.g. a ping socket's echo reply)
-	at   time.Time // receive time (kernel stamp re-based on now)
+	errq bool       // from the error queue: err is valid
+	err  queuedErr  // errq only
+	data []byte     // a normal datagram (e.g. a ping socket's echo reply)
+	from netip.Addr // data's sender (zoned if link-local); invalid if the kernel gave none
+	at   time.Time  // receive time (kernel stamp re-based on now)
 }
 
 // serveQueues reads both queues of a socket until it is closed, calling handle for every
@@ -198,11 +216,11 @@ func serveQueues(rc syscall.RawConn, handle func(sockMsg)) error {
 				if err != unix.EAGAIN {
 					continue // nothing else is reported by an error-queue read; try again
 				}
-				n, oobn, _, _, err = recvmsg(fd, buf, oob, unix.MSG_DONTWAIT)
+				n, oobn, from, scope, err := recvmsg(fd, buf, oob, unix.MSG_DONTWAIT)
 				now = time.Now()
 				switch {
 				case err == nil:
-					handle(sockMsg{data: buf[:n], at: receiveTime(now, kernelTime(oob[:oobn]))})
+					handle(sockMsg{data: buf[:n], from: senderAddr(from.Addr(), scope), at: receiveTime(now, kernelTime(oob[:oobn]))})
 				case err == unix.EAGAIN:
 					return false // both queues empty: wait for the poller
 				case icmpErrno(err):

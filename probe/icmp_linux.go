@@ -42,6 +42,7 @@ func Open(cfg Config) (*ICMP, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Target = canonicalZone(cfg.Target)
 	p := &ICMP{
 		cfg:    cfg,
 		is6:    cfg.Target.Is6(),

@@ -1,9 +1,15 @@
-// Package probe builds ICMP probes, sends them with a per-probe TTL over raw sockets, and matches the kernel's answers to them.
+// Package probe sends probes with a per-probe TTL and matches the kernel's answers to them. It has
+// four probers behind one interface (Prober; OpenProber picks by Config.Protocol, Switch lets
+// the live view change protocol): ICMP echo over a raw socket (Open, icmp_linux.go), ICMP echo
+// over an unprivileged ping socket when raw sockets are refused (OpenDgram, dgram_linux.go), UDP
+// datagrams (OpenUDP) and TCP SYNs (OpenTCP, one connect per probe). The raw prober reads every
+// answer from its socket; the others get ICMP errors from their sockets' error queues
+// (errqueue_linux.go).
 //
-// The wire logic (building echo requests, reading answers and the datagram
-// quoted inside ICMP errors) is made of pure functions in this file so it can
-// be table-tested and fuzzed without privileges. The sockets live in
-// icmp_linux.go; other platforms get a stub that reports them unsupported.
+// The wire logic (building echo requests, reading answers, the datagram quoted inside ICMP
+// errors, MPLS extensions, error-queue records) is made of pure functions, in this file and
+// beside each prober, so it can be table-tested and fuzzed without privileges. Only Linux has
+// sockets; other platforms get stubs that report them unsupported.
 package probe
 
 import (
@@ -266,6 +272,7 @@ func stripIPv4Header(b []byte) []byte {
 
 // parseV4 matches an ICMPv4 message (the bytes after the outer IP header)
 // received from `from` against our probes: identifier id sent to target.
+// An echo reply is ours only from the target; an error only if it quotes our probe.
 // It reports false for anything malformed or not ours.
 func parseV4(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bool) {
 	if len(b) < 8 {
@@ -275,7 +282,7 @@ func parseV4(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bo
 	switch b[0] {
 	case v4EchoReply:
 		r.Kind = EchoReply
-		if binary.BigEndian.Uint16(b[4:]) != id {
+		if binary.BigEndian.Uint16(b[4:]) != id || !fromTarget(r.From, target) {
 			return Reply{}, false
 		}
 		r.Seq = binary.BigEndian.Uint16(b[6:])
@@ -293,6 +300,18 @@ func parseV4(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bo
 	}
 	r.Seq = seq
 	return r, true
+}
+
+// fromTarget reports whether from, the sender of an echo reply, is the target. An echo reply
+// quotes nothing of our probe, so its sender is all that ties it to the target: without this any
+// host that sees or guesses our identifier could answer for the destination. Only link-local
+// addresses keep a zone (normalize), and the probers name both zones the same way, so zones are
+// compared only when both sides have one.
+func fromTarget(from, target netip.Addr) bool {
+	if from.WithZone("") != target.WithZone("") {
+		return false
+	}
+	return from.Zone() == "" || target.Zone() == "" || from.Zone() == target.Zone()
 }
 
 // quotedEchoV4 reads the datagram quoted in an ICMPv4 error and returns the
@@ -335,7 +354,7 @@ func parseV6(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bo
 	switch b[0] {
 	case v6EchoReply:
 		r.Kind = EchoReply
-		if binary.BigEndian.Uint16(b[4:]) != id {
+		if binary.BigEndian.Uint16(b[4:]) != id || !fromTarget(r.From, target) {
 			return Reply{}, false
 		}
 		r.Seq = binary.BigEndian.Uint16(b[6:])

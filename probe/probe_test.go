@@ -282,6 +282,34 @@ func TestStripIPv4Header(t *testing.T) {
 	}
 }
 
+// echoCase is a parseCase whose sender matters: echo replies count only from the target.
+type echoCase struct {
+	parseCase
+	from netip.Addr
+}
+
+func v4EchoCases() []echoCase {
+	return []echoCase{
+		{parseCase{"echo reply ours", echoMsg(v4EchoReply, ourID, 33001, pattern(36, 0)), true,
+			Reply{Seq: 33001, From: target4, Kind: EchoReply}}, target4},
+		{parseCase{"echo reply header only", echoMsg(v4EchoReply, ourID, 9, nil), true,
+			Reply{Seq: 9, From: target4, Kind: EchoReply}}, target4},
+		{parseCase{"echo reply ours from a router", echoMsg(v4EchoReply, ourID, 33001, pattern(36, 0)), false, Reply{}}, router4},
+		{parseCase{"echo reply ours from a neighbour", echoMsg(v4EchoReply, ourID, 33001, nil), false, Reply{}}, other4},
+		{parseCase{"echo reply other ID", echoMsg(v4EchoReply, otherID, 33001, nil), false, Reply{}}, target4},
+	}
+}
+
+func v6EchoCases() []echoCase {
+	return []echoCase{
+		{parseCase{"echo reply ours", echoMsg(v6EchoReply, ourID, 33001, pattern(16, 0)), true,
+			Reply{Seq: 33001, From: target6, Kind: EchoReply}}, target6},
+		{parseCase{"echo reply ours from a router", echoMsg(v6EchoReply, ourID, 33001, pattern(16, 0)), false, Reply{}}, router6},
+		{parseCase{"echo reply ours from a neighbour", echoMsg(v6EchoReply, ourID, 33001, nil), false, Reply{}}, other6},
+		{parseCase{"echo reply other ID", echoMsg(v6EchoReply, otherID, 33001, nil), false, Reply{}}, target6},
+	}
+}
+
 type parseCase struct {
 	name string
 	b    []byte
@@ -294,11 +322,6 @@ func v4Cases() []parseCase {
 	quote := func(dst netip.Addr, inner []byte) []byte { return ipv4Hdr(protoICMP, source4, dst, 0, 0, inner) }
 	te := func(q []byte) []byte { return icmpMsg(v4TimeExceeded, 0, q) }
 	return []parseCase{
-		{"echo reply ours", echoMsg(v4EchoReply, ourID, 33001, pattern(36, 0)), true,
-			Reply{Seq: 33001, From: router4, Kind: EchoReply}},
-		{"echo reply header only", echoMsg(v4EchoReply, ourID, 9, nil), true,
-			Reply{Seq: 9, From: router4, Kind: EchoReply}},
-		{"echo reply other ID", echoMsg(v4EchoReply, otherID, 33001, nil), false, Reply{}},
 		{"echo request (our own probe seen on loopback)", probe(ourID, 1, 36), false, Reply{}},
 		{"time exceeded full quote", te(quote(target4, probe(ourID, 33002, 36))), true,
 			Reply{Seq: 33002, From: router4, Kind: TimeExceeded}},
@@ -340,9 +363,6 @@ func v6Cases() []parseCase {
 	quote := func(dst netip.Addr, inner []byte) []byte { return ipv6Hdr(protoICMPv6, source6, dst, inner) }
 	te := func(q []byte) []byte { return icmpMsg(v6TimeExceeded, 0, q) }
 	return []parseCase{
-		{"echo reply ours", echoMsg(v6EchoReply, ourID, 33001, pattern(16, 0)), true,
-			Reply{Seq: 33001, From: router6, Kind: EchoReply}},
-		{"echo reply other ID", echoMsg(v6EchoReply, otherID, 33001, nil), false, Reply{}},
 		{"echo request (our own probe seen on loopback)", probe(ourID, 1, 16), false, Reply{}},
 		{"ICMPv4 echo reply type", echoMsg(v4EchoReply, ourID, 1, nil), false, Reply{}},
 		{"time exceeded full quote", te(quote(target6, probe(ourID, 33002, 16))), true,
@@ -375,6 +395,12 @@ func TestParseV4(t *testing.T) {
 			t.Errorf("%s: got %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
 	}
+	for _, tt := range v4EchoCases() {
+		got, ok := parseV4(tt.b, tt.from, ourID, target4)
+		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
 }
 
 func TestParseV6(t *testing.T) {
@@ -384,13 +410,42 @@ func TestParseV6(t *testing.T) {
 			t.Errorf("%s: got %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
 	}
+	for _, tt := range v6EchoCases() {
+		got, ok := parseV6(tt.b, tt.from, ourID, target6)
+		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
 }
 
 func TestParseV4MappedFrom(t *testing.T) {
-	from := netip.AddrFrom16(router4.As16()) // how net.IP often hands IPv4 over
+	from := netip.AddrFrom16(target4.As16()) // how net.IP often hands IPv4 over
 	got, ok := parseV4(echoMsg(v4EchoReply, ourID, 1, nil), from, ourID, target4)
-	if !ok || got.From != router4 {
-		t.Errorf("got %v, %v; want From %v", got.From, ok, router4)
+	if !ok || got.From != target4 {
+		t.Errorf("got %v, %v; want From %v", got.From, ok, target4)
+	}
+}
+
+// A link-local target is one host on one link: an echo reply from its address on another
+// interface is not an answer to us.
+func TestParseV6LinkLocalEchoReply(t *testing.T) {
+	reply := echoMsg(v6EchoReply, ourID, 5, nil)
+	for _, tt := range []struct {
+		from, target string
+		ok           bool
+	}{
+		{"fe80::7%eth0", "fe80::7%eth0", true},
+		{"fe80::7%eth1", "fe80::7%eth0", false},
+		{"fe80::8%eth0", "fe80::7%eth0", false},
+		{"fe80::7", "fe80::7%eth0", true}, // the kernel gave no scope id
+		{"fe80::7%eth0", "fe80::7", true}, // the user gave no zone
+		{"fe80::7", "fe80::7", true},
+	} {
+		from, target := netip.MustParseAddr(tt.from), netip.MustParseAddr(tt.target)
+		got, ok := parseV6(reply, from, ourID, target)
+		if ok != tt.ok || (ok && (got.From != from || got.Seq != 5 || got.Kind != EchoReply)) {
+			t.Errorf("from %v to %v: got %+v, %v; want ok %v", from, target, got, ok, tt.ok)
+		}
 	}
 }
 

@@ -2,9 +2,10 @@ package probe
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/mtr-go/mtr-go/internal/vocab"
 )
 
 // Prober is what every kind of probe (raw ICMP, unprivileged ICMP, UDP, TCP) offers the
@@ -21,28 +22,16 @@ type Prober interface {
 	Close() error
 }
 
-// Protocol is the kind of packet a probe is.
-type Protocol uint8
+// Protocol is the kind of packet a probe is; the type lives in vocab so the views can name it
+// without importing the probers.
+type Protocol = vocab.Protocol
 
 // The probe protocols (mtr's default, -u and -T).
 const (
-	ICMPProbes Protocol = iota // ICMP / ICMPv6 echo requests
-	UDPProbes                  // UDP datagrams; the destination answers port unreachable
-	TCPProbes                  // TCP SYNs (a connect); the destination answers SYN-ACK or RST
+	ICMPProbes = vocab.ICMPProbes
+	UDPProbes  = vocab.UDPProbes
+	TCPProbes  = vocab.TCPProbes
 )
-
-// String returns "ICMP", "UDP" or "TCP".
-func (p Protocol) String() string {
-	switch p {
-	case ICMPProbes:
-		return "ICMP"
-	case UDPProbes:
-		return "UDP"
-	case TCPProbes:
-		return "TCP"
-	}
-	return fmt.Sprintf("Protocol(%d)", uint8(p))
-}
 
 // Classic UDP probes use destination ports from where traceroute's range starts, so hosts and
 // firewalls that answer (or let through) traceroute answer us too. The port of each probe is

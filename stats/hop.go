@@ -53,8 +53,11 @@ type Result struct {
 	Pending bool // sent and not (yet) answered; lost once a newer probe went out
 }
 
-// Hop holds the statistics of one TTL. Its zero value is an empty hop; a copy is independent of the
-// original except for nothing (Snapshot copies slices).
+// Hop holds the statistics of one TTL. Its zero value is an empty hop. A plain copy owns its
+// counters and its history (a fixed-size array) but shares Addrs with the original, which new
+// answers reorder and count in place (addAddr): a copy that must outlive the next answer clones
+// Addrs, as Path.Snapshot does. The MPLS label slices inside Addrs may stay shared: they are
+// replaced, never changed in place (setMPLS).
 type Hop struct {
 	TTL  int
 	Sent int // Snt: probes sent to this TTL

@@ -21,9 +21,11 @@ var (
 	bold  = plain.Bold(true)
 )
 
-// draw paints the whole screen for snap. It is a pure function of the UI state and the snapshot,
-// so tests call it on a simulation screen directly. Only the cells that changed since the last
-// frame reach s (see canvas).
+// draw paints the whole screen for snap. What it paints depends only on the UI state, the
+// snapshot and the injected clock (Options.Now), so tests call it on a simulation screen
+// directly. It is not pure: it keeps in u what the keys need from the frame (rows per page, the
+// number of hops, the scroll position clamped to the path) and the frame itself, so that only
+// the cells that changed since the last frame reach s (see canvas).
 func (u *ui) draw(s tcell.Screen, snap stats.Snapshot) {
 	u.cv.begin(s.Size())
 	u.paint(&u.cv, snap)

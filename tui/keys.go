@@ -10,8 +10,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
-	"github.com/mtr-go/mtr-go/internal/report"
-	"github.com/mtr-go/mtr-go/probe"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 )
 
 // prompt is an open one-line question at the bottom of the screen. Keys go to it until Enter
@@ -97,9 +96,9 @@ func (u *ui) runeKey(r rune) {
 		u.status = "IP addresses beside names " + onOff(u.showIPs)
 	case 'j':
 		if strings.ContainsRune(u.order, 'N') {
-			_ = u.setFields(report.JitterFields)
+			_ = u.setFields(vocab.JitterFields)
 		} else {
-			_ = u.setFields(report.DefaultFields)
+			_ = u.setFields(vocab.DefaultFields)
 		}
 		u.status = "Fields: " + u.order
 	case 'o':
@@ -122,12 +121,12 @@ func (u *ui) runeKey(r rune) {
 		u.status = "IP information and AS lookups (y, z) are not available yet."
 	case 'u', 't':
 		// As mtr: u goes to UDP, or back to ICMP from UDP; t likewise for TCP.
-		want := probe.UDPProbes
+		want := vocab.UDPProbes
 		if r == 't' {
-			want = probe.TCPProbes
+			want = vocab.TCPProbes
 		}
 		if u.ctl.Protocol() == want {
-			want = probe.ICMPProbes
+			want = vocab.ICMPProbes
 		}
 		if err := u.ctl.SetProtocol(want); err != nil {
 			u.status = fmt.Sprintf("Cannot switch to %s probes: %v", want, err)

@@ -9,8 +9,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
-	"github.com/mtr-go/mtr-go/internal/report"
-	"github.com/mtr-go/mtr-go/probe"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -32,8 +31,8 @@ type Control interface {
 	SetPattern(int) error
 	SetTOS(int) error
 	// Protocol and SetProtocol switch between ICMP, UDP and TCP probes (keys u and t).
-	Protocol() probe.Protocol
-	SetProtocol(probe.Protocol) error
+	Protocol() vocab.Protocol
+	SetProtocol(vocab.Protocol) error
 }
 
 // Names gives reverse DNS names without blocking; Updates signals that new names arrived.
@@ -50,7 +49,7 @@ type Options struct {
 	TargetName string     // as the user typed it
 	Target     netip.Addr
 
-	Fields      string // -o order; "" means report.DefaultFields
+	Fields      string // -o order; "" means vocab.DefaultFields
 	DisplayMode int    // 0 table, 1 stripchart, 2 latency-scale chart
 	DNS         bool   // show reverse names (not -n)
 	ShowIPs     bool   // -b
@@ -95,7 +94,7 @@ type ui struct {
 
 	mode    int
 	order   string
-	fields  []report.Field
+	fields  []vocab.Field
 	dns     bool
 	showIPs bool
 	mpls    bool // e: MPLS label stacks under the hops
@@ -118,7 +117,7 @@ type ui struct {
 
 func newUI(ctl Control, names Names, opt Options) *ui {
 	if opt.Fields == "" {
-		opt.Fields = report.DefaultFields
+		opt.Fields = vocab.DefaultFields
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -132,13 +131,13 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 		u.mode = ModeTable
 	}
 	if err := u.setFields(opt.Fields); err != nil {
-		_ = u.setFields(report.DefaultFields)
+		_ = u.setFields(vocab.DefaultFields)
 	}
 	return u
 }
 
 func (u *ui) setFields(order string) error {
-	f, err := report.ParseFields(order)
+	f, err := vocab.ParseFields(order)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,9 @@
 package main
 
 // Network-lab tests: the real mtr-go binary, run inside the client namespace of a lab of kernel
-// routers (internal/netlab), read the way a user reads its report. As a normal user they skip;
-// with CI=true or MTRGO_LAB=require they fail instead.
+// routers (internal/netlab), read the way a user reads its report. Every one goes through
+// netlab.Require: under -short they skip; as a normal user they skip, or with CI=true or
+// MTRGO_LAB=require they fail instead.
 
 import (
 	"bytes"

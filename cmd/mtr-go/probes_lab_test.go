@@ -148,9 +148,12 @@ func nobodyCopy(t *testing.T, withCap bool) string {
 		t.Fatal(err)
 	}
 	if withCap {
-		if out, err := exec.Command("setcap", "cap_net_raw+ep", p).CombinedOutput(); err != nil {
-			t.Skipf("setcap: %v %s", err, out)
-		}
+		netlab.Require(t, func() error {
+			if out, err := exec.Command("setcap", "cap_net_raw+ep", p).CombinedOutput(); err != nil {
+				return fmt.Errorf("setcap: %v %s", err, out)
+			}
+			return nil
+		})
 	}
 	return p
 }

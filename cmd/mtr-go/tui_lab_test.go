@@ -25,12 +25,7 @@ type pane struct {
 
 func newPane(t *testing.T, command string) *pane {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("MTRGO_LAB") == "require" {
-			t.Fatal("tmux is required for the live UI lab test")
-		}
-		t.Skip("tmux not installed")
-	}
+	netlab.Require(t, netlab.Tool("tmux", "tmux"))
 	p := &pane{t: t, socket: fmt.Sprintf("mtrgo-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	p.tmux("new-session", "-d", "-x", "100", "-y", "30", command)
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", p.socket, "kill-server").Run() })

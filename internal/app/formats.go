@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -61,7 +64,16 @@ func (s *session) reportOptions() report.Options {
 
 func (s *session) meta(start, end time.Time) report.Meta {
 	c := s.cfg
-	opts := fmt.Sprintf("ICMP, %d rounds, interval %gs, %d-byte packets, TTL %d-%d", c.Count,
+	return report.Meta{
+		Target: s.name, TargetIP: s.target, Start: start, End: end,
+		Tests: c.Count, Size: c.Size, Pattern: c.Pattern, TOS: c.TOS, Options: optionsText(c),
+	}
+}
+
+// optionsText is the run's probing options in words, for the Markdown and HTML headers. A reader
+// of a ticket needs the protocol and port to tell why hops differ from an ICMP run of the same path.
+func optionsText(c *cli.Config) string {
+	opts := protocolText(c) + fmt.Sprintf(", %d rounds, interval %gs, %d-byte packets, TTL %d-%d", c.Count,
 		c.Interval.Seconds(), c.Size, c.First, c.Max)
 	if c.TOS != 0 {
 		opts += fmt.Sprintf(", TOS 0x%02x", c.TOS)
@@ -69,10 +81,35 @@ func (s *session) meta(start, end time.Time) report.Meta {
 	if c.NoDNS {
 		opts += ", no DNS"
 	}
-	return report.Meta{
-		Target: s.name, TargetIP: s.target, Start: start, End: end,
-		Tests: c.Count, Size: c.Size, Pattern: c.Pattern, TOS: c.TOS, Options: opts,
+	return opts
+}
+
+// protocolText names the probes. TCP's default port is one fixed port (80), so it is always
+// worth naming; UDP without -P walks the traceroute range, so only a -P port is named.
+func protocolText(c *cli.Config) string {
+	var t string
+	switch c.Protocol {
+	case probe.UDPProbes:
+		t = "UDP"
+		if c.Port != 0 {
+			t += " port " + strconv.Itoa(c.Port)
+		}
+	case probe.TCPProbes:
+		port := c.Port
+		if port == 0 {
+			port = 80
+		}
+		t = "TCP port " + strconv.Itoa(port)
+	default:
+		return "ICMP"
 	}
+	if c.LocalPort != 0 {
+		t += " from port " + strconv.Itoa(c.LocalPort)
+	}
+	if c.Paris {
+		t += " (Paris, one flow)"
+	}
+	return t
 }
 
 // csvHeaders remembers which outputs already have a CSV header: several targets in one run make

@@ -16,8 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/mtr-go/mtr-go/internal/report"
-	"github.com/mtr-go/mtr-go/probe"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 )
 
 // Mode is how results are shown.
@@ -65,7 +64,7 @@ type Config struct {
 	DisplayMode int
 	MPLS        bool
 
-	Protocol  probe.Protocol // -u / -T, else ICMP
+	Protocol  vocab.Protocol // -u / -T, else ICMP
 	Port      int            // -P; 0 = the protocol's default
 	LocalPort int            // -L (UDP); 0 = the kernel picks
 	Paris     bool           // --paris: one flow per run (UDP, TCP)
@@ -125,7 +124,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.IntVar(&f.displaymode, "displaymode", 0, "initial display `MODE` of the UI (0-2)")
 	fs.BoolVarP(&cfg.NoDNS, "no-dns", "n", false, "do not resolve host names")
 	fs.BoolVarP(&cfg.ShowIPs, "show-ips", "b", false, "show IP numbers beside host names")
-	fs.StringArrayVarP(&f.order, "order", "o", nil, "fields to show, in order (`FIELDS`, default \""+report.DefaultFields+"\")")
+	fs.StringArrayVarP(&f.order, "order", "o", nil, "fields to show, in order (`FIELDS`, default \""+vocab.DefaultFields+"\")")
 	fs.IntVarP(&f.ipinfo, "ipinfo", "y", -1, "show IP information (`N` 0-4)")
 	fs.BoolVarP(&f.aslookup, "aslookup", "z", false, "show AS numbers")
 	fs.StringVarP(&f.interval, "interval", "i", "1", "`SECONDS` between rounds")
@@ -248,9 +247,9 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	}
 	switch {
 	case f.udp:
-		cfg.Protocol = probe.UDPProbes
+		cfg.Protocol = vocab.UDPProbes
 	case f.tcp:
-		cfg.Protocol = probe.TCPProbes
+		cfg.Protocol = vocab.TCPProbes
 	case f.sctp:
 		return errors.New("-S/--sctp: SCTP probes are not supported")
 	}
@@ -267,7 +266,7 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		cfg.LocalPort = f.localport
 	}
 	if f.paris {
-		if cfg.Protocol == probe.ICMPProbes {
+		if cfg.Protocol == vocab.ICMPProbes {
 			return errors.New("--paris needs -u (UDP) or -T (TCP) probes")
 		}
 		cfg.Paris = true
@@ -336,17 +335,17 @@ func (f *flagSet) finish(stdin io.Reader) error {
 			return rangeErr("-M/--mark", f.mark, "0", "4294967295")
 		}
 		cfg.Mark = uint32(m)
-		if cfg.Protocol == probe.TCPProbes && m != 0 {
+		if cfg.Protocol == vocab.TCPProbes && m != 0 {
 			// Setting SO_MARK needs CAP_NET_ADMIN, which is dropped once the sockets are open;
 			// TCP opens a socket for every probe after that.
 			return errors.New("-M/--mark cannot be used with -T (TCP probes open their sockets after privileges are dropped)")
 		}
 	}
-	cfg.Fields = report.DefaultFields
+	cfg.Fields = vocab.DefaultFields
 	if len(f.order) > 0 {
 		cfg.Fields = f.order[len(f.order)-1]
 	}
-	if _, err := report.ParseFields(cfg.Fields); err != nil {
+	if _, err := vocab.ParseFields(cfg.Fields); err != nil {
 		return fmt.Errorf("-o/--order: %w", err)
 	}
 

@@ -63,18 +63,12 @@ func checkAvailable() error {
 	return nil
 }
 
-// New builds a lab for a test and closes it in t.Cleanup. When labs cannot
-// be built here (not root, tools or kernel support missing) the test is
-// skipped, unless CI=true or MTRGO_LAB=require, where a lab that cannot be
-// built must fail the test rather than hide it.
+// New builds a lab for a test and closes it in t.Cleanup. It goes through Require: under -short
+// the test is skipped, and when labs cannot be built here (not root, tools or kernel support
+// missing) it is skipped, or failed where a lab is required.
 func New(t testing.TB, spec Spec) *Lab {
 	t.Helper()
-	if err := AvailableFor(spec); err != nil {
-		if required() {
-			t.Fatalf("%v (a lab is required: CI=true or MTRGO_LAB=require)", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
+	Require(t, func() error { return AvailableFor(spec) })
 	l, err := Build(spec)
 	if err != nil {
 		t.Fatalf("netlab: %v", err)
@@ -85,6 +79,38 @@ func New(t testing.TB, spec Spec) *Lab {
 		}
 	})
 	return l
+}
+
+// Require is the one gate of the lab tests and of what they need besides a lab (tmux, chromium,
+// mtr). Under go test -short it skips t before check runs: -short means unit tests only, even as
+// root and with CI=true (CI runs make test, not make test-short), and Available's own probe
+// already creates a namespace. Otherwise, when check (nil checks nothing) says what is missing,
+// t fails where a lab is required (CI=true or MTRGO_LAB=require), so a CI run cannot pass by
+// skipping its lab tests, and is skipped elsewhere.
+func Require(t testing.TB, check func() error) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping a network-lab test under -short (unit tests only)")
+	}
+	if check == nil {
+		return
+	}
+	if err := check(); err != nil {
+		if required() {
+			t.Fatalf("%v (a lab is required: CI=true or MTRGO_LAB=require)", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+}
+
+// Tool is a Require check that the program name is installed (from the Debian package pkg).
+func Tool(name, pkg string) func() error {
+	return func() error {
+		if _, err := exec.LookPath(name); err != nil {
+			return fmt.Errorf("%s not installed (Debian package: %s)", name, pkg)
+		}
+		return nil
+	}
 }
 
 func required() bool {

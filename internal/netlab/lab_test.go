@@ -3,6 +3,7 @@ package netlab
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -77,9 +78,7 @@ type hub struct {
 // mtr runs the system's mtr in report mode in the lab's client namespace.
 func mtr(t *testing.T, l *Lab, target netip.Addr, args ...string) []hub {
 	t.Helper()
-	if _, err := exec.LookPath("mtr"); err != nil {
-		t.Skip("mtr is not installed")
-	}
+	Require(t, Tool("mtr", "mtr-tiny"))
 	args = append(append([]string{"--json", "-i", "0.05", "-G", "0.5"}, args...), target.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -440,6 +439,8 @@ func TestRun(t *testing.T) {
 // packages do, and traces through both at the same time.
 func TestTwoLabsAtOnce(t *testing.T) {
 	t.Parallel()
+	// Skipping is only possible from the test's goroutine, not from the builders below.
+	Require(t, func() error { return AvailableFor(Spec{DNS: true}) })
 	labs := make([]*Lab, 2)
 	var wg sync.WaitGroup
 	for i := range labs {
@@ -466,12 +467,7 @@ func TestTwoLabsAtOnce(t *testing.T) {
 // TestLeftovers plays a crashed earlier run: its namespaces, with a process
 // still inside, must not stop new labs from being built.
 func TestLeftovers(t *testing.T) {
-	if err := Available(); err != nil {
-		if required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	Require(t, Available)
 	// A namespace of a dead process (pid beyond any pid_max), with a child
 	// running in it and an /etc/netns directory.
 	dead := namePrefix + strconv.FormatInt(1<<23, 36) + "-0c"
@@ -509,5 +505,36 @@ func TestLeftovers(t *testing.T) {
 	l := New(t, Spec{Routers: 1})
 	if l.Router(1) != next {
 		t.Fatalf("lab router 1 = %s, want %s (the name the test occupied)", l.Router(1), next)
+	}
+}
+
+// TestShortBuildsNoLab: go test -short is the unit tests only, so New must skip before it
+// creates anything, even as root and even where a lab is required.
+func TestShortBuildsNoLab(t *testing.T) {
+	was := flag.Lookup("test.short").Value.String()
+	t.Cleanup(func() { flag.Set("test.short", was) })
+	if err := flag.Set("test.short", "true"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MTRGO_LAB", "require")
+	t.Setenv("CI", "true")
+	before := labCounter.Load()
+	checked, reached := false, false
+	t.Run("require", func(t *testing.T) {
+		Require(t, func() error { checked = true; return nil })
+		reached = true
+	})
+	t.Run("new", func(t *testing.T) {
+		New(t, Spec{Routers: 1})
+		reached = true
+	})
+	if checked || reached {
+		t.Errorf("under -short: check ran %v, test went on %v; want both skipped", checked, reached)
+	}
+	if n := labCounter.Load(); n != before {
+		t.Errorf("under -short New built %d labs", n-before)
+	}
+	if err := leftovers(); err != nil {
+		t.Error(err)
 	}
 }

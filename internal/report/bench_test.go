@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -26,7 +27,7 @@ func BenchmarkText(b *testing.B) {
 	}
 	snap := p.Snapshot()
 	names := func(netip.Addr) string { return "" }
-	opts := Options{Fields: DefaultFields, LocalHost: "bench"}
+	opts := Options{Fields: vocab.DefaultFields, LocalHost: "bench"}
 	for b.Loop() {
 		if err := Text(io.Discard, snap, names, opts); err != nil {
 			b.Fatal(err)

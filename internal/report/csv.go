@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -39,7 +40,7 @@ func CSV(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options, header b
 		vals := make([]string, len(fields))
 		for j, f := range fields {
 			v := number(f, h)
-			if f.Kind == Count || f.Kind == Blank {
+			if f.Kind == vocab.Count || f.Kind == vocab.Blank {
 				vals[j] = strconv.FormatInt(int64(v), 10)
 			} else {
 				vals[j] = fixed(v)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -43,7 +44,7 @@ func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 		hub := object{{"count", h.TTL}, {"host", hostText(h, names, o.ShowIPs)}}
 		for _, f := range fields {
 			v := number(f, h)
-			if f.Kind == Count {
+			if f.Kind == vocab.Count {
 				hub = append(hub, member{f.Title, int64(v)})
 			} else {
 				hub = append(hub, member{f.Title, real(v)})

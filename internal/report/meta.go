@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -33,20 +34,20 @@ func (m Meta) bitPattern() string {
 }
 
 // fields parses the -o order of o, defaulting to mtr's.
-func (o Options) fields() ([]Field, error) {
+func (o Options) fields() ([]vocab.Field, error) {
 	order := o.Fields
 	if order == "" {
-		order = DefaultFields
+		order = vocab.DefaultFields
 	}
-	return ParseFields(order)
+	return vocab.ParseFields(order)
 }
 
 // columns drops the spacer: it is a gap in the text table, not data, in JSON, XML and the
 // ticket formats (mtr skips it there too; only CSV keeps it).
-func columns(fields []Field) []Field {
-	out := make([]Field, 0, len(fields))
+func columns(fields []vocab.Field) []vocab.Field {
+	out := make([]vocab.Field, 0, len(fields))
 	for _, f := range fields {
-		if f.Kind != Blank {
+		if f.Kind != vocab.Blank {
 			out = append(out, f)
 		}
 	}
@@ -59,12 +60,12 @@ func lossMilli(h *stats.Hop) int64 { return int64(math.Floor(h.Loss()*1000 + 1e-
 
 // number is f's value for h as mtr's machine formats carry it: loss truncated to thousandths of
 // a percent (mtr's integer ×1000), times rounded to whole microseconds (mtr's unit), counts whole.
-func number(f Field, h *stats.Hop) float64 {
+func number(f vocab.Field, h *stats.Hop) float64 {
 	v := f.Value(h)
 	switch f.Kind {
-	case Percent:
+	case vocab.Percent:
 		return float64(lossMilli(h)) / 1000
-	case Millis:
+	case vocab.Millis:
 		return math.Round(v*1000) / 1000
 	default:
 		return math.Round(v)

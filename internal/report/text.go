@@ -9,12 +9,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
 // Options are the report flags that change the text layout.
 type Options struct {
-	Fields    string // -o column order; "" means DefaultFields
+	Fields    string // -o column order; "" means vocab.DefaultFields
 	Wide      bool   // -w: host column as wide as the longest name, nothing cut
 	ShowIPs   bool   // -b: "name (ip)" when a name is known
 	LocalHost string // local host name for the HOST: line
@@ -52,9 +53,9 @@ const unknownHost = "???"
 func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 	order := o.Fields
 	if order == "" {
-		order = DefaultFields
+		order = vocab.DefaultFields
 	}
-	fields, err := ParseFields(order)
+	fields, err := vocab.ParseFields(order)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -99,7 +100,7 @@ func TestTextGolden(t *testing.T) {
 		{"unreachable destination widens loss", unreachable().snapshot(), nil, Options{LocalHost: "vm"}},
 		{"slow satellite hop widens times", satellite().snapshot(), nil, Options{LocalHost: "vm"}},
 		{"every field", lab().snapshot(), nil, Options{LocalHost: "vm", Fields: "LDRSNBAWVGJMXI"}},
-		{"jitter set", lab().snapshot(), nil, Options{LocalHost: "vm", Fields: JitterFields}},
+		{"jitter set", lab().snapshot(), nil, Options{LocalHost: "vm", Fields: vocab.JitterFields}},
 		{"underscore and repeated fields", lab().snapshot(), nil, Options{LocalHost: "vm", Fields: "_LL_S"}},
 		{"icmp error is a normal row", noRoute().snapshot(), nil, Options{LocalHost: "vm"}},
 		{"first ttl 3", firstTTL3().snapshot(), nil, Options{LocalHost: "vm"}},

@@ -51,12 +51,12 @@ func TestRealResolverWithFakeServer(t *testing.T) {
 			t.Errorf("Name(%v) = %q, want %q", tc.addr, got, tc.want)
 		}
 	}
-	// NXDOMAIN is a final answer: it must not be scheduled for a retry.
+	// NXDOMAIN is an answer: trusted as long as a name, not retried like a failure.
 	r.mu.Lock()
 	e := r.cache[nameless]
 	r.mu.Unlock()
-	if !e.retryAt.IsZero() {
-		t.Errorf("NXDOMAIN cached for retry at %v, want a final negative answer", e.retryAt)
+	if left := time.Until(e.expires); left < answerTTL-retryAfter {
+		t.Errorf("NXDOMAIN cached for %v, want an answer's %v, not a failure's retry", left, answerTTL)
 	}
 }
 

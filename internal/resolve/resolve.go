@@ -1,5 +1,5 @@
-// Package resolve looks up reverse DNS names concurrently, with a cache and a timeout, so views
-// never wait on DNS.
+// Package resolve looks up reverse DNS names concurrently, with a bounded, expiring cache and a
+// timeout, so views never wait on DNS.
 package resolve
 
 import (
@@ -20,25 +20,44 @@ const (
 	defaultTimeout = 2 * time.Second // the Go resolver alone would wait 5 s × 2 attempts
 	defaultWorkers = 8
 
+	// maxEntries bounds the cache. The most one view can show is a path of 30 hops with up to 32
+	// responders each (stats keeps 32 per hop): 960 addresses. Four times that lets a whole screen
+	// of the widest ECMP path, plus the targets before it in a -F run, stay cached without
+	// thrashing, while a day-long run over flapping routes holds at most a megabyte or two
+	// (an entry is ~150 bytes plus a name of at most 253).
+	maxEntries = 4096
+
+	// answerTTL is how long an answer (a name, or "no such name") is trusted. PTR records change
+	// rarely, but a day-long live view should show a renamed router's new name within the hour;
+	// the stale name stays on screen while it is asked again.
+	answerTTL = time.Hour
+
 	// retryAfter is how long a failed (not "no such name") lookup is remembered as nameless. A
 	// DNS hiccup early in an hours-long interactive run should not hide names for the whole run,
 	// but retrying on every redraw would hammer a dead server.
 	retryAfter = time.Minute
 )
 
-// entry is the cache state of one address.
+// entry is the cache state of one address, and its place in the recency list.
 type entry struct {
+	addr    netip.Addr
 	name    string
 	done    chan struct{} // closed when the lookup finished; Wait blocks on it
-	retryAt time.Time     // zero: final; else the lookup failed and may be retried after it
+	pending bool          // queued or being looked up: never stale, so misses share it
+	expires time.Time     // when the answer (or failure) is stale and is looked up again
+	evicted bool          // dropped from the cache: a queued lookup of it is skipped
+
+	prev, next *entry // the recency list, newest after Resolver.lru
 }
 
 // Resolver resolves addresses to names in the background. Its methods are safe for concurrent
-// use; Name and Prefetch never block on DNS.
+// use; Name and Prefetch never block on DNS. It keeps at most maxEntries addresses, dropping
+// the least recently asked for, and looks names up again once they are stale.
 type Resolver struct {
 	lookup  Lookup
 	timeout time.Duration
-	now     func() time.Time // tests move the clock to check retries
+	now     func() time.Time // tests move the clock to check retries and staleness
+	max     int              // maxEntries; tests lower it
 
 	ctx    context.Context // cancelled by Close, aborting lookups in flight
 	cancel context.CancelFunc
@@ -49,7 +68,8 @@ type Resolver struct {
 	mu     sync.Mutex
 	cond   *sync.Cond // signalled when queue grows or the resolver closes
 	cache  map[netip.Addr]*entry
-	queue  []netip.Addr // waiting for a worker, oldest first, so hop 1 is named before hop 30
+	lru    entry    // sentinel of the recency list: lru.next is the newest, lru.prev the oldest
+	queue  []*entry // waiting for a worker, oldest first, so hop 1 is named before hop 30
 	closed bool
 }
 
@@ -70,11 +90,13 @@ func New(lookup Lookup, timeout time.Duration, workers int) *Resolver {
 		lookup:  lookup,
 		timeout: timeout,
 		now:     time.Now,
+		max:     maxEntries,
 		ctx:     ctx,
 		cancel:  cancel,
 		updates: make(chan struct{}, 1),
 		cache:   make(map[netip.Addr]*entry),
 	}
+	r.lru.prev, r.lru.next = &r.lru, &r.lru
 	r.cond = sync.NewCond(&r.mu)
 	r.wg.Add(workers)
 	for range workers {
@@ -85,6 +107,7 @@ func New(lookup Lookup, timeout time.Duration, workers int) *Resolver {
 
 // Name returns the cached name of a (without the trailing dot), or "" when it has none or is not
 // resolved yet. A miss starts a lookup in the background; Updates signals when it brings a name.
+// A stale name is returned while it is looked up again.
 func (r *Resolver) Name(a netip.Addr) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -130,8 +153,8 @@ func (r *Resolver) Close() {
 	}
 	r.closed = true
 	// Queued lookups will never run: finish them as nameless so Wait callers return.
-	for _, a := range r.queue {
-		close(r.cache[a].done)
+	for _, e := range r.queue {
+		r.finishLocked(e)
 	}
 	r.queue = nil
 	r.cond.Broadcast()
@@ -150,26 +173,78 @@ var closedDone = func() chan struct{} {
 // noEntry stands for an address that is not looked up (invalid, or the resolver is closed).
 var noEntry = &entry{done: closedDone}
 
-// startLocked returns a's entry, queueing a lookup if a has none or its failure may be retried.
+// startLocked returns a's entry, marking it the most recently used, and queues a lookup if a has
+// none or its answer is stale. A stale entry keeps its name until the new answer replaces it.
 func (r *Resolver) startLocked(a netip.Addr) *entry {
 	if !a.IsValid() {
 		return noEntry
 	}
 	e, ok := r.cache[a]
-	if ok && (e.retryAt.IsZero() || r.now().Before(e.retryAt)) {
-		return e
-	}
-	if r.closed {
-		if ok {
+	if ok {
+		r.unlink(e)
+		r.pushFront(e)
+		if e.pending || r.now().Before(e.expires) || r.closed {
 			return e
 		}
-		return noEntry
+		// Stale: the old waiters were released when its first lookup finished; new ones wait
+		// for this one.
+		e.done = make(chan struct{})
+	} else {
+		if r.closed {
+			return noEntry
+		}
+		e = &entry{addr: a, done: make(chan struct{})}
+		r.cache[a] = e
+		r.pushFront(e)
+		for len(r.cache) > r.max {
+			r.evictLocked(r.lru.prev)
+		}
 	}
-	e = &entry{done: make(chan struct{})}
-	r.cache[a] = e
-	r.queue = append(r.queue, a)
+	e.pending = true
+	r.queue = append(r.queue, e)
 	r.cond.Signal()
 	return e
+}
+
+// evictLocked drops e, the least recently used entry. A lookup of it still queued is skipped
+// when a worker reaches it; the queue is compacted once evicted entries could make up most of
+// it, so a flood of new addresses while DNS is dead cannot grow it without bound either.
+func (r *Resolver) evictLocked(e *entry) {
+	r.unlink(e)
+	delete(r.cache, e.addr)
+	e.evicted = true
+	if len(r.queue) <= 2*r.max {
+		return
+	}
+	kept := r.queue[:0]
+	for _, q := range r.queue {
+		if q.evicted {
+			r.finishLocked(q)
+			continue
+		}
+		kept = append(kept, q)
+	}
+	clear(r.queue[len(kept):])
+	r.queue = kept
+}
+
+// finishLocked ends e's lookup without an answer: Wait callers return, and e is looked up again
+// when next asked for.
+func (r *Resolver) finishLocked(e *entry) {
+	e.pending = false
+	close(e.done)
+}
+
+func (r *Resolver) pushFront(e *entry) {
+	e.prev, e.next = &r.lru, r.lru.next
+	r.lru.next.prev = e
+	r.lru.next = e
+}
+
+func (r *Resolver) unlink(e *entry) {
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
 }
 
 func (r *Resolver) worker() {
@@ -183,26 +258,38 @@ func (r *Resolver) worker() {
 			r.mu.Unlock()
 			return
 		}
-		a := r.queue[0]
+		e := r.queue[0]
+		r.queue[0] = nil
 		r.queue = r.queue[1:]
-		e := r.cache[a]
-		r.mu.Unlock()
-
-		name, err := r.resolve(a)
-
-		r.mu.Lock()
-		e.name = name
-		if err != nil && !isNotFound(err) {
-			e.retryAt = r.now().Add(retryAfter)
+		if e.evicted {
+			r.finishLocked(e)
+			r.mu.Unlock()
+			continue
 		}
 		r.mu.Unlock()
-		close(e.done)
-		if name != "" {
+
+		name, err := r.resolve(e.addr)
+
+		r.mu.Lock()
+		changed := false
+		switch {
+		case err == nil || isNotFound(err):
+			changed = name != e.name
+			e.name = name
+			e.expires = r.now().Add(answerTTL)
+		default:
+			// Keep a name from an earlier answer: a stale name beats none while DNS is down.
+			e.expires = r.now().Add(retryAfter)
+		}
+		if changed {
+			// Before done is closed, so a Wait that returns has its update already pending.
 			select {
 			case r.updates <- struct{}{}:
 			default: // a signal is already pending; the view will read every new name
 			}
 		}
+		r.finishLocked(e)
+		r.mu.Unlock()
 	}
 }
 

@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -117,10 +118,12 @@ func TestCache(t *testing.T) {
 		wantCall int           // lookups after the second round of Name calls
 	}{
 		{"name is cached", []string{"gw.lab."}, nil, "gw.lab", 0, 1},
-		{"name is cached for hours", []string{"gw.lab."}, nil, "gw.lab", 10 * time.Hour, 1},
+		{"name is cached until stale", []string{"gw.lab."}, nil, "gw.lab", answerTTL - time.Second, 1},
+		{"stale name is looked up again", []string{"gw.lab."}, nil, "gw.lab", answerTTL, 2},
 		{"first of several names", []string{"a.example.", "b.example."}, nil, "a.example", 0, 1},
-		{"no such name is cached", nil, &net.DNSError{Err: "no such host", IsNotFound: true}, "", 10 * time.Hour, 1},
-		{"empty answer is cached", []string{}, nil, "", 10 * time.Hour, 1},
+		{"no such name is cached until stale", nil, &net.DNSError{Err: "no such host", IsNotFound: true}, "", answerTTL - time.Second, 1},
+		{"no such name is asked again when stale", nil, &net.DNSError{Err: "no such host", IsNotFound: true}, "", 10 * time.Hour, 2},
+		{"empty answer is cached", []string{}, nil, "", answerTTL - time.Second, 1},
 		{"server failure is cached for a while", nil, errors.New("server misbehaving"), "", 30 * time.Second, 1},
 		{"server failure is retried later", nil, errors.New("server misbehaving"), "", 2 * retryAfter, 2},
 		{"timeout is retried later", nil, &net.DNSError{Err: "i/o timeout", IsTimeout: true}, "", 2 * retryAfter, 2},
@@ -348,5 +351,248 @@ func TestClose(t *testing.T) {
 	}
 	if got := f.calls.Load(); got != 1 {
 		t.Errorf("lookups = %d, want 1 (none after Close)", got)
+	}
+}
+
+// clock is a settable clock for the resolver under test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// withClock returns r's clock, set to a fixed start; call before the first lookup.
+func withClock(r *Resolver) *clock {
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	r.mu.Lock()
+	r.now = c.Now
+	r.mu.Unlock()
+	return c
+}
+
+// A router renamed during a long live run shows its new name once the old one is stale, and its
+// old name meanwhile rather than a blank.
+func TestStaleNameIsShownWhileLookedUpAgain(t *testing.T) {
+	f := newFake()
+	f.names[hop1.String()] = []string{"old.lab."}
+	r := New(f.lookup, time.Minute, 1)
+	defer r.Close()
+	c := withClock(r)
+	r.Wait(waitCtx(t), []netip.Addr{hop1})
+	select {
+	case <-r.Updates():
+	default:
+		t.Fatal("no update for the first name")
+	}
+
+	f.mu.Lock()
+	f.names[hop1.String()] = []string{"new.lab."}
+	f.mu.Unlock()
+	f.gate = make(chan struct{})
+	c.Add(answerTTL)
+	if got := r.Name(hop1); got != "old.lab" {
+		t.Errorf("Name of a stale entry = %q, want the old name while it is looked up again", got)
+	}
+	close(f.gate)
+	r.Wait(waitCtx(t), []netip.Addr{hop1})
+	if got := r.Name(hop1); got != "new.lab" {
+		t.Errorf("Name after the new answer = %q, want new.lab", got)
+	}
+	select {
+	case <-r.Updates():
+	default:
+		t.Error("no update for the changed name")
+	}
+
+	// Stale again, and now the server fails: the name it had stays.
+	f.gate = nil
+	f.mu.Lock()
+	f.errs[hop1.String()] = errors.New("server misbehaving")
+	f.mu.Unlock()
+	c.Add(answerTTL)
+	r.Wait(waitCtx(t), []netip.Addr{hop1})
+	if got := r.Name(hop1); got != "new.lab" {
+		t.Errorf("Name after a failed refresh = %q, want new.lab kept", got)
+	}
+	if got := f.count(hop1.String()); got != 3 {
+		t.Errorf("lookups = %d, want 3", got)
+	}
+}
+
+func TestLeastRecentlyUsedIsEvicted(t *testing.T) {
+	f := newFake()
+	addrs := make([]netip.Addr, 5)
+	for i := range addrs {
+		addrs[i] = netip.AddrFrom4([4]byte{198, 18, 9, byte(i + 1)})
+		f.names[addrs[i].String()] = []string{fmt.Sprintf("r%d.lab.", i)}
+	}
+	r := New(f.lookup, time.Minute, 1)
+	defer r.Close()
+	r.mu.Lock()
+	r.max = 3
+	r.mu.Unlock()
+
+	r.Wait(waitCtx(t), addrs[:3])
+	r.Name(addrs[0])               // 0 is now newer than 1 and 2
+	r.Wait(waitCtx(t), addrs[3:4]) // 1 goes
+	r.Wait(waitCtx(t), addrs[4:5]) // then 2
+	for i, a := range addrs {
+		if got := f.count(a.String()); got != 1 {
+			t.Errorf("addr %d: %d lookups, want 1", i, got)
+		}
+	}
+	r.mu.Lock()
+	_, has1 := r.cache[addrs[1]]
+	_, has2 := r.cache[addrs[2]]
+	n := len(r.cache)
+	r.mu.Unlock()
+	if n != 3 || has1 || has2 {
+		t.Errorf("cache holds %d entries (addr 1: %v, addr 2: %v); want 3, without 1 and 2", n, has1, has2)
+	}
+	for _, i := range []int{0, 3, 4} {
+		if got, want := r.Name(addrs[i]), fmt.Sprintf("r%d.lab", i); got != want {
+			t.Errorf("Name(addr %d) = %q, want %q from the cache", i, got, want)
+		}
+	}
+	r.Wait(waitCtx(t), addrs[1:2])
+	if got := f.count(addrs[1].String()); got != 2 {
+		t.Errorf("evicted addr 1: %d lookups, want it looked up again", got)
+	}
+}
+
+// A day-long live run on a path whose responders keep changing (ECMP, flapping routes): a redraw
+// every 10 s asks for 30 hops, 12 of them answered from addresses never seen before, 100,000
+// and more in all. The cache must stay at its bound and the queue near it, while the path on
+// screen stays named.
+func TestDayLongRunStaysBounded(t *testing.T) {
+	const (
+		round   = 10 * time.Second
+		rounds  = int(24 * time.Hour / round)
+		hops    = 30
+		fresh   = 12 // hops answered from a new address each round
+		wantMin = 100_000
+	)
+	f := newFake()
+	name := func(a netip.Addr) []string { return []string{a.String() + ".lab."} }
+	lookup := func(ctx context.Context, addr string) ([]string, error) {
+		f.calls.Add(1)
+		return name(netip.MustParseAddr(addr)), nil
+	}
+	r := New(lookup, time.Minute, 4)
+	defer r.Close()
+	c := withClock(r)
+
+	base := binary.BigEndian.Uint32([]byte{198, 18, 0, 0})
+	addr := func(n uint32) netip.Addr {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], base+n)
+		return netip.AddrFrom4(b)
+	}
+	path := make([]netip.Addr, hops)
+	next := uint32(0)
+	for i := range path {
+		path[i] = addr(next)
+		next++
+	}
+	maxQueue := 0
+	for i := range rounds {
+		for j := range fresh {
+			h := hops - fresh + (i+j)%fresh // the far hops flap; the near ones stay
+			path[h] = addr(next)
+			next++
+			r.Prefetch(path[h]) // as the tracer does for a new address
+		}
+		for _, a := range path {
+			r.Name(a)
+		}
+		r.mu.Lock()
+		n, q := len(r.cache), len(r.queue)
+		r.mu.Unlock()
+		if n > maxEntries {
+			t.Fatalf("round %d: %d cached addresses, bound %d", i, n, maxEntries)
+		}
+		maxQueue = max(maxQueue, q)
+		c.Add(round)
+	}
+	if next < wantMin {
+		t.Fatalf("only %d distinct addresses; the test wants %d", next, wantMin)
+	}
+	r.mu.Lock()
+	n := len(r.cache)
+	r.mu.Unlock()
+	if n != maxEntries {
+		t.Errorf("%d cached addresses after %d distinct ones, want the bound %d", n, next, maxEntries)
+	}
+	if maxQueue > 2*maxEntries+1 {
+		t.Errorf("queue reached %d lookups, want at most about twice the bound %d", maxQueue, maxEntries)
+	}
+	r.Wait(waitCtx(t), path)
+	for _, a := range path {
+		if got, want := r.Name(a), name(a)[0]; got+"." != want {
+			t.Errorf("Name(%v) = %q, want %q", a, got, want)
+		}
+	}
+	t.Logf("%d distinct addresses, %d lookups, %d cached, queue at most %d", next, f.calls.Load(), n, maxQueue)
+}
+
+// With DNS dead, a flood of new addresses must not pile up lookups without end: evicted ones
+// leave the queue, and whoever waits on them is released.
+func TestDeadDNSFloodKeepsQueueBounded(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{}) // never released
+	r := New(f.lookup, time.Hour, 1)
+	defer r.Close()
+	r.mu.Lock()
+	r.max = 10
+	r.mu.Unlock()
+	r.Prefetch(netip.AddrFrom4([4]byte{198, 18, 0, 9})) // takes the only worker, for good
+	deadline := time.Now().Add(5 * time.Second)
+	for f.inFlight.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	first := netip.AddrFrom4([4]byte{198, 18, 0, 1}) // queued behind it
+	r.mu.Lock()
+	waited := r.startLocked(first).done // what Wait(first) blocks on, taken before the flood
+	r.mu.Unlock()
+	for i := range 1000 {
+		r.Prefetch(netip.AddrFrom4([4]byte{198, 18, 1 + byte(i>>8), byte(i)}))
+		r.mu.Lock()
+		q, n := len(r.queue), len(r.cache)
+		r.mu.Unlock()
+		if q > 2*10+1 || n > 10 {
+			t.Fatalf("after %d addresses: queue %d, cache %d; want at most 21 and 10", i+1, q, n)
+		}
+	}
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait on an address evicted before its lookup did not return")
+	}
+}
+
+func BenchmarkNameHit(b *testing.B) {
+	f := newFake()
+	r := New(f.lookup, time.Minute, 1)
+	defer r.Close()
+	path := make([]netip.Addr, 30)
+	for i := range path {
+		path[i] = netip.AddrFrom4([4]byte{198, 18, byte(i), 2})
+	}
+	r.Wait(context.Background(), path)
+	for b.Loop() {
+		for _, a := range path {
+			r.Name(a)
+		}
 	}
 }

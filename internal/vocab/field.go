@@ -1,6 +1,4 @@
-// Package report writes mtr-go's results as text for people and scripts; writers read stats
-// snapshots and never touch sockets.
-package report
+package vocab
 
 import (
 	"fmt"
