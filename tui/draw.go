@@ -7,11 +7,9 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
-
-// timeLayout is mtr's strftime "%Y-%m-%dT%H:%M:%S%z" for the clock in the title.
-const timeLayout = "2006-01-02T15:04:05-0700"
 
 // firstHopRow is the screen row of the first hop: title, addresses, keys, two header rows.
 const firstHopRow = 5
@@ -40,7 +38,7 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 	}
 	title := "My traceroute  [mtr-go " + u.opt.Version + "]"
 	s.put(max(0, (w-len(title))/2), 0, title, bold)
-	now := u.opt.Now().Format(timeLayout)
+	now := u.opt.Now().Format(vocab.TimeLayout)
 	clock := max(0, w-25)
 	local := u.opt.LocalHost
 	if u.opt.Local.IsValid() {

@@ -154,13 +154,5 @@ func (u *ui) name(a netip.Addr) string {
 	if !u.dns || u.names == nil {
 		return a.String()
 	}
-	n := u.names.Name(a)
-	switch {
-	case n == "":
-		return a.String()
-	case u.showIPs:
-		return n + " (" + a.String() + ")"
-	default:
-		return n
-	}
+	return vocab.HostText(a, u.names.Name(a), u.showIPs)
 }

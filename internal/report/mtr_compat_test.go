@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,7 +50,7 @@ func TestColumnsMatchRealMtr(t *testing.T) {
 				t.Fatalf("%s is not an mtr report", tc.file)
 			}
 			start, ok := strings.CutPrefix(real[0], "Start: ")
-			if _, err := time.Parse(startLayout, start); !ok || err != nil {
+			if _, err := time.Parse(vocab.TimeLayout, start); !ok || err != nil {
 				t.Errorf("Start line %q does not parse with our layout: %v", real[0], err)
 			}
 			tc.opts.LocalHost = strings.Fields(real[1])[1]

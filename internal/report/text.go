@@ -25,13 +25,10 @@ type Options struct {
 // Names returns the reverse name of an address, or "" (DNS off or no name).
 type Names func(netip.Addr) string
 
-// startLayout is mtr's strftime "%Y-%m-%dT%H:%M:%S%z".
-const startLayout = "2006-01-02T15:04:05-0700"
-
 // Start writes mtr's "Start:" line. t is printed in its own location; pass time.Now() to get
 // mtr's local time.
 func Start(w io.Writer, t time.Time) error {
-	_, err := fmt.Fprintf(w, "Start: %s\n", t.Format(startLayout))
+	_, err := fmt.Fprintf(w, "Start: %s\n", t.Format(vocab.TimeLayout))
 	return err
 }
 
@@ -149,14 +146,7 @@ func addrText(a netip.Addr, names Names, showIPs bool) string {
 	if names != nil {
 		name = names(a)
 	}
-	switch {
-	case name == "":
-		return a.String()
-	case showIPs:
-		return name + " (" + a.String() + ")"
-	default:
-		return name
-	}
+	return vocab.HostText(a, name, showIPs)
 }
 
 // fit pads s with spaces to width runes and, when cut is set, truncates it to width.

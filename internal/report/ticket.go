@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -47,4 +48,4 @@ func newTicketTable(s stats.Snapshot, names Names, o Options) (ticketTable, erro
 }
 
 // ticketTime is how the ticket formats print times: mtr's Start: layout, readable and sortable.
-func ticketTime(m Meta) string { return m.Start.Format(startLayout) }
+func ticketTime(m Meta) string { return m.Start.Format(vocab.TimeLayout) }

@@ -1,0 +1,20 @@
+package vocab
+
+import "net/netip"
+
+// TimeLayout is mtr's strftime "%Y-%m-%dT%H:%M:%S%z": the report's Start line and the live
+// view's clock.
+const TimeLayout = "2006-01-02T15:04:05-0700"
+
+// HostText is how every view names a responder: its reverse name, the name and the address with
+// showIPs (mtr's -b), or the address when it has no name.
+func HostText(a netip.Addr, name string, showIPs bool) string {
+	switch {
+	case name == "":
+		return a.String()
+	case showIPs:
+		return name + " (" + a.String() + ")"
+	default:
+		return name
+	}
+}
