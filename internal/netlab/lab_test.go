@@ -487,7 +487,7 @@ func TestLeftovers(t *testing.T) {
 	sweepLeftovers()
 	select {
 	case <-done:
-	case <-time.After(3 * time.Second):
+	case <-time.After(15 * time.Second): // generous: other labs may be building on a busy machine
 		t.Error("process in the leftover namespace still runs")
 	}
 	for _, p := range []string{filepath.Join(netnsRunDir, dead), filepath.Join(etcNetnsDir, dead)} {
