@@ -7,7 +7,8 @@ import (
 
 // OpenProber opens the prober cfg.Protocol asks for. For ICMP it tries a raw socket first and
 // falls back to an unprivileged ping socket; when neither may be opened the error wraps
-// ErrNoPrivilege (and ErrPermission). UDP and TCP probes need no privilege.
+// ErrNoPrivilege (and ErrPermission). TCP probes are SYNs of our own on raw sockets where
+// allowed, else connect() calls (see TCP for what they cannot see). UDP probes need no privilege.
 func OpenProber(cfg Config) (Prober, error) {
 	switch cfg.Protocol {
 	case UDPProbes:
@@ -17,6 +18,13 @@ func OpenProber(cfg Config) (Prober, error) {
 		}
 		return u, nil
 	case TCPProbes:
+		r, err := OpenTCPRaw(cfg)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, ErrPermission) {
+			return nil, err
+		}
 		t, err := OpenTCP(cfg)
 		if err != nil {
 			return nil, err

@@ -68,3 +68,12 @@ var ErrNoPrivilege = errors.New("no permission to open raw or unprivileged ICMP 
 type Sequencer interface {
 	Sequences() int
 }
+
+// maxSequences is the most a prober for cfg could offer as Sequences: what a Switch assumes of
+// one it has not opened yet.
+func maxSequences(cfg Config) int {
+	if cfg.Protocol == TCPProbes && !cfg.Paris {
+		return tcpClassicPorts
+	}
+	return 1 << 16
+}

@@ -67,6 +67,25 @@ func (s *Switch) forward(p Prober) {
 	}()
 }
 
+// Sequences is the smallest sequence space of the probers open, and of those the UI may still
+// open (a scheduler asks once, before the first probe).
+func (s *Switch) Sequences() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 1 << 16
+	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
+		p, ok := s.open[proto]
+		if !ok {
+			c := s.cfg
+			c.Protocol = proto
+			n = min(n, maxSequences(c))
+		} else if q, ok := p.(Sequencer); ok {
+			n = min(n, q.Sequences())
+		}
+	}
+	return n
+}
+
 // Protocol returns the protocol of the probes being sent.
 func (s *Switch) Protocol() Protocol {
 	s.mu.Lock()
