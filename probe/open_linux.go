@@ -25,6 +25,11 @@ func OpenProber(cfg Config) (Prober, error) {
 		if !errors.Is(err, ErrPermission) {
 			return nil, err
 		}
+		if cfg.Mark != 0 {
+			// Setting SO_MARK needs CAP_NET_ADMIN, which is gone once the sockets are open, and
+			// the connect prober opens one per probe after that.
+			return nil, fmt.Errorf("a firewall mark on TCP probes needs raw sockets (root or CAP_NET_RAW): %w", err)
+		}
 		t, err := OpenTCP(cfg)
 		if err != nil {
 			return nil, err
