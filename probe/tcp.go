@@ -3,6 +3,8 @@ package probe
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"golang.org/x/net/bpf"
 )
 
 // The wire side of TCP probes sent on a raw socket: the SYN we build, and the answers matched to
@@ -152,4 +154,19 @@ func quotedSYN(th []byte, r Reply, f tcpFlow) (Reply, bool) {
 	}
 	r.Seq = seq
 	return r, true
+}
+
+// tcpPortFilter is the socket filter of the raw TCP socket: it sees every TCP segment the host
+// receives, and without a filter each one would wake the reader. Only segments from the probed
+// port are kept. An IPv4 raw socket's filter sees the IP header first, an IPv6 one the TCP header.
+func tcpPortFilter(is6 bool, port uint16) []bpf.Instruction {
+	load := []bpf.Instruction{bpf.LoadAbsolute{Off: 0, Size: 2}}
+	if !is6 {
+		load = []bpf.Instruction{bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2}}
+	}
+	return append(load,
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -340,5 +341,41 @@ func checkTCPParsed(t *testing.T, b []byte, r Reply, ok bool, fl tcpFlow) {
 	}
 	if fl.paris == 0 && fl.srcPort(r.Seq) != tcpClassicBase+r.Seq%tcpClassicPorts {
 		t.Fatalf("seq %d accepted with a port not its own", r.Seq)
+	}
+}
+
+// TestTCPPortFilter runs the raw TCP socket's filter in x/net's BPF interpreter on what the
+// kernel shows it: IPv4 packets from the IP header on (options shift the TCP header), IPv6
+// segments from the TCP header on.
+func TestTCPPortFilter(t *testing.T) {
+	seg := func(sport uint16) []byte {
+		return synAnswer(buildSYN(source4, target4, 20000, sport, 1), tcpFlagSYN|tcpFlagACK, 1)
+	}
+	for _, c := range []struct {
+		name string
+		is6  bool
+		pkt  []byte
+		keep bool
+	}{
+		{"IPv4 from the port", false, ipv4Hdr(protoTCP, target4, source4, 0, 0, seg(443)), true},
+		{"IPv4 with options from the port", false, ipv4Hdr(protoTCP, target4, source4, 0, 3, seg(443)), true},
+		{"IPv4 from another port", false, ipv4Hdr(protoTCP, target4, source4, 0, 0, seg(444)), false},
+		{"IPv4 with options, another port", false, ipv4Hdr(protoTCP, target4, source4, 0, 3, seg(80)), false},
+		{"IPv4 truncated", false, ipv4Hdr(protoTCP, target4, source4, 0, 0, nil), false},
+		{"IPv6 from the port", true, seg(443), true},
+		{"IPv6 from another port", true, seg(1443), false},
+		{"IPv6 one byte", true, []byte{1}, false},
+	} {
+		vm, err := bpf.NewVM(tcpPortFilter(c.is6, 443))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := vm.Run(c.pkt)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if (n > 0) != c.keep {
+			t.Errorf("%s: filter returned %d, want keep=%v", c.name, n, c.keep)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,6 +106,9 @@ func (t *TCPRaw) open() (err error) {
 	opts.stamps = true
 	if err := opts.control(t.tcpRC); err != nil {
 		return fmt.Errorf("set up raw %s socket: %w", t.family, err)
+	}
+	if err := attachFilter(t.tcpRC, tcpPortFilter(t.is6, t.flow.port)); err != nil {
+		return fmt.Errorf("set up raw %s socket: filter: %w", t.family, err)
 	}
 	if t.icmp, err = listenICMP(t.cfg, t.family, false); err != nil {
 		return err
@@ -258,4 +262,24 @@ func (t *TCPRaw) Close() error {
 		cs = append(cs, t.flowS)
 	}
 	return t.closeWith(cs...)
+}
+
+// attachFilter attaches the classic BPF program prog to the socket behind rc.
+func attachFilter(rc syscall.RawConn, prog []bpf.Instruction) error {
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return err
+	}
+	f := make([]unix.SockFilter, len(raw))
+	for i, in := range raw {
+		f[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog)
+	}); err != nil {
+		return err
+	}
+	return serr
 }
