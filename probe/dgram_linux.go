@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/net/icmp"
-	"golang.org/x/sys/unix"
 )
 
 // Dgram is the unprivileged ICMP echo prober: a "ping socket" (SOCK_DGRAM, IPPROTO_ICMP), which
@@ -73,20 +72,9 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 		return nil, err
 	}
 	d.rc = rc
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		serr = setRecvErr(int(fd), d.is6)
-		if serr == nil && cfg.TOS != 0 {
-			serr = setTOS(int(fd), d.is6, cfg.TOS)
-		}
-		if serr == nil && cfg.Interface != "" {
-			serr = unix.BindToDevice(int(fd), cfg.Interface)
-		}
-		if serr == nil {
-			serr = setMark(int(fd), cfg.Mark)
-		}
-	})
-	if err = errors.Join(err, serr); err != nil {
+	opts := optsFor(cfg)
+	opts.recvErr = true
+	if err := opts.control(rc); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("set up unprivileged %s socket: %w", d.family, err)
 	}
@@ -100,8 +88,8 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 
 // Send sends one echo request with this sequence and TTL.
 func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
-	if ttl < 1 || ttl > 255 {
-		return time.Time{}, fmt.Errorf("send %s echo seq %d: TTL %d out of range 1..255", d.family, seq, ttl)
+	if err := checkTTL(d.family+" echo", seq, ttl); err != nil {
+		return time.Time{}, err
 	}
 	n, pattern := d.current()
 	pkt := buildEcho(d.is6, 0, seq, probePayload(n, pattern, d.cfg.ID, seq))

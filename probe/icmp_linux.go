@@ -74,89 +74,100 @@ func Open(cfg Config) (*ICMP, error) {
 
 // open creates and configures the socket; on error nothing is left open.
 func (p *ICMP) open() error {
-	network, laddr := "ip4:icmp", "0.0.0.0"
-	if p.is6 {
-		network, laddr = "ip6:ipv6-icmp", "::"
-	}
-	if p.cfg.Source.IsValid() {
-		laddr = p.cfg.Source.String()
-	}
-	c, err := icmp.ListenPacket(network, laddr)
+	s, err := listenICMP(p.cfg, p.family, true)
 	if err != nil {
-		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-			return fmt.Errorf("open raw %s socket: %w: %w", p.family, ErrPermission, err)
-		}
-		return fmt.Errorf("open raw %s socket: %w", p.family, err)
+		return err
 	}
-	p.conn = c
-	if err := p.configure(); err != nil {
-		c.Close()
-		return fmt.Errorf("set up raw %s socket: %w", p.family, err)
+	p.conn, p.ipc, p.rc, p.p6 = s.conn, s.ipc, s.rc, s.p6
+	if p.cfg.TOS != 0 {
+		if err := p.SetTOS(p.cfg.TOS); err != nil {
+			s.conn.Close()
+			return err
+		}
 	}
 	return nil
 }
 
-func (p *ICMP) configure() error {
+// rawICMP is a raw ICMP socket as listenICMP opens it.
+type rawICMP struct {
+	conn *icmp.PacketConn
+	ipc  *net.IPConn      // the raw socket as net sees it: its descriptor is rc
+	p6   *ipv6.PacketConn // IPv6 only: the ICMPv6 filter and the traffic class
+	rc   syscall.RawConn
+}
+
+// listenICMP opens the raw ICMP socket of cfg.Target's family that the raw probers read answers
+// from: bound to cfg.Source and cfg.Interface, marked, with kernel receive timestamps, and letting
+// through only the messages that can answer a probe (echo replies too when echo). The error wraps
+// ErrPermission when the process may not open raw sockets; on error nothing is left open.
+func listenICMP(cfg Config, family string, echo bool) (rawICMP, error) {
+	is6 := cfg.Target.Is6()
+	network, laddr := "ip4:icmp", "0.0.0.0"
+	if is6 {
+		network, laddr = "ip6:ipv6-icmp", "::"
+	}
+	if cfg.Source.IsValid() {
+		laddr = cfg.Source.String()
+	}
+	c, err := icmp.ListenPacket(network, laddr)
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			return rawICMP{}, fmt.Errorf("open raw %s socket: %w: %w", family, ErrPermission, err)
+		}
+		return rawICMP{}, fmt.Errorf("open raw %s socket: %w", family, err)
+	}
+	s := rawICMP{conn: c}
+	if err := s.configure(cfg, echo); err != nil {
+		c.Close()
+		return rawICMP{}, fmt.Errorf("set up raw %s socket: %w", family, err)
+	}
+	return s, nil
+}
+
+func (s *rawICMP) configure(cfg Config, echo bool) error {
 	var ok bool
-	if p.is6 {
-		p.p6 = p.conn.IPv6PacketConn()
-		if p.ipc, ok = p.p6.PacketConn.(*net.IPConn); !ok {
+	if cfg.Target.Is6() {
+		s.p6 = s.conn.IPv6PacketConn()
+		if s.ipc, ok = s.p6.PacketConn.(*net.IPConn); !ok {
 			return errors.New("not an IP socket")
 		}
-		// Only what can answer an echo request gets to wake us up.
+		// Only what can answer a probe gets to wake us up.
 		var f ipv6.ICMPFilter
 		f.SetAll(true)
-		f.Accept(ipv6.ICMPTypeEchoReply)
+		if echo {
+			f.Accept(ipv6.ICMPTypeEchoReply)
+		}
 		f.Accept(ipv6.ICMPTypeTimeExceeded)
 		f.Accept(ipv6.ICMPTypeDestinationUnreachable)
 		f.Accept(ipv6.ICMPTypePacketTooBig)
-		if err := p.p6.SetICMPFilter(&f); err != nil {
+		if err := s.p6.SetICMPFilter(&f); err != nil {
 			return fmt.Errorf("ICMPv6 filter: %w", err)
 		}
-		if p.cfg.TOS != 0 {
-			if err := p.p6.SetTrafficClass(p.cfg.TOS); err != nil {
-				return fmt.Errorf("traffic class %d: %w", p.cfg.TOS, err)
-			}
-		}
 	} else {
-		p4 := p.conn.IPv4PacketConn()
-		if p.ipc, ok = p4.PacketConn.(*net.IPConn); !ok {
+		p4 := s.conn.IPv4PacketConn()
+		if s.ipc, ok = p4.PacketConn.(*net.IPConn); !ok {
 			return errors.New("not an IP socket")
 		}
 		var f ipv4.ICMPFilter
 		f.SetAll(true)
-		f.Accept(ipv4.ICMPTypeEchoReply)
+		if echo {
+			f.Accept(ipv4.ICMPTypeEchoReply)
+		}
 		f.Accept(ipv4.ICMPTypeTimeExceeded)
 		f.Accept(ipv4.ICMPTypeDestinationUnreachable)
 		if err := p4.SetICMPFilter(&f); err != nil {
 			return fmt.Errorf("ICMP filter: %w", err)
 		}
-		if p.cfg.TOS != 0 {
-			if err := p4.SetTOS(p.cfg.TOS); err != nil {
-				return fmt.Errorf("TOS %d: %w", p.cfg.TOS, err)
-			}
-		}
 	}
-	rc, err := p.ipc.SyscallConn()
+	rc, err := s.ipc.SyscallConn()
 	if err != nil {
 		return err
 	}
-	p.rc = rc
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
-			serr = fmt.Errorf("kernel timestamps: %w", serr)
-			return
-		}
-		if p.cfg.Interface != "" {
-			if serr = unix.BindToDevice(int(fd), p.cfg.Interface); serr != nil {
-				serr = fmt.Errorf("bind to interface %s: %w", p.cfg.Interface, serr)
-				return
-			}
-		}
-		serr = setMark(int(fd), p.cfg.Mark)
-	})
-	return errors.Join(err, serr)
+	s.rc = rc
+	// TOS is the sender's business (ICMP.SetTOS): a socket only read from has none.
+	opts := optsFor(cfg)
+	opts.tos, opts.stamps = 0, true
+	return opts.control(rc)
 }
 
 // interfaceAddr finds the source address mtr -I would use: the first address
@@ -226,8 +237,8 @@ func kernelSource(target netip.Addr) (netip.Addr, error) {
 // goroutine. Errors wrap the errno (e.g. syscall.ENETUNREACH when there is
 // no route, net.ErrClosed after Close).
 func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
-	if ttl < 1 || ttl > 255 {
-		return time.Time{}, fmt.Errorf("send %s echo seq %d: TTL %d out of range 1..255", p.family, seq, ttl)
+	if err := checkTTL(p.family+" echo", seq, ttl); err != nil {
+		return time.Time{}, err
 	}
 	pkt := buildEcho(p.is6, p.cfg.ID, seq, p.payload())
 	// Timed before the write: on a veth path the kernel may forward the probe and queue the
@@ -260,50 +271,7 @@ func ttlCmsg(is6 bool, ttl int) []byte {
 }
 
 // read is the reader goroutine's loop.
-func (p *ICMP) read() {
-	// Big enough for any ICMP error (576 B v4, 1280 B v6 at most); echo
-	// replies longer than this are truncated, which loses nothing we read.
-	buf := make([]byte, 2048)
-	oob := make([]byte, 512)
-	stop := false
-	for !stop {
-		var rerr error
-		err := p.rc.Read(func(fd uintptr) bool {
-			for {
-				n, oobn, from, scope, err := recvmsg(fd, buf, oob, 0)
-				now := time.Now()
-				if err == unix.EAGAIN {
-					return false // wait for the poller
-				}
-				if err != nil {
-					rerr = err
-					return true
-				}
-				r, ok := p.parse(buf[:n], from.Addr(), scope)
-				if !ok {
-					continue
-				}
-				r.At = receiveTime(now, kernelTime(oob[:oobn]))
-				if !p.deliver(r) {
-					stop = true
-					return true
-				}
-			}
-		})
-		if err != nil {
-			return // closed
-		}
-		if rerr != nil {
-			// Nothing else is expected from a raw socket; back off so a
-			// persistent error cannot spin, and keep listening.
-			select {
-			case <-p.done:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}
-}
+func (p *ICMP) read() { p.readRaw(p.rc, p.parse) }
 
 // parse turns one datagram read from the raw socket into a reply to one of our probes.
 func (p *ICMP) parse(msg []byte, from netip.Addr, scope uint32) (Reply, bool) {

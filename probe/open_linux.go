@@ -7,7 +7,8 @@ import (
 
 // OpenProber opens the prober cfg.Protocol asks for. For ICMP it tries a raw socket first and
 // falls back to an unprivileged ping socket; when neither may be opened the error wraps
-// ErrNoPrivilege (and ErrPermission). UDP and TCP probes need no privilege.
+// ErrNoPrivilege (and ErrPermission). TCP probes are SYNs of our own on raw sockets where
+// allowed, else connect() calls (see TCP for what they cannot see). UDP probes need no privilege.
 func OpenProber(cfg Config) (Prober, error) {
 	switch cfg.Protocol {
 	case UDPProbes:
@@ -17,6 +18,18 @@ func OpenProber(cfg Config) (Prober, error) {
 		}
 		return u, nil
 	case TCPProbes:
+		r, err := OpenTCPRaw(cfg)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, ErrPermission) {
+			return nil, err
+		}
+		if cfg.Mark != 0 {
+			// Setting SO_MARK needs CAP_NET_ADMIN, which is gone once the sockets are open, and
+			// the connect prober opens one per probe after that.
+			return nil, fmt.Errorf("a firewall mark on TCP probes needs raw sockets (root or CAP_NET_RAW): %w", err)
+		}
 		t, err := OpenTCP(cfg)
 		if err != nil {
 			return nil, err

@@ -318,29 +318,63 @@ func fromTarget(from, target netip.Addr) bool {
 // sequence of our echo request in it. RFC 792 promises only the IP header
 // plus 8 bytes, and our match keys (id, seq) all sit in those 8 bytes.
 func quotedEchoV4(q []byte, id uint16, target netip.Addr) (uint16, bool) {
-	if len(q) < 20 || q[0]>>4 != 4 {
-		return 0, false
-	}
-	ihl := int(q[0]&0x0f) * 4
-	if ihl < 20 || len(q) < ihl+8 {
-		return 0, false
-	}
-	// A later fragment of a big probe quotes payload bytes where the ICMP
-	// header would be; with a pattern byte they could pass for one.
-	if binary.BigEndian.Uint16(q[6:])&0x1fff != 0 {
-		return 0, false
-	}
-	if q[9] != protoICMP {
-		return 0, false
-	}
-	if netip.AddrFrom4([4]byte(q[16:20])) != target {
-		return 0, false
-	}
-	e := q[ihl:]
-	if e[0] != v4Echo || binary.BigEndian.Uint16(e[4:]) != id {
+	e, ok := quotedV4(q, protoICMP, target)
+	if !ok || e[0] != v4Echo || binary.BigEndian.Uint16(e[4:]) != id {
 		return 0, false
 	}
 	return binary.BigEndian.Uint16(e[6:]), true
+}
+
+// quotedV4 checks the IPv4 header quoted in an ICMPv4 error (q: the bytes after the ICMP
+// header): a first fragment of protocol proto sent to target. It returns the quoted transport
+// header, at least 8 bytes of it.
+func quotedV4(q []byte, proto byte, target netip.Addr) ([]byte, bool) {
+	if len(q) < 20 || q[0]>>4 != 4 {
+		return nil, false
+	}
+	ihl := int(q[0]&0x0f) * 4
+	if ihl < 20 || len(q) < ihl+8 {
+		return nil, false
+	}
+	// A later fragment of a big probe quotes payload bytes where the transport
+	// header would be; with a pattern byte they could pass for one.
+	if binary.BigEndian.Uint16(q[6:])&0x1fff != 0 {
+		return nil, false
+	}
+	if q[9] != proto || netip.AddrFrom4([4]byte(q[16:20])) != target {
+		return nil, false
+	}
+	return q[ihl:], true
+}
+
+// errKindV4 says what an ICMPv4 error means for the probe it quotes; false for
+// anything else (and for a message too short to quote anything).
+func errKindV4(b []byte) (Kind, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	switch b[0] {
+	case v4TimeExceeded:
+		return TimeExceeded, true
+	case v4Unreachable:
+		return Unreachable, true
+	}
+	return 0, false
+}
+
+// errKindV6 is errKindV4 for ICMPv6. Packet Too Big is not one: no Kind stands
+// for it, and the kernel does the path MTU bookkeeping itself.
+func errKindV6(b []byte) (Kind, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	switch b[0] {
+	case v6TimeExceeded:
+		return TimeExceeded, true
+	case v6Unreachable:
+		return Unreachable, true
+	}
+	return 0, false
 }
 
 // parseV6 is parseV4 for ICMPv6 (raw IPv6 sockets deliver no IP header).
@@ -374,22 +408,24 @@ func parseV6(b []byte, from netip.Addr, id uint16, target netip.Addr) (Reply, bo
 	return r, true
 }
 
-// quotedEchoV6 reads the datagram quoted in an ICMPv6 error. Our probes
-// carry no extension headers, so the echo request starts right after the
-// fixed 40-byte header; a quote with extension headers is someone else's.
+// quotedEchoV6 reads the datagram quoted in an ICMPv6 error.
 func quotedEchoV6(q []byte, id uint16, target netip.Addr) (uint16, bool) {
-	if len(q) < 40+8 || q[0]>>4 != 6 {
-		return 0, false
-	}
-	if q[6] != protoICMPv6 {
-		return 0, false
-	}
-	if netip.AddrFrom16([16]byte(q[24:40])) != target.WithZone("") {
-		return 0, false
-	}
-	e := q[40:]
-	if e[0] != v6Echo || binary.BigEndian.Uint16(e[4:]) != id {
+	e, ok := quotedV6(q, protoICMPv6, target)
+	if !ok || e[0] != v6Echo || binary.BigEndian.Uint16(e[4:]) != id {
 		return 0, false
 	}
 	return binary.BigEndian.Uint16(e[6:]), true
+}
+
+// quotedV6 is quotedV4 for the IPv6 header quoted in an ICMPv6 error. Our probes
+// carry no extension headers, so the transport header starts right after the
+// fixed 40-byte header; a quote with extension headers is someone else's.
+func quotedV6(q []byte, proto byte, target netip.Addr) ([]byte, bool) {
+	if len(q) < 40+8 || q[0]>>4 != 6 {
+		return nil, false
+	}
+	if q[6] != proto || netip.AddrFrom16([16]byte(q[24:40])) != target.WithZone("") {
+		return nil, false
+	}
+	return q[40:], true
 }

@@ -515,14 +515,20 @@ func TestSequencesPerProtocol(t *testing.T) {
 		{"classic UDP: the port carries it", Config{Protocol: UDPProbes}, 65535 - 33434 + 1},
 		{"UDP to a fixed port: the payload carries it", Config{Protocol: UDPProbes, Port: 53}, 65536},
 		{"Paris UDP", Config{Protocol: UDPProbes, Paris: true}, 65536},
+		{"classic TCP: raw SYNs carry it in the source port", Config{Protocol: TCPProbes}, tcpClassicPorts},
+		{"Paris TCP: the SYN's sequence number carries it", Config{Protocol: TCPProbes, Paris: true}, 65536},
 	} {
 		if got := tc.cfg.sequences(); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
-	// A switch may move to classic UDP at any time, so it answers for the smallest space.
+	// A switch answers for its current protocol and every prober it has open.
 	s := &Switch{cfg: Config{Protocol: ICMPProbes}}
+	if got := s.Sequences(); got != 65536 {
+		t.Errorf("switch on ICMP: %d, want 65536", got)
+	}
+	s.cfg.Protocol = UDPProbes
 	if got := s.Sequences(); got != udpSeqs {
-		t.Errorf("switch from ICMP: %d, want classic UDP's %d", got, udpSeqs)
+		t.Errorf("switch on classic UDP: %d, want %d", got, udpSeqs)
 	}
 }

@@ -59,10 +59,14 @@ type Sequencer interface {
 	Sequences() int
 }
 
-// sequences is how many probes a prober for cfg tells apart at once (see Sequencer).
+// sequences is the most a prober for cfg offers as Sequences (see Sequencer), and what a Switch
+// assumes of one it has not opened yet.
 func (cfg Config) sequences() int {
-	if cfg.Protocol == UDPProbes && cfg.Port == 0 && !cfg.Paris {
+	switch {
+	case cfg.Protocol == UDPProbes && cfg.Port == 0 && !cfg.Paris:
 		return udpSeqs // the sequence travels in the destination port
+	case cfg.Protocol == TCPProbes && !cfg.Paris:
+		return tcpClassicPorts // raw SYNs carry it in the source port
 	}
 	return 1 << 16
 }

@@ -67,6 +67,24 @@ func (s *Switch) forward(p Prober) {
 	}()
 }
 
+// Sequences is the smallest sequence space of the probers open and of the current protocol (a
+// scheduler asks before each probe, so a switch to a protocol with fewer numbers takes effect at
+// once; numbers already handed out stay reserved until their probes are settled).
+func (s *Switch) Sequences() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.cfg.sequences()
+	if q, ok := s.cur.(Sequencer); ok {
+		n = min(n, q.Sequences())
+	}
+	for _, p := range s.open {
+		if q, ok := p.(Sequencer); ok {
+			n = min(n, q.Sequences())
+		}
+	}
+	return n
+}
+
 // Protocol returns the protocol of the probes being sent.
 func (s *Switch) Protocol() Protocol {
 	s.mu.Lock()
@@ -101,20 +119,6 @@ func (s *Switch) current() Prober {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cur
-}
-
-// Sequences is the smallest sequence space of the protocols the switch may use (see Sequencer):
-// the scheduler picks its numbers once, and the user may switch protocols at any time.
-func (s *Switch) Sequences() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 1 << 16
-	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
-		c := s.cfg
-		c.Protocol = proto
-		n = min(n, c.sequences())
-	}
-	return n
 }
 
 // Send sends one probe of the current protocol.

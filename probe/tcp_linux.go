@@ -11,11 +11,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TCP sends TCP SYN probes the unprivileged way: every probe is a non-blocking connect() from a
-// fresh socket with the probe's TTL, so the kernel builds the SYN. A router's time exceeded
-// aborts the connect at once and, with IP_RECVERR, leaves the ICMP error (and the router's
-// address) on that socket's error queue; a SYN-ACK (connect succeeds) or a RST (ECONNREFUSED)
-// means the destination was reached. One socket per probe makes matching trivial.
+// TCP sends TCP SYN probes the unprivileged way (TCPRaw is used where raw sockets are allowed):
+// every probe is a non-blocking connect() from a fresh socket with the probe's TTL, so the kernel
+// builds the SYN. A router's time exceeded aborts the connect at once and, with IP_RECVERR,
+// leaves the ICMP error (and the router's address) on that socket's error queue; a SYN-ACK
+// (connect succeeds) or a RST (ECONNREFUSED) means the destination was reached. One socket per
+// probe makes matching trivial.
+//
+// The kernel retransmits an unanswered SYN, with the same TTL and ports, after its initial
+// retransmission timeout (1 s on Linux, and TCP_SYNCNT cannot be 0), and an answer to the
+// retransmission cannot be told from one to the probe. So an answer counts only if TCP_INFO
+// says no SYN of the socket was retransmitted by the time it is read; otherwise the probe is
+// lost. The limit this leaves: without raw sockets, TCP probes see no answer slower than about
+// 1 s (the loss of such a hop shows as loss, never as a 1 s or 3 s round trip).
 type TCP struct {
 	cfg    Config
 	is6    bool
@@ -140,16 +148,15 @@ func (t *TCP) setup(fd, ttl, tos int) error {
 	if err != nil {
 		return fmt.Errorf("TTL %d: %w", ttl, err)
 	}
-	if err := setRecvErr(fd, t.is6); err != nil {
-		return fmt.Errorf("error queue: %w", err)
-	}
-	if tos != 0 {
-		if err := setTOS(fd, t.is6, tos); err != nil {
-			return fmt.Errorf("TOS %d: %w", tos, err)
-		}
-	}
-	if err := setMark(fd, t.cfg.Mark); err != nil {
+	opts := optsFor(t.cfg)
+	opts.recvErr, opts.tos, opts.iface = true, tos, "" // the interface is bound below, after the options that need none
+	if err := opts.apply(fd); err != nil {
 		return err
+	}
+	// Answers after the first retransmission never count (see TCP), so one is plenty: the
+	// kernel then gives the probe up at about 3 s instead of after the default six.
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_SYNCNT, 1); err != nil {
+		return fmt.Errorf("SYN count: %w", err)
 	}
 	// A probe is over once answered: closing must send a RST, not leave TIME_WAIT behind.
 	if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
@@ -203,8 +210,8 @@ func (t *TCP) freeFlow() {
 // Send starts one connect with this TTL. The source port is the kernel's choice, a new one per
 // probe, so consecutive probes are different flows (classic mode).
 func (t *TCP) Send(seq uint16, ttl int) (time.Time, error) {
-	if ttl < 1 || ttl > 255 {
-		return time.Time{}, fmt.Errorf("send %s probe seq %d: TTL %d out of range 1..255", t.family, seq, ttl)
+	if err := checkTTL(t.family+" probe", seq, ttl); err != nil {
+		return time.Time{}, err
 	}
 	t.mu.Lock()
 	tos := t.tos
@@ -279,8 +286,25 @@ func (t *TCP) wait(f *os.File, seq uint16, sent time.Time) {
 }
 
 // outcome looks at a probe socket once. over is false while the connect is in progress;
-// answered says whether the probe drew an answer (r).
+// answered says whether the probe drew an answer (r) that counts.
 func (t *TCP) outcome(fd int) (r Reply, answered, over bool) {
+	r, answered, over = t.answer(fd)
+	if answered && retransmitted(fd) {
+		return Reply{}, false, true
+	}
+	return r, answered, over
+}
+
+// retransmitted reports whether the kernel sent the probe's SYN again: then the answer may be
+// to the retransmission, sent a second or more after the probe, and must not count as the
+// probe's. A socket whose TCP_INFO cannot be read counts as retransmitted.
+func retransmitted(fd int) bool {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	return err != nil || info.Total_retrans != 0 || info.Retransmits != 0
+}
+
+// answer is what the socket says about its probe, retransmitted or not.
+func (t *TCP) answer(fd int) (r Reply, answered, over bool) {
 	// An ICMP error (from a router, or an unreachable from anywhere) is on the error queue.
 	buf := make([]byte, 512)
 	oob := make([]byte, 512)

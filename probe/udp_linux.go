@@ -2,12 +2,9 @@ package probe
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // UDP sends UDP probes from one ordinary UDP socket and reads the ICMP errors they draw from the
@@ -66,20 +63,9 @@ func OpenUDP(cfg Config) (*UDP, error) {
 		return nil, err
 	}
 	u.rc = rc
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		serr = setRecvErr(int(fd), u.is6)
-		if serr == nil && cfg.TOS != 0 {
-			serr = setTOS(int(fd), u.is6, cfg.TOS)
-		}
-		if serr == nil && cfg.Interface != "" {
-			serr = unix.BindToDevice(int(fd), cfg.Interface)
-		}
-		if serr == nil {
-			serr = setMark(int(fd), cfg.Mark)
-		}
-	})
-	if err = errors.Join(err, serr); err != nil {
+	opts := optsFor(cfg)
+	opts.recvErr = true
+	if err := opts.control(rc); err != nil {
 		u.conn.Close()
 		return nil, fmt.Errorf("set up %s socket: %w", u.family, err)
 	}
@@ -112,8 +98,8 @@ func (u *UDP) Sequences() int { return u.cfg.sequences() }
 // Send sends one UDP probe with this sequence and TTL. A send refused with the pending error of
 // an earlier ICMP error (the kernel reports it once, on whatever comes next) is retried.
 func (u *UDP) Send(seq uint16, ttl int) (time.Time, error) {
-	if ttl < 1 || ttl > 255 {
-		return time.Time{}, fmt.Errorf("send %s probe seq %d: TTL %d out of range 1..255", u.family, seq, ttl)
+	if err := checkTTL(u.family+" probe", seq, ttl); err != nil {
+		return time.Time{}, err
 	}
 	now, err := u.send(u.payload(seq), ttlCmsg(u.is6, ttl), u.dstPort(seq))
 	if err != nil {

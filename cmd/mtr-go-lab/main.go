@@ -177,6 +177,14 @@ func up(args []string) error {
 	fs.IntVar(&spec.NoRoute, "noroute", 0, "this hop has no route to the destination (0: none)")
 	fs.IntVar(&spec.Reject, "reject", 0, "this hop rejects traffic for the destination (0: none)")
 	fs.BoolVar(&spec.DNS, "dns", spec.DNS, "serve reverse DNS names in the lab")
+	fs.Func("tcp", "a TCP port the destination listens on (repeatable), for -T probes", func(v string) error {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("want a port 1..65535")
+		}
+		spec.TCPOpen = append(spec.TCPOpen, p)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

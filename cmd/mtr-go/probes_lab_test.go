@@ -297,9 +297,8 @@ func TestLabPrivileges(t *testing.T) {
 func TestLabMarkSelectsPolicyRoute(t *testing.T) {
 	lab := netlab.New(t, netlab.Spec{Routers: 2, TCPOpen: []int{80}})
 	// Packets marked 7 look up table 7, where the only route is unreachable: a probe with -M 7
-	// cannot be sent, one with another mark goes the normal way. (-T refuses -M: see cli.) A probe
-	// the kernel refuses is a lost probe, not the end of the run: the report shows the silent hop
-	// and stderr says why.
+	// cannot be sent, one with another mark goes the normal way. A probe the kernel refuses is a
+	// lost probe, not the end of the run: the report shows the silent hop and stderr says why.
 	for _, c := range [][]string{
 		{"ip", "-4", "rule", "add", "fwmark", "7", "lookup", "7"},
 		{"ip", "-4", "route", "add", "unreachable", "default", "table", "7"},
@@ -309,7 +308,7 @@ func TestLabMarkSelectsPolicyRoute(t *testing.T) {
 		run(t, lab, c[0], c[1:]...)
 	}
 	for _, fam := range families(lab) {
-		for _, proto := range []string{"", "-u"} {
+		for _, proto := range []string{"", "-u", "-T"} {
 			base := []string{"-r", "-n", "-c", "1", "-i", "0.1"}
 			if proto != "" {
 				base = append(base, proto)

@@ -335,11 +335,6 @@ func (f *flagSet) finish(stdin io.Reader) error {
 			return rangeErr("-M/--mark", f.mark, "0", "4294967295")
 		}
 		cfg.Mark = uint32(m)
-		if cfg.Protocol == vocab.TCPProbes && m != 0 {
-			// Setting SO_MARK needs CAP_NET_ADMIN, which is dropped once the sockets are open;
-			// TCP opens a socket for every probe after that.
-			return errors.New("-M/--mark cannot be used with -T (TCP probes open their sockets after privileges are dropped)")
-		}
 	}
 	cfg.Fields = vocab.DefaultFields
 	if len(f.order) > 0 {

@@ -50,6 +50,7 @@ func TestParseOptions(t *testing.T) {
 		{"no target is localhost", "", nil, func(c *Config) bool { return c.Targets[0] == "localhost" }},
 		{"bit pattern above 255 is random", "", []string{"-B", "300", "h"}, func(c *Config) bool { return c.Pattern == 300 }},
 		{"hex mark", "", []string{"-M", "0x10", "h"}, func(c *Config) bool { return c.Mark == 16 }},
+		{"mark on TCP probes", "", []string{"-T", "-M", "7", "h"}, func(c *Config) bool { return c.Mark == 7 }},
 		{"udp with ports", "", []string{"-u", "-P", "53", "-L", "40000", "h"}, func(c *Config) bool {
 			return c.Protocol == probe.UDPProbes && c.Port == 53 && c.LocalPort == 40000
 		}},
@@ -96,7 +97,6 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-u", "-T"}, "mutually exclusive"},
 		{[]string{"--paris"}, "--paris needs -u (UDP) or -T (TCP)"},
 		{[]string{"-S"}, "SCTP probes are not supported"},
-		{[]string{"-T", "-M", "7"}, "-M/--mark cannot be used with -T"},
 		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
 		{[]string{"-U", "0"}, "-U/--max-unknown: value out of range (1-255): 0"},
 		{[]string{"-G", "0"}, "-G/--gracetime: value out of range"},

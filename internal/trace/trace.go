@@ -123,7 +123,7 @@ type Tracer struct {
 	clock   Clock
 	out     map[uint16]outstanding // probes that may still be answered, by sequence
 	seq     uint16                 // last sequence used
-	seqs    int                    // sequences the prober tells apart: 0..seqs-1
+	seqs    int                    // sequences the prober tells apart: 0..seqs-1 (it may change)
 	gen     int                    // bumped by Reset: answers to older probes no longer count
 	changed chan struct{}
 	seen    map[netip.Addr]bool
@@ -134,10 +134,7 @@ type Tracer struct {
 // New returns a tracer probing target through p.
 func New(p Prober, target netip.Addr, cfg Config) *Tracer {
 	cfg.defaults()
-	seqs := 1 << 16
-	if s, ok := p.(probe.Sequencer); ok && s.Sequences() > 0 {
-		seqs = min(seqs, s.Sequences())
-	}
+	seqs := sequences(p)
 	var b [2]byte
 	_, _ = rand.Read(b[:])
 	return &Tracer{
@@ -504,9 +501,12 @@ func (t *Tracer) step() (time.Duration, error) {
 
 // nextSeq takes the next sequence number that no probe still awaiting an answer holds, so a late
 // answer can never be taken for a newer probe's. The interval floor (MinInterval) keeps fewer
-// probes outstanding than there are numbers; should a live change of protocol or TTLs still run
-// out of them, the oldest outstanding probe is given up for the new one.
+// probes outstanding than there are numbers; should a live change of protocol still run out of
+// them, the oldest outstanding probe is given up (counted lost) for the new one.
 func (t *Tracer) nextSeq() uint16 {
+	// The live view may switch to a protocol with fewer numbers: numbers still held above the new
+	// space stay reserved until answered or expired, and new ones come from the new space.
+	t.seqs = sequences(t.prober)
 	if len(t.out) >= t.seqs {
 		var oldest uint16
 		var at time.Time
@@ -523,6 +523,14 @@ func (t *Tracer) nextSeq() uint16 {
 			return t.seq
 		}
 	}
+}
+
+// sequences is how many probes p tells apart now (probe.Sequencer), at most 65536.
+func sequences(p Prober) int {
+	if s, ok := p.(probe.Sequencer); ok && s.Sequences() > 0 {
+		return min(1<<16, s.Sequences())
+	}
+	return 1 << 16
 }
 
 // fatalSend reports whether a send error means the prober cannot send again (it was closed),

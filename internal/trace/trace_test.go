@@ -55,7 +55,8 @@ type fakePath struct {
 	// fail, if set, is the error the kernel gives for this send (nil: it goes out).
 	fail func(ttl, n int) error
 	// seqs, if > 0, is the prober's sequence space (probe.Sequencer).
-	seqs int
+	seqs   int
+	shrunk bool // seqs shrank while running: numbers above it may still be in flight
 
 	mu      sync.Mutex
 	sent    map[int]int    // probes per TTL
@@ -78,7 +79,11 @@ func newFake(rtt time.Duration, addrs ...string) *fakePath {
 
 func (f *fakePath) Replies() <-chan probe.Reply { return f.replies }
 
-func (f *fakePath) Sequences() int { return f.seqs }
+func (f *fakePath) Sequences() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seqs
+}
 
 func (f *fakePath) Send(seq uint16, ttl int) (time.Time, error) {
 	now := time.Now()
@@ -91,7 +96,7 @@ func (f *fakePath) Send(seq uint16, ttl int) (time.Time, error) {
 			return now, fmt.Errorf("send probe seq %d ttl %d: %w", seq, ttl, err)
 		}
 	}
-	if f.seqs > 0 && int(seq) >= f.seqs {
+	if f.seqs > 0 && int(seq) >= f.seqs && !f.shrunk {
 		f.reused = append(f.reused, fmt.Sprintf("seq %d outside 0..%d", seq, f.seqs-1))
 	}
 	if old, ok := f.live[seq]; ok {
@@ -388,6 +393,37 @@ func TestSequenceNumbersStillAwaitingAnswersAreNeverReused(t *testing.T) {
 		for _, h := range tr.Snapshot().Hops {
 			if h.Recv != 200 || h.Avg() != 300 {
 				t.Errorf("hop %d: rcv %d avg %.1f, want 200 answers of 300 ms on the right TTL", h.TTL, h.Recv, h.Avg())
+			}
+		}
+	})
+}
+
+func TestASwitchToASmallerSequenceSpaceTakesEffectAtOnce(t *testing.T) {
+	// The live view switches to a protocol that tells apart only 64 probes while probes numbered
+	// anywhere in 16 bits still await answers: new numbers come from the new space at once, and
+	// none is reused while its probe may be answered.
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(300*time.Millisecond, "198.18.0.2", "198.18.1.2", "198.18.2.2")
+		f.seqs = 1 << 16
+		tr := newTracer(f, f.target(), Config{Interval: time.Second, Timeout: time.Second})
+		stop := runLive(t, tr)
+		time.Sleep(2 * time.Second)
+		f.mu.Lock()
+		f.seqs, f.shrunk = 64, true
+		f.mu.Unlock()
+		synctest.Wait()
+		time.Sleep(100 * time.Second)
+		snap := tr.Snapshot() // before stopping, which counts the probes in flight as lost
+		stop()
+		if len(f.reused) > 0 {
+			t.Fatalf("%d sequence numbers reused, e.g. %s", len(f.reused), f.reused[0])
+		}
+		if tr.seq >= 64 {
+			t.Errorf("last sequence %d, want one from the new space 0..63", tr.seq)
+		}
+		for _, h := range snap.Hops {
+			if h.Loss() != 0 {
+				t.Errorf("hop %d: loss %.1f%% after the switch, want none", h.TTL, h.Loss())
 			}
 		}
 	})
