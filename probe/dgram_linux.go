@@ -75,6 +75,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	var serr error
 	err = rc.Control(func(fd uintptr) {
 		serr = setRecvErr(int(fd), d.is6)
+		d.enableTxStamps(int(fd))
 		if serr == nil && cfg.TOS != 0 {
 			serr = setTOS(int(fd), d.is6, cfg.TOS)
 		}
@@ -93,7 +94,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	if !d.local.IsValid() {
 		d.local, _ = kernelSource(cfg.Target)
 	}
-	d.startReader(func() { _ = serveQueues(rc, d.handle) })
+	d.startReader(func() { _ = serveQueues(rc, d.stamps, d.handle) })
 	return d, nil
 }
 
@@ -104,7 +105,7 @@ func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
 	}
 	n, pattern := d.current()
 	pkt := buildEcho(d.is6, 0, seq, probePayload(n, pattern, d.cfg.ID, seq))
-	now, err := d.send(pkt, ttlCmsg(d.is6, ttl), 0)
+	now, err := d.send(seq, pkt, ttlCmsg(d.is6, ttl), 0)
 	if err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", d.family, seq, ttl, err)
 	}
@@ -151,5 +152,5 @@ func (d *Dgram) handle(m sockMsg) {
 		}
 		r = Reply{Seq: seq, From: d.cfg.Target, Kind: EchoReply, At: m.at}
 	}
-	d.deliver(r)
+	d.deliver(d.withSent(r, m.stamps))
 }

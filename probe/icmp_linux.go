@@ -30,6 +30,7 @@ type ICMP struct {
 	local  netip.Addr
 
 	replyQueue // the reader's replies and life cycle
+	txStamper  // kernel transmit stamps
 
 	shape // size and pattern, changed by the live UI
 }
@@ -67,7 +68,7 @@ func Open(cfg Config) (*ICMP, error) {
 		// be one later, and Send will say so if not.
 		p.local, _ = kernelSource(p.cfg.Target)
 	}
-	p.startReader(p.read)
+	p.startReader(func() { _ = serveQueues(p.rc, p.stamps, p.handle) })
 	return p, nil
 }
 
@@ -147,6 +148,7 @@ func (p *ICMP) configure() error {
 			serr = fmt.Errorf("kernel timestamps: %w", serr)
 			return
 		}
+		p.enableTxStamps(int(fd))
 		if p.cfg.Interface != "" {
 			if serr = unix.BindToDevice(int(fd), p.cfg.Interface); serr != nil {
 				serr = fmt.Errorf("bind to interface %s: %w", p.cfg.Interface, serr)
@@ -229,10 +231,8 @@ func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("send %s echo seq %d: TTL %d out of range 1..255", p.family, seq, ttl)
 	}
 	pkt := buildEcho(p.is6, p.cfg.ID, seq, p.payload())
-	// Timed before the write: on a veth path the kernel may forward the probe and queue the
-	// answer (with its receive timestamp) before sendmsg even returns.
-	now := time.Now()
-	if err := writeMsg(p.rc, pkt, ttlCmsg(p.is6, ttl), &p.dst); err != nil {
+	now, err := p.write(p.rc, seq, pkt, ttlCmsg(p.is6, ttl), &p.dst)
+	if err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", p.family, seq, ttl, err)
 	}
 	return now, nil
@@ -258,50 +258,18 @@ func ttlCmsg(is6 bool, ttl int) []byte {
 	return b
 }
 
-// read is the reader goroutine's loop.
-func (p *ICMP) read() {
-	// Big enough for any ICMP error (576 B v4, 1280 B v6 at most); echo
-	// replies longer than this are truncated, which loses nothing we read.
-	buf := make([]byte, 2048)
-	oob := make([]byte, 512)
-	stop := false
-	for !stop {
-		var rerr error
-		err := p.rc.Read(func(fd uintptr) bool {
-			for {
-				n, oobn, from, scope, err := recvmsg(fd, buf, oob, 0)
-				now := time.Now()
-				if err == unix.EAGAIN {
-					return false // wait for the poller
-				}
-				if err != nil {
-					rerr = err
-					return true
-				}
-				r, ok := p.parse(buf[:n], from.Addr(), scope)
-				if !ok {
-					continue
-				}
-				r.At = receiveTime(now, kernelTime(oob[:oobn]))
-				if !p.deliver(r) {
-					stop = true
-					return true
-				}
-			}
-		})
-		if err != nil {
-			return // closed
-		}
-		if rerr != nil {
-			// Nothing else is expected from a raw socket; back off so a
-			// persistent error cannot spin, and keep listening.
-			select {
-			case <-p.done:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+// handle turns a datagram read from the raw socket into a reply to one of our probes. The
+// error queue of a raw socket holds only transmit stamps, which serveQueues takes.
+func (p *ICMP) handle(m sockMsg) {
+	if m.errq {
+		return
 	}
+	r, ok := p.parse(m.data, m.from.Addr(), m.scope)
+	if !ok {
+		return
+	}
+	r.At = m.at
+	p.deliver(p.withSent(r, m.stamps))
 }
 
 // parse turns one datagram read from the raw socket into a reply to one of our probes.
@@ -333,15 +301,8 @@ func kernelTime(oob []byte) time.Time {
 		return time.Time{}
 	}
 	for _, m := range msgs {
-		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_TIMESTAMPNS {
-			continue
-		}
-		// struct timespec: two longs, 8 or 4 bytes each.
-		switch len(m.Data) {
-		case 16:
-			return time.Unix(int64(binary.NativeEndian.Uint64(m.Data)), int64(binary.NativeEndian.Uint64(m.Data[8:])))
-		case 8:
-			return time.Unix(int64(int32(binary.NativeEndian.Uint32(m.Data))), int64(int32(binary.NativeEndian.Uint32(m.Data[4:]))))
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS {
+			return parseTimespec(m.Data)
 		}
 	}
 	return time.Time{}

@@ -73,6 +73,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	var serr error
 	err = rc.Control(func(fd uintptr) {
 		serr = setRecvErr(int(fd), u.is6)
+		u.enableTxStamps(int(fd))
 		if serr == nil && cfg.TOS != 0 {
 			serr = setTOS(int(fd), u.is6, cfg.TOS)
 		}
@@ -91,7 +92,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	if !u.local.IsValid() {
 		u.local, _ = kernelSource(cfg.Target)
 	}
-	u.startReader(func() { _ = serveQueues(rc, u.handle) })
+	u.startReader(func() { _ = serveQueues(rc, u.stamps, u.handle) })
 	return u, nil
 }
 
@@ -117,7 +118,7 @@ func (u *UDP) Send(seq uint16, ttl int) (time.Time, error) {
 	if ttl < 1 || ttl > 255 {
 		return time.Time{}, fmt.Errorf("send %s probe seq %d: TTL %d out of range 1..255", u.family, seq, ttl)
 	}
-	now, err := u.send(u.payload(seq), ttlCmsg(u.is6, ttl), u.dstPort(seq))
+	now, err := u.send(seq, u.payload(seq), ttlCmsg(u.is6, ttl), u.dstPort(seq))
 	if err != nil {
 		return now, fmt.Errorf("send %s probe seq %d ttl %d: %w", u.family, seq, ttl, err)
 	}
@@ -178,7 +179,7 @@ func (u *UDP) handle(m sockMsg) {
 	if !ok {
 		return
 	}
-	u.deliver(Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at})
+	u.deliver(u.withSent(Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at}, m.stamps))
 }
 
 // LocalPort is the UDP source port of every probe.

@@ -403,6 +403,9 @@ func (t *Tracer) answer(r probe.Reply) {
 		return
 	}
 	delete(t.out, r.Seq)
+	if !r.Sent.IsZero() {
+		o.sent = r.Sent // the kernel's send stamp, where the prober has one
+	}
 	rtt := r.At.Sub(o.sent)
 	t.worst = max(t.worst, rtt)
 	errText := ""
