@@ -2,6 +2,7 @@ package probe
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -17,11 +18,12 @@ import (
 const txFlags = unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE |
 	unix.SOF_TIMESTAMPING_OPT_ID | unix.SOF_TIMESTAMPING_OPT_TSONLY
 
-// txStamper is a prober's side of kernel transmit stamps: the table and whether the socket
-// still takes per-packet keys. Its zero value stamps nothing.
+// txStamper is a prober's side of kernel transmit stamps: the table and how packets get their
+// keys. Its zero value stamps nothing.
 type txStamper struct {
-	stamps *txStamps   // nil: no kernel transmit stamps on this socket
-	off    atomic.Bool // the kernel refused per-packet keys (before Linux 6.13): stamps are off
+	stamps  *txStamps   // nil: no kernel transmit stamps on this socket
+	counted atomic.Bool // the kernel refused per-packet keys (before Linux 6.13): it counts packets
+	mu      sync.Mutex  // one send at a time once counted: the keys follow the order of the sends
 }
 
 // enableTxStamps turns transmit stamps on for the socket fd. A kernel that refuses them is not
@@ -54,27 +56,43 @@ func txKeyCmsg(key uint32) []byte {
 // time taken just before: on a veth path the kernel may forward the probe and queue the answer
 // (with its receive stamp) before sendmsg even returns.
 func (t *txStamper) write(rc syscall.RawConn, seq uint16, p, oob []byte, sa *rawAddr) (time.Time, error) {
-	if t.stamps == nil || t.off.Load() {
+	if t.stamps == nil {
 		now := time.Now()
 		return now, writeMsg(rc, p, oob, sa)
+	}
+	if t.counted.Load() {
+		return t.writeCounted(rc, seq, p, oob, sa)
 	}
 	keyed := append(oob[:len(oob):len(oob)], txKeyCmsg(uint32(seq))...)
 	now := time.Now()
 	t.stamps.expect(seq, now)
 	err := writeMsg(rc, p, keyed, sa)
 	if err == unix.EINVAL {
-		// A kernel without SCM_TS_OPT_ID refuses the whole message before building a packet.
-		// Its stamps would carry the socket's counter, which failed sends may or may not
-		// advance: turn them off rather than guess.
-		now = time.Now()
-		if err = writeMsg(rc, p, oob, sa); err == nil && t.off.CompareAndSwap(false, true) {
-			_ = rc.Control(func(fd uintptr) {
-				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 0)
-			})
+		// A kernel without SCM_TS_OPT_ID refuses the whole message before building a packet:
+		// nothing has been stamped, and the socket's counter is still at 0.
+		t.stamps.failed(seq)
+		t.mu.Lock()
+		if t.counted.CompareAndSwap(false, true) {
+			t.stamps.useCounter()
 		}
+		t.mu.Unlock()
+		return t.writeCounted(rc, seq, p, oob, sa)
 	}
 	if err != nil {
-		t.stamps.forget(seq)
+		t.stamps.failed(seq)
+	}
+	return now, err
+}
+
+// writeCounted is write for a socket whose packets take their keys from its counter.
+func (t *txStamper) writeCounted(rc syscall.RawConn, seq uint16, p, oob []byte, sa *rawAddr) (time.Time, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.stamps.expect(seq, now)
+	err := writeMsg(rc, p, oob, sa)
+	if err != nil {
+		t.stamps.failed(seq)
 	}
 	return now, err
 }

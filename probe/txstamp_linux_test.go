@@ -151,7 +151,7 @@ func TestTxStamps(t *testing.T) {
 	}{
 		{"key of no probe", 8, kernel},
 		{"key beyond 16 bits", 7 + 1<<16, kernel},
-		{"stamp well before the send (stale or clock step)", 7, user.Round(0).Add(-2 * time.Millisecond)},
+		{"stamp before the send (an earlier probe's, or a clock step)", 7, user.Round(0).Add(-50 * time.Microsecond)},
 		{"stamp from the future", 7, now.Round(0).Add(time.Millisecond)},
 		{"no stamp", 7, time.Time{}},
 	} {
@@ -164,7 +164,7 @@ func TestTxStamps(t *testing.T) {
 	}
 
 	// A failed send leaves nothing to find; a slot reused by a later probe is that probe's.
-	s.forget(7)
+	s.failed(7)
 	if _, ok := s.sent(7); ok {
 		t.Error("forgotten probe still has a stamp")
 	}
@@ -176,6 +176,73 @@ func TestTxStamps(t *testing.T) {
 	}
 	if r := (*txStamps)(nil).withSent(Reply{Seq: 1, At: now}); !r.Sent.IsZero() {
 		t.Error("no table, yet a send time")
+	}
+}
+
+// TestCounterKeys follows a socket's OPT_ID counter through failed sends that did or did not
+// take a key, as kernels before 6.13 number the packets.
+func TestCounterKeys(t *testing.T) {
+	type step struct {
+		send  int  // send this sequence (0: none)
+		fail  bool // and it fails
+		stamp int  // a stamp with this key comes (-1: none)
+		want  int  // the sequence it names (-1: none)
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"no failures", []step{
+			{send: 10, stamp: -1}, {send: 11, stamp: 0, want: 10}, {stamp: 1, want: 11}, {send: 12, stamp: 2, want: 12},
+		}},
+		{"a failure that took no key", []step{
+			{send: 10, stamp: 0, want: 10}, {send: 11, fail: true, stamp: -1},
+			{send: 12, stamp: -1}, {send: 13, stamp: 1, want: 12}, {stamp: 2, want: 13}, {send: 14, stamp: 3, want: 14},
+		}},
+		{"a failure that took a key", []step{
+			{send: 10, stamp: -1}, {send: 11, fail: true, stamp: -1}, {send: 12, stamp: 0, want: 10},
+			{send: 13, stamp: 2, want: 12}, {stamp: 3, want: 13}, {send: 14, stamp: 4, want: 14},
+		}},
+		{"failures in limbo", []step{
+			{send: 10, fail: true, stamp: -1}, {send: 11, stamp: -1}, {send: 12, fail: true, stamp: -1}, {send: 13, stamp: -1},
+			{send: 14, stamp: 1, want: 11}, // 10 took key 0, 11 key 1; 12 is after a failure again
+			{stamp: 3, want: 13}, {stamp: 4, want: 14},
+		}},
+		{"two failures in a row", []step{
+			{send: 10, fail: true, stamp: -1}, {send: 11, fail: true, stamp: -1}, {send: 12, stamp: 2, want: 12}, {send: 13, stamp: 3, want: 13},
+		}},
+		{"a stray key", []step{
+			{send: 10, stamp: 5, want: -1}, {stamp: 0, want: 10},
+		}},
+	} {
+		now := time.Now()
+		var s txStamps
+		s.useCounter()
+		for i, st := range tc.steps {
+			if st.send != 0 {
+				s.expect(uint16(st.send), now)
+				if st.fail {
+					s.failed(uint16(st.send))
+				}
+			}
+			if st.stamp < 0 {
+				continue
+			}
+			s.stamp(uint32(st.stamp), now.Round(0), now)
+			got := -1
+			for _, seq := range []uint16{10, 11, 12, 13, 14} {
+				if at, ok := s.sent(seq); ok && at.Equal(now) {
+					if got != -1 {
+						t.Fatalf("%s step %d: two probes stamped", tc.name, i)
+					}
+					got = int(seq)
+					s.slots[seq%txSlots].kernel = now.Add(-time.Hour) // seen: does not count again
+				}
+			}
+			if got != st.want {
+				t.Errorf("%s step %d: key %d named probe %d; want %d", tc.name, i, st.stamp, got, st.want)
+			}
+		}
 	}
 }
 
@@ -199,6 +266,19 @@ func TestLoopbackTxStamps(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
+			checkTxStamps(t, p, 20)
+		})
+	}
+	// As on kernels before 6.13: the keys come from the socket's counter.
+	for _, target := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()} {
+		t.Run("counted "+target.String(), func(t *testing.T) {
+			p, err := Open(Config{Target: target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			p.counted.Store(true)
+			p.stamps.useCounter()
 			checkTxStamps(t, p, 20)
 		})
 	}
