@@ -18,8 +18,18 @@ import (
 const txFlags = unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE |
 	unix.SOF_TIMESTAMPING_OPT_ID | unix.SOF_TIMESTAMPING_OPT_TSONLY
 
-// txStamper is a prober's side of kernel transmit stamps: the table and how packets get their
-// keys. Its zero value stamps nothing.
+// txStamper is what a prober embeds for kernel transmit stamps; its zero value stamps nothing.
+// The raw ICMP, ping-socket and UDP probers use it, and a raw-socket TCP SYN prober can the
+// same way:
+//
+//	t.enableTxStamps(fd)                           // once, when the socket is set up
+//	now, err := t.write(rc, seq, pkt, oob, &dst)   // each probe, instead of writeMsg
+//	serveQueues(rc, t.stamps, handle)              // the reader: stamps go to the table
+//	deliver(t.withSent(reply, msg.stamps))         // each answer handle matched to seq
+//
+// A reader of its own can feed the table with txStampOf and stamps.stamp instead. (Whether
+// kernels honour SCM_TS_OPT_ID on IP_HDRINCL sockets is untested here; the counter fallback
+// covers a kernel that refuses it.)
 type txStamper struct {
 	stamps  *txStamps   // nil: no kernel transmit stamps on this socket
 	counted atomic.Bool // the kernel refused per-packet keys (before Linux 6.13): it counts packets

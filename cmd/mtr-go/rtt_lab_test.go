@@ -15,6 +15,9 @@ import (
 // taken in user space before sendmsg came out about 0.03 ms long here, and load only makes that
 // worse, while the kernel's stamps do not depend on when mtr-go gets to run.
 func TestLabAvgMatchesTheWire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a lab")
+	}
 	lab := netlab.New(t, netlab.Spec{Routers: 5})
 	const bound = 0.02 // ms
 	for _, tc := range []struct {
