@@ -71,7 +71,8 @@ func rtt(bin string, args []string) error {
 	if *udp {
 		proto = "UDP"
 	}
-	fmt.Printf("%d-hop lab path to %s, %s probes, -c %d -i %s; times in ms\n", *routers+1, target, proto, *count, *interval)
+	fmt.Printf("%d-hop lab path to %s, %s probes, -c %d -i %s; per-hop Avg in ms\n", *routers+1, target, proto, *count, *interval)
+	fmt.Println("wire: a capture at the client's interface of each program's own probes and answers")
 
 	goRun, err := measureRTT(ctx, lab, func(ctx context.Context) (map[int]float64, error) {
 		out, err := runIn(ctx, lab, mtrGo, append(append([]string{"-j"}, common...), target.String())...)
