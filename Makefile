@@ -6,7 +6,7 @@ LAB      := bin/mtr-go-lab
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test test-short lint fuzz install uninstall demo cpu clean
+.PHONY: all build test test-short lint fuzz install uninstall demo cpu rtt clean
 
 all: build
 
@@ -57,6 +57,12 @@ demo: build
 # mtr (apt-get install mtr-tiny). ARGS as for "mtr-go-lab cpu -h", e.g. ARGS="-runs 5 -6".
 cpu: build
 	./$(LAB) cpu -bin ./$(BIN) $(ARGS)
+
+# Runs mtr-go's report and then mtr's on a clean 6-hop lab path while capturing the client's
+# packets, and prints each program's per-hop Avg next to the capture's for its own probes. Needs
+# root and mtr. ARGS as for "mtr-go-lab rtt -h", e.g. ARGS="-6" or ARGS="-u -c 100".
+rtt: build
+	./$(LAB) rtt -bin ./$(BIN) $(ARGS)
 
 clean:
 	rm -rf bin

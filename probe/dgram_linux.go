@@ -74,7 +74,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	d.rc = rc
 	opts := optsFor(cfg)
 	opts.recvErr = true
-	if err := opts.control(rc); err != nil {
+	if err := errors.Join(opts.control(rc), rc.Control(func(fd uintptr) { d.enableTxStamps(int(fd)) })); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("set up unprivileged %s socket: %w", d.family, err)
 	}
@@ -82,7 +82,7 @@ func OpenDgram(cfg Config) (*Dgram, error) {
 	if !d.local.IsValid() {
 		d.local, _ = kernelSource(cfg.Target)
 	}
-	d.startReader(func() { _ = serveQueues(rc, d.handle) })
+	d.startReader(func() { _ = serveQueues(rc, d.stamps, d.handle) })
 	return d, nil
 }
 
@@ -93,7 +93,7 @@ func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
 	}
 	n, pattern := d.current()
 	pkt := buildEcho(d.is6, 0, seq, probePayload(n, pattern, d.cfg.ID, seq))
-	now, err := d.send(pkt, ttlCmsg(d.is6, ttl), 0)
+	now, err := d.send(seq, pkt, ttlCmsg(d.is6, ttl), 0)
 	if err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", d.family, seq, ttl, err)
 	}
@@ -148,5 +148,5 @@ func (d *Dgram) handle(m sockMsg) {
 		}
 		r = Reply{Seq: seq, From: m.from, Kind: EchoReply, At: m.at}
 	}
-	d.deliver(r)
+	d.deliver(d.withSent(r, m.stamps))
 }

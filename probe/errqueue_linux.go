@@ -185,47 +185,72 @@ func icmpErrno(err error) bool {
 
 // sockMsg is one message read from a socket by serveQueues.
 type sockMsg struct {
-	errq bool       // from the error queue: err is valid
-	err  queuedErr  // errq only
-	data []byte     // a normal datagram (e.g. a ping socket's echo reply)
-	from netip.Addr // data's sender (zoned if link-local); invalid if the kernel gave none
-	at   time.Time  // receive time (kernel stamp re-based on now)
+	errq   bool       // from the error queue: err is valid
+	err    queuedErr  // errq only
+	data   []byte     // a normal datagram (e.g. a ping socket's echo reply)
+	from   netip.Addr // data's sender (zoned if link-local); invalid if the kernel gave none
+	at     time.Time  // receive time (kernel stamp re-based on now)
+	stamps func()     // normal datagrams: reads the transmit stamps queued so far
 }
 
 // serveQueues reads both queues of a socket until it is closed, calling handle for every
-// message. Go's poller wakes a reader when the error queue fills (POLLERR), so one goroutine
-// serves both with no polling loop of its own. handle must not keep the slices it is given.
-func serveQueues(rc syscall.RawConn, handle func(sockMsg)) error {
+// answer and giving tx (if not nil) every transmit stamp. Go's poller wakes a reader when the
+// error queue fills (POLLERR), so one goroutine serves both with no polling loop of its own.
+// handle must not keep the slices it is given.
+//
+// A probe's transmit stamp is queued before anything can answer the probe, but a normal
+// answer can be read before the stamp; a handler that finds no stamp for its answer calls
+// sockMsg.stamps, which reads the error queue then. Reading it before every answer instead
+// would cost a system call per answer, and slow the reader enough in a burst for the socket's
+// receive buffer (which the stamps share) to overflow.
+func serveQueues(rc syscall.RawConn, tx *txStamps, handle func(sockMsg)) error {
 	buf := make([]byte, 2048)
+	ebuf := make([]byte, 2048)
 	oob := make([]byte, 512)
+	eoob := make([]byte, 512)
+	drainErrQueue := func(fd uintptr) {
+		for tries := 0; tries < 8; {
+			n, oobn, from, _, err := recvmsg(fd, ebuf, eoob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+			now := time.Now()
+			if err == unix.EAGAIN {
+				return
+			}
+			if err != nil {
+				tries++ // nothing else is reported by an error-queue read; try again, a little
+				continue
+			}
+			if key, kt, ok := txStampOf(eoob[:oobn]); ok {
+				if tx != nil {
+					tx.stamp(key, kt, now)
+				}
+				continue
+			}
+			q, ok := parseErrCmsgs(eoob[:oobn])
+			if !ok {
+				continue
+			}
+			q.dst = from
+			q.payload = ebuf[:n]
+			handle(sockMsg{errq: true, err: q, at: receiveTime(now, q.at)})
+		}
+	}
+	var cur uintptr
+	stamps := func() { drainErrQueue(cur) }
 	for {
 		err := rc.Read(func(fd uintptr) bool {
+			cur = fd
 			for {
-				n, oobn, from, _, err := recvmsg(fd, buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
-				now := time.Now()
-				if err == nil {
-					q, ok := parseErrCmsgs(oob[:oobn])
-					if !ok {
-						continue
-					}
-					q.dst = from
-					q.payload = buf[:n]
-					handle(sockMsg{errq: true, err: q, at: receiveTime(now, q.at)})
-					continue
-				}
-				if err != unix.EAGAIN {
-					continue // nothing else is reported by an error-queue read; try again
-				}
 				n, oobn, from, scope, err := recvmsg(fd, buf, oob, unix.MSG_DONTWAIT)
-				now = time.Now()
+				now := time.Now()
 				switch {
 				case err == nil:
-					handle(sockMsg{data: buf[:n], from: senderAddr(from.Addr(), scope), at: receiveTime(now, kernelTime(oob[:oobn]))})
-				case err == unix.EAGAIN:
-					return false // both queues empty: wait for the poller
+					handle(sockMsg{data: buf[:n], from: senderAddr(from.Addr(), scope), at: receiveTime(now, kernelTime(oob[:oobn])), stamps: stamps})
 				case icmpErrno(err):
 					// The pending error of a queued ICMP error: the error queue has it.
 				default:
+					// Both queues read dry: the poller records whatever comes meanwhile, so
+					// waiting for it then misses nothing.
+					drainErrQueue(fd)
 					return false
 				}
 			}

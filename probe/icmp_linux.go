@@ -30,6 +30,7 @@ type ICMP struct {
 	local  netip.Addr
 
 	replyQueue // the reader's replies and life cycle
+	txStamper  // kernel transmit stamps
 
 	shape // size and pattern, changed by the live UI
 }
@@ -68,7 +69,7 @@ func Open(cfg Config) (*ICMP, error) {
 		// be one later, and Send will say so if not.
 		p.local, _ = kernelSource(p.cfg.Target)
 	}
-	p.startReader(p.read)
+	p.startReader(func() { _ = serveQueues(p.rc, p.stamps, p.handle) })
 	return p, nil
 }
 
@@ -79,6 +80,10 @@ func (p *ICMP) open() error {
 		return err
 	}
 	p.conn, p.ipc, p.rc, p.p6 = s.conn, s.ipc, s.rc, s.p6
+	if err := s.rc.Control(func(fd uintptr) { p.enableTxStamps(int(fd)) }); err != nil {
+		s.conn.Close()
+		return fmt.Errorf("set up raw %s socket: %w", p.family, err)
+	}
 	if p.cfg.TOS != 0 {
 		if err := p.SetTOS(p.cfg.TOS); err != nil {
 			s.conn.Close()
@@ -241,10 +246,8 @@ func (p *ICMP) Send(seq uint16, ttl int) (time.Time, error) {
 		return time.Time{}, err
 	}
 	pkt := buildEcho(p.is6, p.cfg.ID, seq, p.payload())
-	// Timed before the write: on a veth path the kernel may forward the probe and queue the
-	// answer (with its receive timestamp) before sendmsg even returns.
-	now := time.Now()
-	if err := writeMsg(p.rc, pkt, ttlCmsg(p.is6, ttl), &p.dst); err != nil {
+	now, err := p.write(p.rc, seq, pkt, ttlCmsg(p.is6, ttl), &p.dst)
+	if err != nil {
 		return now, fmt.Errorf("send %s echo seq %d ttl %d: %w", p.family, seq, ttl, err)
 	}
 	return now, nil
@@ -270,8 +273,19 @@ func ttlCmsg(is6 bool, ttl int) []byte {
 	return b
 }
 
-// read is the reader goroutine's loop.
-func (p *ICMP) read() { p.readRaw(p.rc, p.parse) }
+// handle turns a datagram read from the raw socket into a reply to one of our probes. The
+// error queue of a raw socket holds only transmit stamps, which serveQueues takes.
+func (p *ICMP) handle(m sockMsg) {
+	if m.errq {
+		return
+	}
+	r, ok := p.parse(m.data, m.from, 0)
+	if !ok {
+		return
+	}
+	r.At = m.at
+	p.deliver(p.withSent(r, m.stamps))
+}
 
 // parse turns one datagram read from the raw socket into a reply to one of our probes.
 func (p *ICMP) parse(msg []byte, from netip.Addr, scope uint32) (Reply, bool) {
@@ -302,15 +316,8 @@ func kernelTime(oob []byte) time.Time {
 		return time.Time{}
 	}
 	for _, m := range msgs {
-		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_TIMESTAMPNS {
-			continue
-		}
-		// struct timespec: two longs, 8 or 4 bytes each.
-		switch len(m.Data) {
-		case 16:
-			return time.Unix(int64(binary.NativeEndian.Uint64(m.Data)), int64(binary.NativeEndian.Uint64(m.Data[8:])))
-		case 8:
-			return time.Unix(int64(int32(binary.NativeEndian.Uint32(m.Data))), int64(int32(binary.NativeEndian.Uint32(m.Data[4:]))))
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS {
+			return parseTimespec(m.Data)
 		}
 	}
 	return time.Time{}

@@ -54,6 +54,7 @@ type Reply struct {
 	Kind Kind
 	Code uint8       // ICMP code as on the wire (v4 type 3 codes, or v6 type 1 codes)
 	At   time.Time   // receive time: the kernel's timestamp where given, else time.Now(); always carries a monotonic reading
+	Sent time.Time   // the probe's send time stamped by the kernel (on the monotonic base of At), or zero: then the time Send returned stands
 	MPLS []MPLSLabel // label stack of an RFC 4950 extension in the ICMP error, outermost first; nil if none (or no raw socket to see it)
 }
 
@@ -142,19 +143,13 @@ func randomID() uint16 {
 	}
 }
 
-// receiveTime picks the time stamped on an answer. The kernel's stamp is
-// wall-clock only; re-basing it on now keeps the monotonic reading, so RTTs
-// survive clock steps. A stamp from the future or more than a second old
-// means the wall clock moved under us: trust now instead.
+// receiveTime picks the time stamped on an answer: the kernel's stamp re-based on now's
+// monotonic reading (see rebase), or now when the kernel gave none or one we cannot trust.
 func receiveTime(now, kernel time.Time) time.Time {
-	if kernel.IsZero() {
-		return now
+	if at, ok := rebase(now, kernel); ok {
+		return at
 	}
-	d := kernel.Sub(now.Round(0))
-	if d < -time.Second || d > 0 {
-		return now
-	}
-	return now.Add(d)
+	return now
 }
 
 // UnreachableText gives mtr-style text for an unreachable code, e.g. "no

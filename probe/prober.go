@@ -12,7 +12,8 @@ import (
 // scheduler: send one probe with a sequence and a TTL, and deliver the answers matched to our
 // probes, tagged with that sequence.
 type Prober interface {
-	// Send sends one probe and returns the time just before it left.
+	// Send sends one probe and returns the time just before it left, taken in user space; an
+	// answer's Reply.Sent, when set, is the kernel's later and truer send time.
 	Send(seq uint16, ttl int) (time.Time, error)
 	// Replies delivers answers to our probes only; it is closed once Close has stopped reading.
 	Replies() <-chan Reply

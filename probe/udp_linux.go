@@ -2,6 +2,7 @@ package probe
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -65,7 +66,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	u.rc = rc
 	opts := optsFor(cfg)
 	opts.recvErr = true
-	if err := opts.control(rc); err != nil {
+	if err := errors.Join(opts.control(rc), rc.Control(func(fd uintptr) { u.enableTxStamps(int(fd)) })); err != nil {
 		u.conn.Close()
 		return nil, fmt.Errorf("set up %s socket: %w", u.family, err)
 	}
@@ -73,7 +74,7 @@ func OpenUDP(cfg Config) (*UDP, error) {
 	if !u.local.IsValid() {
 		u.local, _ = kernelSource(cfg.Target)
 	}
-	u.startReader(func() { _ = serveQueues(rc, u.handle) })
+	u.startReader(func() { _ = serveQueues(rc, u.stamps, u.handle) })
 	return u, nil
 }
 
@@ -101,7 +102,7 @@ func (u *UDP) Send(seq uint16, ttl int) (time.Time, error) {
 	if err := checkTTL(u.family+" probe", seq, ttl); err != nil {
 		return time.Time{}, err
 	}
-	now, err := u.send(u.payload(seq), ttlCmsg(u.is6, ttl), u.dstPort(seq))
+	now, err := u.send(seq, u.payload(seq), ttlCmsg(u.is6, ttl), u.dstPort(seq))
 	if err != nil {
 		return now, fmt.Errorf("send %s probe seq %d ttl %d: %w", u.family, seq, ttl, err)
 	}
@@ -155,7 +156,7 @@ func (u *UDP) handle(m sockMsg) {
 	if !ok {
 		return
 	}
-	u.deliver(Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at})
+	u.deliver(u.withSent(Reply{Seq: seq, From: m.err.from, Kind: m.err.kind, Code: m.err.code, At: m.at}, m.stamps))
 }
 
 // LocalPort is the UDP source port of every probe.

@@ -20,6 +20,7 @@ type udpConn struct {
 	local  netip.Addr
 
 	replyQueue
+	txStamper
 }
 
 // init prepares the channels for probes to target; the prober then opens conn, sets rc and
@@ -29,16 +30,15 @@ func (c *udpConn) init(target netip.Addr) {
 	c.initQueue()
 }
 
-// send sends payload with the control messages oob to the target's port and returns the time
-// just before the kernel took it. A send refused with the pending error of an earlier ICMP
-// error (the kernel reports it once, on whatever comes next) is retried.
-func (c *udpConn) send(payload, oob []byte, port int) (time.Time, error) {
+// send sends probe seq (payload with the control messages oob) to the target's port and
+// returns the time just before the kernel took it. A send refused with the pending error of an
+// earlier ICMP error (the kernel reports it once, on whatever comes next) is retried.
+func (c *udpConn) send(seq uint16, payload, oob []byte, port int) (time.Time, error) {
 	sa := makeRawAddr(netip.AddrPortFrom(c.target, uint16(port)), c.scope)
 	var now time.Time
 	var err error
 	for range 3 {
-		now = time.Now()
-		if err = writeMsg(c.rc, payload, oob, &sa); err == nil || !icmpErrno(err) {
+		if now, err = c.write(c.rc, seq, payload, oob, &sa); err == nil || !icmpErrno(err) {
 			break
 		}
 	}

@@ -5,6 +5,7 @@
 //	mtr-go-lab [-bin PATH] demo [mtr-go args...]
 //	mtr-go-lab up [lab flags]
 //	mtr-go-lab [-bin PATH] cpu [-for 1m] [-i 0.2] [-runs 3] [-6]
+//	mtr-go-lab [-bin PATH] rtt [-c 50] [-i 0.1] [-6] [-u]
 //
 // demo builds a lab of 6 routers in which hop 2 throttles its ICMP answers
 // (40 %) and real loss (15 %) starts at hop 5, with reverse DNS, runs
@@ -16,6 +17,9 @@
 //
 // cpu compares the CPU time of mtr-go's live view with mtr's (mtr-packet
 // included), run side by side on pseudo-terminals on a clean lab path.
+//
+// rtt runs mtr-go's report and then mtr's on a clean lab path while capturing the client's
+// packets, and compares each program's per-hop Avg with the capture's for its own probes.
 package main
 
 import (
@@ -60,7 +64,8 @@ func usage() {
   mtr-go-lab [-bin PATH] demo [mtr-go args...]   trace through a demo lab with mtr-go
   mtr-go-lab up [lab flags]                      build a lab and keep it until Ctrl-C
   mtr-go-lab [-bin PATH] cpu [flags]             CPU of mtr-go's and mtr's live views side by side
-  (run "mtr-go-lab up -h" or "mtr-go-lab cpu -h" for their flags)
+  mtr-go-lab [-bin PATH] rtt [flags]             mtr-go's and mtr's Avg against a packet capture
+  (run "mtr-go-lab up -h", "mtr-go-lab cpu -h" or "mtr-go-lab rtt -h" for their flags)
 `)
 }
 
@@ -93,6 +98,8 @@ func run(args []string) (int, error) {
 		return 0, up(rest)
 	case "cpu":
 		return 0, cpu(*bin, rest)
+	case "rtt":
+		return 0, rtt(*bin, rest)
 	default:
 		usage()
 		return 2, fmt.Errorf("unknown command %q", cmd)

@@ -573,6 +573,9 @@ func (t *Tracer) answer(r probe.Reply) {
 		t.mu.Unlock()
 		return
 	}
+	if !r.Sent.IsZero() {
+		o.sent = r.Sent // the kernel's send stamp, where the prober has one
+	}
 	rtt := r.At.Sub(o.sent)
 	errText := ""
 	if r.Kind == probe.Unreachable && !t.reached(r) {

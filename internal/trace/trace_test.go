@@ -822,3 +822,21 @@ func TestADayLongRunStaysBounded(t *testing.T) {
 		}
 	})
 }
+
+func TestKernelSendTimeWhenTheProberHasOne(t *testing.T) {
+	f := newFake(time.Millisecond, "198.18.0.2")
+	tr := New(f, f.addrs[0], Config{Count: 1})
+	user := time.Now()
+	tr.out[7] = outstanding{ttl: 1, sent: user}
+	tr.path.Sent(1, 7)
+	tr.out[8] = outstanding{ttl: 1, sent: user}
+	tr.path.Sent(1, 8)
+	// Probe 7's stamp says it left 40 µs after Send's time: its RTT is 460 µs, not 500.
+	tr.answer(probe.Reply{Seq: 7, From: f.addrs[0], Kind: probe.EchoReply, At: user.Add(500 * time.Microsecond), Sent: user.Add(40 * time.Microsecond)})
+	// Probe 8 has no stamp: Send's time stands.
+	tr.answer(probe.Reply{Seq: 8, From: f.addrs[0], Kind: probe.EchoReply, At: user.Add(500 * time.Microsecond)})
+	h := tr.path.Hop(1)
+	if h.Best != 460*time.Microsecond || h.Worst != 500*time.Microsecond {
+		t.Errorf("best %v worst %v; want 460µs and 500µs", h.Best, h.Worst)
+	}
+}
