@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,6 +102,11 @@ func (l *Lab) build() error {
 			if _, err := run(rules, "ip", "netns", "exec", ns, "nft", "-f", "-"); err != nil {
 				return err
 			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(l.Spec.SlowAnswer)) {
+		if err := l.startSlow(k, l.Spec.SlowAnswer[k]); err != nil {
+			return err
 		}
 	}
 	// Every lab gets its own resolv.conf and hosts for the client, so that
@@ -205,6 +212,9 @@ func (l *Lab) nftRules(i int) string {
 		icmp type time-exceeded numgen random mod 100 < %d drop
 		icmpv6 type time-exceeded numgen random mod 100 < %d drop
 	}`, p, p))
+		}
+		if s.SlowAnswer[i] > 0 {
+			chains = append(chains, slowRules)
 		}
 		if s.LossFrom == i && s.LossPercent > 0 {
 			// Prerouting at raw priority runs before the forwarding code

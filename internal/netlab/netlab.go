@@ -14,7 +14,9 @@
 //
 // Faults (throttled ICMP, real loss, silent destination, routing loop, dead
 // node, missing route) are made with nftables tables and routes inside the
-// namespaces, so what the client sees is produced by the real kernel. All
+// namespaces, so what the client sees is produced by the real kernel; slow
+// answers hold the kernel's own ICMP errors in a TUN device for a while (see
+// slow.go). All
 // traffic stays inside the lab: only 198.18.0.0/15 and 2001:db8::/32 are used
 // and the client has no path to the host's network.
 //
@@ -33,6 +35,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Spec describes a lab. The zero value is a clean chain of 5 routers.
@@ -45,6 +48,12 @@ type Spec struct {
 	// look-alike of ICMP rate limiting, where hop k shows loss but the hops
 	// behind it do not.
 	Throttle map[int]int
+	// SlowAnswer maps hop k to the time router k's ICMP errors (time
+	// exceeded, and the unreachables it generates) are held before they
+	// leave: the look-alike of a busy control plane, where hop k's RTT is
+	// about the delay while the traffic it forwards is not delayed, so the
+	// hops behind it answer at once (see slow.go). Delays are 1 ms..30 s.
+	SlowAnswer map[int]time.Duration
 	// LossFrom, if > 0, makes router LossFrom drop LossPercent % of all
 	// packets arriving from the client side: real loss, shown by hop
 	// LossFrom and every hop after it.
@@ -128,6 +137,7 @@ type Lab struct {
 	dns        *dnsmasq
 	parallel   string // the ECMP parallel router's namespace, or ""
 	tcp        *listeners
+	slow       []*delayer // Spec.SlowAnswer's, one per slow router
 
 	closeOnce sync.Once
 	closeErr  error
@@ -246,6 +256,11 @@ func (l *Lab) teardown() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, d := range l.slow {
+		if err := d.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	namespaces := l.namespaces
 	if l.parallel != "" {
 		namespaces = append(slices.Clone(namespaces), l.parallel)
@@ -290,6 +305,12 @@ func (s Spec) normalize() (Spec, error) {
 	for _, k := range slices.Sorted(maps.Keys(s.Throttle)) {
 		errs = append(errs, inChain("Throttle hop", k, 1), percent(fmt.Sprintf("Throttle[%d]", k), s.Throttle[k]))
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.SlowAnswer)) {
+		errs = append(errs, inChain("SlowAnswer hop", k, 1))
+		if d := s.SlowAnswer[k]; d < time.Millisecond || d > 30*time.Second {
+			errs = append(errs, fmt.Errorf("netlab: SlowAnswer[%d] = %v, want 1ms..30s", k, d))
+		}
+	}
 	errs = append(errs,
 		inChain("LossFrom", s.LossFrom, 1),
 		percent("LossPercent", s.LossPercent),
@@ -310,6 +331,7 @@ func (s Spec) normalize() (Spec, error) {
 		errs = append(errs, fmt.Errorf("netlab: Loop and NoRoute both on router %d", s.Loop))
 	}
 	s.Throttle = maps.Clone(s.Throttle)
+	s.SlowAnswer = maps.Clone(s.SlowAnswer)
 	s.TCPOpen = slices.Clone(s.TCPOpen)
 	return s, errors.Join(errs...)
 }
