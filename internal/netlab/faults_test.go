@@ -1,7 +1,11 @@
 package netlab
 
 import (
+	"net"
 	"net/netip"
+	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,4 +60,98 @@ func TestSlowAnswer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// firstAnswers probes every hop of the path with ICMP echo requests, one round of TTLs
+// 1..len(hops) every 50 ms, and returns how long after start each hop first answered (0: it
+// never did within limit). Answers are told apart by their source: hop k answers from hops[k-1].
+func firstAnswers(t *testing.T, l *Lab, target netip.Addr, hops []netip.Addr, start time.Time, limit time.Duration) []time.Duration {
+	t.Helper()
+	network, listen, proto := "ip4:icmp", "0.0.0.0", 1
+	var echo icmp.Type = ipv4.ICMPTypeEcho
+	if target.Is6() {
+		network, listen, proto = "ip6:ipv6-icmp", "::", 58
+		echo = ipv6.ICMPTypeEchoRequest
+	}
+	var c *icmp.PacketConn
+	if err := l.Run(func() (err error) {
+		c, err = icmp.ListenPacket(network, listen)
+		return err
+	}); err != nil {
+		t.Fatalf("open ICMP socket in the client namespace: %v", err)
+	}
+	defer c.Close()
+	first := make([]time.Duration, len(hops))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, peer, err := c.ReadFrom(buf)
+			if err != nil {
+				return // closed
+			}
+			at := time.Since(start)
+			if m, err := icmp.ParseMessage(proto, buf[:n]); err != nil || m.Type == ipv6.ICMPTypeNeighborSolicitation ||
+				m.Type == ipv6.ICMPTypeNeighborAdvertisement || m.Type == ipv6.ICMPTypeRouterAdvertisement {
+				continue
+			}
+			a, _ := netip.AddrFromSlice(peer.(*net.IPAddr).IP)
+			if k := slices.Index(hops, a.Unmap()); k >= 0 && first[k] == 0 {
+				first[k] = at
+			}
+		}
+	}()
+	id := os.Getpid() & 0xffff
+	for seq := 0; time.Since(start) < limit; seq++ {
+		for ttl := 1; ttl <= len(hops); ttl++ {
+			var err error
+			if target.Is6() {
+				err = c.IPv6PacketConn().SetHopLimit(ttl)
+			} else {
+				err = c.IPv4PacketConn().SetTTL(ttl)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := (&icmp.Message{Type: echo, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("netlab")}}).Marshal(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A failed send is one probe less; the loop sends more.
+			_, _ = c.WriteTo(b, &net.IPAddr{IP: target.AsSlice()})
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.Close()
+	<-done
+	return first
+}
+
+func TestFreshIPv6(t *testing.T) {
+	t.Parallel()
+	l := New(t, Spec{Routers: 5, FreshIPv6: true})
+	start := time.Now()
+	// Both families at once, since IPv6's delay runs from the moment Build returns.
+	var v4 []time.Duration
+	var wg sync.WaitGroup
+	wg.Go(func() { v4 = firstAnswers(t, l, l.Target4, l.Hops4, start, 300*time.Millisecond) })
+	v6 := firstAnswers(t, l, l.Target6, l.Hops6, start, 5*time.Second)
+	wg.Wait()
+	t.Logf("first answers after Build, IPv4 %v, IPv6 %v", v4, v6)
+	for k := range v4 {
+		if v4[k] == 0 {
+			t.Errorf("IPv4 hop %d did not answer within 300 ms", k+1)
+		}
+	}
+	for k, d := range v6 {
+		// Below the DAD wait (a second's solicitation after up to a second's random delay,
+		// minus what Build took) nothing answers; after it every hop does.
+		if d < 300*time.Millisecond {
+			t.Errorf("IPv6 hop %d answered after %v: its address was not tentative", k+1, d)
+		}
+		if d == 0 {
+			t.Errorf("IPv6 hop %d did not answer within 5 s", k+1)
+		}
+	}
 }

@@ -97,6 +97,17 @@ type Spec struct {
 	// TCPOpen lists TCP ports the destination listens on (IPv4 and IPv6);
 	// every other port answers a SYN with a RST.
 	TCPOpen []int
+	// FreshIPv6 leaves IPv6 duplicate address detection on in the routers
+	// and the destination, as on a path whose addresses were just
+	// configured: Build returns while their IPv6 addresses, link-local ones
+	// included, are still tentative (a random wait of up to a second, then
+	// a second for one neighbour solicitation). Neighbour discovery towards
+	// them fails until then, so the probes wait in the client's neighbour
+	// queue and the first answers from every hop come about 2 s after
+	// Build, all at once. The client's address is ready at once, as on a
+	// host that was up before the path; IPv4 is not affected. It cannot be
+	// combined with Loop or ECMP, whose routes need a preferred source.
+	FreshIPv6 bool
 	// NoPingGroup closes net.ipv4.ping_group_range in the client namespace
 	// (labs open it by default), so no one may open unprivileged ICMP
 	// sockets there.
@@ -326,6 +337,9 @@ func (s Spec) normalize() (Spec, error) {
 		if p < 1 || p > 65535 {
 			errs = append(errs, fmt.Errorf("netlab: TCPOpen port %d, want 1..65535", p))
 		}
+	}
+	if s.FreshIPv6 && (s.Loop != 0 || s.ECMP != 0) {
+		errs = append(errs, errors.New("netlab: FreshIPv6 cannot be combined with Loop or ECMP"))
 	}
 	if s.Loop != 0 && s.Loop == s.NoRoute {
 		errs = append(errs, fmt.Errorf("netlab: Loop and NoRoute both on router %d", s.Loop))
