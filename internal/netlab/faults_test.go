@@ -1,11 +1,13 @@
 package netlab
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,5 +155,66 @@ func TestFreshIPv6(t *testing.T) {
 		if d == 0 {
 			t.Errorf("IPv6 hop %d did not answer within 5 s", k+1)
 		}
+	}
+}
+
+// sendErr sends one echo request to target from the client namespace and returns the send's
+// error.
+func sendErr(t *testing.T, l *Lab, target netip.Addr) error {
+	t.Helper()
+	network, listen := "ip4:icmp", "0.0.0.0"
+	var echo icmp.Type = ipv4.ICMPTypeEcho
+	if target.Is6() {
+		network, listen = "ip6:ipv6-icmp", "::"
+		echo = ipv6.ICMPTypeEchoRequest
+	}
+	var c *icmp.PacketConn
+	if err := l.Run(func() (err error) {
+		c, err = icmp.ListenPacket(network, listen)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b, err := (&icmp.Message{Type: echo, Body: &icmp.Echo{ID: 1, Seq: 1, Data: []byte("netlab")}}).Marshal(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.WriteTo(b, &net.IPAddr{IP: target.AsSlice()})
+	return err
+}
+
+func TestClientFaults(t *testing.T) {
+	t.Parallel()
+	l := New(t, Spec{Routers: 2})
+	for _, c := range []struct {
+		name    string
+		on, off func() error
+		want    syscall.Errno
+	}{
+		{"route cut", l.CutClientRoute, l.RestoreClientRoute, syscall.ENETUNREACH},
+		{"firewall drop", l.BlockClientOutput, l.UnblockClientOutput, syscall.EPERM},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.on(); err != nil {
+				t.Fatal(err)
+			}
+			for _, target := range []netip.Addr{l.Target4, l.Target6} {
+				if err := sendErr(t, l, target); !errors.Is(err, c.want) {
+					t.Errorf("send to %v: %v, want %v", target, err, c.want)
+				}
+			}
+			if err := c.off(); err != nil {
+				t.Fatal(err)
+			}
+			for _, target := range []netip.Addr{l.Target4, l.Target6} {
+				if from, _, _ := probe(t, l, target, 64); from != target {
+					t.Errorf("after the fault, echo to %v answered by %v", target, from)
+				}
+			}
+		})
+	}
+	if err := l.RestoreClientRoute(); err != nil {
+		t.Errorf("restoring a route that is there: %v", err)
 	}
 }
