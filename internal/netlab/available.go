@@ -63,12 +63,17 @@ func checkAvailable() error {
 	return nil
 }
 
-// New builds a lab for a test and closes it in t.Cleanup. When labs cannot
-// be built here (not root, tools or kernel support missing) the test is
-// skipped, unless CI=true or MTRGO_LAB=require, where a lab that cannot be
-// built must fail the test rather than hide it.
+// New builds a lab for a test and closes it in t.Cleanup. Under go test
+// -short it skips the test. When labs cannot be built here (not root, tools
+// or kernel support missing) the test is skipped, unless CI=true or
+// MTRGO_LAB=require, where a lab that cannot be built must fail the test
+// rather than hide it.
 func New(t testing.TB, spec Spec) *Lab {
 	t.Helper()
+	if testing.Short() {
+		// -short is the unit tests only (make test-short), whatever CI or MTRGO_LAB say.
+		t.Skip("skipping: network lab under -short")
+	}
 	if err := AvailableFor(spec); err != nil {
 		if required() {
 			t.Fatalf("%v (a lab is required: CI=true or MTRGO_LAB=require)", err)

@@ -439,6 +439,9 @@ func TestRun(t *testing.T) {
 // TestTwoLabsAtOnce builds labs concurrently, as parallel tests of different
 // packages do, and traces through both at the same time.
 func TestTwoLabsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: network labs under -short") // New cannot skip from the goroutines below
+	}
 	t.Parallel()
 	labs := make([]*Lab, 2)
 	var wg sync.WaitGroup
@@ -466,6 +469,9 @@ func TestTwoLabsAtOnce(t *testing.T) {
 // TestLeftovers plays a crashed earlier run: its namespaces, with a process
 // still inside, must not stop new labs from being built.
 func TestLeftovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: network namespaces under -short")
+	}
 	if err := Available(); err != nil {
 		if required() {
 			t.Fatal(err)

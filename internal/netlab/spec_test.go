@@ -65,3 +65,19 @@ func TestAddressing(t *testing.T) {
 		t.Errorf("linkPrefix6(3) = %s", got)
 	}
 }
+
+// TestNewSkipsInShortMode: go test -short (make test-short) runs the unit tests only, and must
+// never build a lab, even as root.
+func TestNewSkipsInShortMode(t *testing.T) {
+	if !testing.Short() {
+		t.Skip("checks what New does under go test -short")
+	}
+	built := true
+	t.Run("lab", func(t *testing.T) {
+		defer func() { built = !t.Skipped() }()
+		New(t, Spec{Routers: 1})
+	})
+	if built {
+		t.Error("New built a lab under -short")
+	}
+}
