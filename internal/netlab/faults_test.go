@@ -28,15 +28,17 @@ func timedProbe(t *testing.T, l *Lab, target netip.Addr, ttl int) (netip.Addr, i
 func TestSlowAnswer(t *testing.T) {
 	t.Parallel()
 	const delay = 1500 * time.Millisecond
-	l := New(t, Spec{Routers: 5, SlowAnswer: map[int]time.Duration{2: delay}, Reject: 4})
+	// Routers 2 and 4 are slow, and router 4 also rejects traffic for the destination.
+	l := New(t, Spec{Routers: 5, SlowAnswer: map[int]time.Duration{2: delay, 4: delay}, Reject: 4})
 	bothFamilies(t, l, func(t *testing.T, target netip.Addr, hops []netip.Addr) {
 		exceeded, unreach := icmp.Type(ipv4.ICMPTypeTimeExceeded), icmp.Type(ipv4.ICMPTypeDestinationUnreachable)
 		if target.Is6() {
 			exceeded, unreach = ipv6.ICMPTypeTimeExceeded, ipv6.ICMPTypeDestinationUnreachable
 		}
-		// Only router 2's own answers wait; what it forwards (router 3's answers, router 4's
-		// unreachables) passes at once. The bound for "at once" is loose for a busy machine
-		// and still far from the delay.
+		// Only a slow router's own answers wait, its unreachables as well as its time
+		// exceeded; what it forwards passes at once: router 3's answers through router 2 are
+		// fast, router 4's are delayed once, not twice. The bound for "at once" is loose for a
+		// busy machine and still far from the delay.
 		const fast = 500 * time.Millisecond
 		for _, c := range []struct {
 			ttl  int
@@ -47,7 +49,8 @@ func TestSlowAnswer(t *testing.T) {
 			{1, hops[0], exceeded, false},
 			{2, hops[1], exceeded, true},
 			{3, hops[2], exceeded, false},
-			{64, hops[3], unreach, false},
+			{4, hops[3], exceeded, true},
+			{64, hops[3], unreach, true},
 		} {
 			from, typ, rtt := timedProbe(t, l, target, c.ttl)
 			t.Logf("TTL %d: %v from %v after %v", c.ttl, typ, from, rtt)
