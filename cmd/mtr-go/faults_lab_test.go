@@ -66,7 +66,7 @@ func TestLabSlowHopIsWaitedFor(t *testing.T) {
 			}
 			mtr := parseReport(t, run(t, lab, "mtr", args...))
 			if strings.Join(mtr.hosts(), " ") != strings.Join(got.hosts(), " ") || mtr.rows[1].loss != 0 {
-				t.Errorf("mtr shows hops %v (hop 2 loss %.1f%%), mtr-go %v\nmtr:\n%s", mtr.hosts(), mtr.rows[1].loss, got.hosts(), mtr.raw)
+				t.Errorf("mtr shows hops %v, mtr-go %v; want both with hop 2 at 0%% loss\nmtr:\n%s", mtr.hosts(), got.hosts(), mtr.raw)
 			}
 		})
 	}
@@ -95,11 +95,6 @@ func TestLabSlowHopIsWaitedFor(t *testing.T) {
 					t.Errorf("%s hop %d: %s with %.1f%% loss, want %s with none", rep.who, r.hop, r.host, r.loss, lab.Hops4[i])
 				}
 			}
-		}
-		// mtr keeps one of hop 2's three answers (33.3 % answered); mtr-go may keep as many or
-		// fewer, never more than were in by the gracetime's end.
-		if len(got.rows) > 1 && len(mtr.rows) > 1 && got.rows[1].loss < mtr.rows[1].loss-40 {
-			t.Errorf("hop 2: mtr-go %.1f%% loss, mtr %.1f%%", got.rows[1].loss, mtr.rows[1].loss)
 		}
 	})
 }
