@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mtr-go/mtr-go/internal/netlab"
 )
@@ -175,6 +176,7 @@ func up(args []string) error {
 	fs := flag.NewFlagSet("mtr-go-lab up", flag.ContinueOnError)
 	spec := demoSpec
 	throttle := fs.String("throttle", "2=40", "ICMP throttling: hop=percent[,hop=percent...] (empty: none)")
+	slow := fs.String("slow", "", "slow ICMP answers: hop=delay[,hop=delay...], e.g. 2=1.5s (empty: none)")
 	fs.IntVar(&spec.Routers, "routers", spec.Routers, "routers between client and destination")
 	fs.IntVar(&spec.LossFrom, "loss-from", spec.LossFrom, "real loss starts at this hop (0: none)")
 	fs.IntVar(&spec.LossPercent, "loss", spec.LossPercent, "real loss, percent")
@@ -195,18 +197,12 @@ func up(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	spec.Throttle = map[int]int{}
-	for _, kv := range strings.Split(*throttle, ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
-		hop, pct, ok := strings.Cut(kv, "=")
-		k, err1 := strconv.Atoi(hop)
-		p, err2 := strconv.Atoi(pct)
-		if !ok || err1 != nil || err2 != nil {
-			return fmt.Errorf("-throttle %q: want hop=percent", kv)
-		}
-		spec.Throttle[k] = p
+	var err error
+	if spec.Throttle, err = hopValues("-throttle", "percent", *throttle, strconv.Atoi); err != nil {
+		return err
+	}
+	if spec.SlowAnswer, err = hopValues("-slow", "delay", *slow, time.ParseDuration); err != nil {
+		return err
 	}
 
 	sigs := make(chan os.Signal, 1)
@@ -237,4 +233,26 @@ func closeLab(lab *netlab.Lab) {
 	if err := lab.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "mtr-go-lab: remove lab:", err)
 	}
+}
+
+// hopValues reads a flag's "hop=value[,hop=value...]" list (spaces around items allowed, empty
+// items skipped) into a map; netlab.Build checks the hops and values themselves.
+func hopValues[V any](flagName, what, list string, parse func(string) (V, error)) (map[int]V, error) {
+	m := map[int]V{}
+	for _, kv := range strings.Split(list, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		hop, val, ok := strings.Cut(kv, "=")
+		k, err1 := strconv.Atoi(strings.TrimSpace(hop))
+		v, err2 := parse(strings.TrimSpace(val))
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%s %q: want hop=%s", flagName, kv, what)
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("%s: hop %d given twice", flagName, k)
+		}
+		m[k] = v
+	}
+	return m, nil
 }

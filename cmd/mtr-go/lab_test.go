@@ -29,10 +29,18 @@ var (
 	buildErr  error
 )
 
-// binary builds mtr-go once per test run.
+// binary builds mtr-go once per test run. MTRGO_BIN, if set, names a binary to test instead (an
+// absolute path), e.g. another branch's build, to see how it fares in the same labs.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if p := os.Getenv("MTRGO_BIN"); p != "" {
+			if !filepath.IsAbs(p) {
+				buildErr = fmt.Errorf("MTRGO_BIN=%s: want an absolute path", p)
+			}
+			binPath = p
+			return
+		}
 		dir, err := os.MkdirTemp("", "mtr-go-bin")
 		if err != nil {
 			buildErr = err
@@ -55,7 +63,7 @@ func binary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
+	if binPath != "" && os.Getenv("MTRGO_BIN") == "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +33,7 @@ const (
 // a fault asks for: icmp_ratelimit/ratelimit switch off the per-peer token
 // bucket, the empty ratemasks also exempt every type from the global
 // icmp_msgs_per_sec bucket. rp_filter is off because a looped packet arrives
-// on the "wrong" interface. DAD is off so link-local addresses (used by
+// on the "wrong" interface. DAD is off (unless Spec.FreshIPv6) so link-local addresses (used by
 // neighbour discovery) are usable at once. icmp_errors_use_inbound_ifaddr=0
 // (the default, set for clarity) makes ICMP errors come from the address of
 // the route back to the sender, i.e. the client-facing interface, even for
@@ -71,6 +73,10 @@ func (l *Lab) build() error {
 		if i == l.Spec.ECMP {
 			args = append(args, ecmpSysctls...)
 		}
+		if l.Spec.FreshIPv6 && i > 0 {
+			// Later values win: the kernel's defaults, DAD on.
+			args = append(args, "net.ipv6.conf.all.accept_dad=1", "net.ipv6.conf.default.accept_dad=1")
+		}
 		if i == 0 && l.Spec.NoPingGroup {
 			args = append(args, "net.ipv4.ping_group_range=1 0") // the kernel's default: nobody
 		}
@@ -102,6 +108,11 @@ func (l *Lab) build() error {
 			}
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(l.Spec.SlowAnswer)) {
+		if err := l.startSlow(k, l.Spec.SlowAnswer[k]); err != nil {
+			return err
+		}
+	}
 	// Every lab gets its own resolv.conf and hosts for the client, so that
 	// programs run there never consult the host's resolver (whose address
 	// would be unreachable from the lab anyway) or the host's /etc/hosts.
@@ -126,17 +137,21 @@ func (l *Lab) build() error {
 func (l *Lab) nsConfig(i int) []string {
 	n, s := l.Spec.Routers, l.Spec
 	lines := []string{"link set lo up"}
+	nodad := " nodad"
+	if s.FreshIPv6 && i > 0 {
+		nodad = ""
+	}
 	if i > 0 { // right end of link i-1
 		lines = append(lines,
 			"link set "+ifClient+" up",
 			fmt.Sprintf("addr add %s/24 dev %s", linkAddr4(i-1, true), ifClient),
-			fmt.Sprintf("addr add %s/64 dev %s nodad", linkAddr6(i-1, true), ifClient))
+			fmt.Sprintf("addr add %s/64 dev %s%s", linkAddr6(i-1, true), ifClient, nodad))
 	}
 	if i <= n { // left end of link i
 		lines = append(lines,
 			"link set "+ifDest+" up",
 			fmt.Sprintf("addr add %s/24 dev %s", linkAddr4(i, false), ifDest),
-			fmt.Sprintf("addr add %s/64 dev %s nodad", linkAddr6(i, false), ifDest))
+			fmt.Sprintf("addr add %s/64 dev %s%s", linkAddr6(i, false), ifDest, nodad))
 	}
 	switch {
 	case i == 0:
@@ -155,12 +170,18 @@ func (l *Lab) nsConfig(i int) []string {
 		// would otherwise answer from the inbound interface's address when
 		// a packet arrives from the destination side (a loop), making the
 		// hop's address depend on the direction the probe came from.
-		src4, src6 := linkAddr4(i-1, true), linkAddr6(i-1, true)
-		lines = append(lines, fmt.Sprintf("route replace %s dev %s proto kernel metric 256 src %s", linkPrefix6(i-1), ifClient, src6))
+		src4, src6 := linkAddr4(i-1, true), " src "+linkAddr6(i-1, true).String()
+		if s.FreshIPv6 {
+			// The kernel refuses a tentative preferred source; such a lab
+			// has no loop to need it (normalize).
+			src6 = ""
+		} else {
+			lines = append(lines, fmt.Sprintf("route replace %s dev %s proto kernel metric 256%s", linkPrefix6(i-1), ifClient, src6))
+		}
 		for j := 0; j < i-1; j++ {
 			lines = append(lines,
 				fmt.Sprintf("route add %s via %s src %s", linkPrefix4(j), back4, src4),
-				fmt.Sprintf("route add %s via %s src %s", linkPrefix6(j), back6, src6))
+				fmt.Sprintf("route add %s via %s%s", linkPrefix6(j), back6, src6))
 		}
 		for j := i + 1; j < n; j++ {
 			lines = append(lines, l.forwardRoute(i, linkPrefix4(j), fwd4), l.forwardRoute(i, linkPrefix6(j), fwd6))
@@ -205,6 +226,9 @@ func (l *Lab) nftRules(i int) string {
 		icmp type time-exceeded numgen random mod 100 < %d drop
 		icmpv6 type time-exceeded numgen random mod 100 < %d drop
 	}`, p, p))
+		}
+		if s.SlowAnswer[i] > 0 {
+			chains = append(chains, slowRules)
 		}
 		if s.LossFrom == i && s.LossPercent > 0 {
 			// Prerouting at raw priority runs before the forwarding code

@@ -14,7 +14,9 @@
 //
 // Faults (throttled ICMP, real loss, silent destination, routing loop, dead
 // node, missing route) are made with nftables tables and routes inside the
-// namespaces, so what the client sees is produced by the real kernel. All
+// namespaces, so what the client sees is produced by the real kernel; slow
+// answers hold the kernel's own ICMP errors in a TUN device for a while (see
+// slow.go). All
 // traffic stays inside the lab: only 198.18.0.0/15 and 2001:db8::/32 are used
 // and the client has no path to the host's network.
 //
@@ -33,6 +35,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Spec describes a lab. The zero value is a clean chain of 5 routers.
@@ -45,6 +48,12 @@ type Spec struct {
 	// look-alike of ICMP rate limiting, where hop k shows loss but the hops
 	// behind it do not.
 	Throttle map[int]int
+	// SlowAnswer maps hop k to the time router k's ICMP errors (time
+	// exceeded, and the unreachables it generates) are held before they
+	// leave: the look-alike of a busy control plane, where hop k's RTT is
+	// about the delay while the traffic it forwards is not delayed, so the
+	// hops behind it answer at once (see slow.go). Delays are 1 ms..30 s.
+	SlowAnswer map[int]time.Duration
 	// LossFrom, if > 0, makes router LossFrom drop LossPercent % of all
 	// packets arriving from the client side: real loss, shown by hop
 	// LossFrom and every hop after it.
@@ -88,6 +97,17 @@ type Spec struct {
 	// TCPOpen lists TCP ports the destination listens on (IPv4 and IPv6);
 	// every other port answers a SYN with a RST.
 	TCPOpen []int
+	// FreshIPv6 leaves IPv6 duplicate address detection on in the routers
+	// and the destination, as on a path whose addresses were just
+	// configured: Build returns while their IPv6 addresses, link-local ones
+	// included, are still tentative (a random wait of up to a second, then
+	// a second for one neighbour solicitation). Neighbour discovery towards
+	// them fails until then, so the probes wait in the client's neighbour
+	// queue and the first answers from every hop come about 2 s after
+	// Build, all at once. The client's address is ready at once, as on a
+	// host that was up before the path; IPv4 is not affected. It cannot be
+	// combined with Loop or ECMP, whose routes need a preferred source.
+	FreshIPv6 bool
 	// NoPingGroup closes net.ipv4.ping_group_range in the client namespace
 	// (labs open it by default), so no one may open unprivileged ICMP
 	// sockets there.
@@ -128,6 +148,7 @@ type Lab struct {
 	dns        *dnsmasq
 	parallel   string // the ECMP parallel router's namespace, or ""
 	tcp        *listeners
+	slow       []*delayer // Spec.SlowAnswer's, one per slow router
 
 	closeOnce sync.Once
 	closeErr  error
@@ -246,6 +267,11 @@ func (l *Lab) teardown() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, d := range l.slow {
+		if err := d.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	namespaces := l.namespaces
 	if l.parallel != "" {
 		namespaces = append(slices.Clone(namespaces), l.parallel)
@@ -290,6 +316,12 @@ func (s Spec) normalize() (Spec, error) {
 	for _, k := range slices.Sorted(maps.Keys(s.Throttle)) {
 		errs = append(errs, inChain("Throttle hop", k, 1), percent(fmt.Sprintf("Throttle[%d]", k), s.Throttle[k]))
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.SlowAnswer)) {
+		errs = append(errs, inChain("SlowAnswer hop", k, 1))
+		if d := s.SlowAnswer[k]; d < time.Millisecond || d > 30*time.Second {
+			errs = append(errs, fmt.Errorf("netlab: SlowAnswer[%d] = %v, want 1ms..30s", k, d))
+		}
+	}
 	errs = append(errs,
 		inChain("LossFrom", s.LossFrom, 1),
 		percent("LossPercent", s.LossPercent),
@@ -306,10 +338,14 @@ func (s Spec) normalize() (Spec, error) {
 			errs = append(errs, fmt.Errorf("netlab: TCPOpen port %d, want 1..65535", p))
 		}
 	}
+	if s.FreshIPv6 && (s.Loop != 0 || s.ECMP != 0) {
+		errs = append(errs, errors.New("netlab: FreshIPv6 cannot be combined with Loop or ECMP"))
+	}
 	if s.Loop != 0 && s.Loop == s.NoRoute {
 		errs = append(errs, fmt.Errorf("netlab: Loop and NoRoute both on router %d", s.Loop))
 	}
 	s.Throttle = maps.Clone(s.Throttle)
+	s.SlowAnswer = maps.Clone(s.SlowAnswer)
 	s.TCPOpen = slices.Clone(s.TCPOpen)
 	return s, errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package netlab
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSpecValidation(t *testing.T) {
@@ -19,6 +20,10 @@ func TestSpecValidation(t *testing.T) {
 		{"loss percent negative", Spec{LossFrom: 1, LossPercent: -1}, "LossPercent"},
 		{"loop at the first router", Spec{Loop: 1}, "Loop"},
 		{"dead beyond the chain", Spec{Routers: 2, Dead: 3}, "Dead"},
+		{"slow answer beyond the chain", Spec{Routers: 3, SlowAnswer: map[int]time.Duration{4: time.Second}}, "SlowAnswer hop"},
+		{"slow answer without delay", Spec{SlowAnswer: map[int]time.Duration{2: 0}}, "SlowAnswer[2]"},
+		{"slow answer over 30 s", Spec{SlowAnswer: map[int]time.Duration{2: time.Minute}}, "SlowAnswer[2]"},
+		{"fresh IPv6 with a loop", Spec{FreshIPv6: true, Loop: 3}, "FreshIPv6"},
 		{"loop and no route on one router", Spec{Loop: 3, NoRoute: 3}, "both on router 3"},
 	}
 	for _, tt := range tests {
