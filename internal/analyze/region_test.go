@@ -38,7 +38,7 @@ func TestRegions(t *testing.T) {
 			name: "with AS data the target's AS is its network, its subnet no longer counts",
 			hops: []hop{h("198.18.0.2", 5, 0, steady...), h("198.18.1.2", 5, 0, steady...), h("198.18.9.1", 5, 0, steady...),
 				h(dest, 5, 0, steady...)},
-			as: map[netip.Addr]ASInfo{ip("198.18.1.2"): {ASN: 64500}, ip("198.18.9.1"): {ASN: 64511}, ip(dest): {ASN: 64500}},
+			as:   map[netip.Addr]ASInfo{ip("198.18.1.2"): {ASN: 64500}, ip("198.18.9.1"): {ASN: 64511}, ip(dest): {ASN: 64500}},
 			want: []Region{RegionLocal, RegionDest, RegionBackbone, RegionDest},
 		},
 	}
