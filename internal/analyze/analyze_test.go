@@ -139,7 +139,7 @@ func TestRules(t *testing.T) {
 				h("198.18.4.2", 100, 10, steady...), h(dest, 100, 10, steady...)),
 			want: []want{{LossStarts, []int{3, 4, 5, 6}, true}, {RateLimited, []int{4}, true}},
 			conclusion: "Problem: Real loss starts at hop 3 (198.18.2.2): every hop after it loses probes too; " +
-				"the reference rate is 10.0% (20 of 200 lost over hop 5-6",
+				"the reference rate is 10.0% (20 of 200 lost over hops 5-6",
 			reverse: true,
 		},
 		{

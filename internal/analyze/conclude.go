@@ -68,9 +68,9 @@ func (x *analyzer) explained() string {
 	var parts []string
 	plural := func(ttls []int) string {
 		if len(ttls) > 1 {
-			return "hops " + hopList(ttls)
+			return "hops " + HopList(ttls)
 		}
-		return "hop " + hopList(ttls)
+		return "hop " + HopList(ttls)
 	}
 	if t := byKind[RateLimited]; len(t) > 0 {
 		parts = append(parts, "the loss at "+plural(t)+" is ICMP rate limiting")

@@ -129,8 +129,12 @@ func (x *analyzer) lossRun(run, resp []int) {
 	for _, i := range run {
 		ttls = append(ttls, x.hops[i].TTL)
 	}
-	refText := fmt.Sprintf("%s%% (%d of %d lost over hop %s, 95%% CI %s-%s%%)",
-		pct(100*refRate), ref.lost, ref.n, hopList(refHops), pct(100*refLo), pct(100*refHi))
+	over := "hop "
+	if len(refHops) > 1 {
+		over = "hops "
+	}
+	refText := fmt.Sprintf("%s%% (%d of %d lost over %s%s, 95%% CI %s-%s%%)",
+		pct(100*refRate), ref.lost, ref.n, over, HopList(refHops), pct(100*refLo), pct(100*refHi))
 
 	f := Finding{Hops: ttls, Confidence: conf, Settled: conf >= 0.95}
 	destOnly := x.reached

@@ -3,6 +3,8 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"strings"
+	"unicode"
 )
 
 // nonPublic are the ranges that never leave the client's own network: RFC 1918, CGNAT (RFC 6598),
@@ -113,8 +115,15 @@ func (x *analyzer) asText(a netip.Addr) string {
 	if !ok || info.ASN == 0 {
 		return ""
 	}
-	if info.Name != "" {
-		return fmt.Sprintf(", AS%d (%s)", info.ASN, info.Name)
+	// The name comes from DNS: no control character of it reaches a report or a terminal.
+	name := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, info.Name)
+	if name != "" {
+		return fmt.Sprintf(", AS%d (%s)", info.ASN, name)
 	}
 	return fmt.Sprintf(", AS%d", info.ASN)
 }

@@ -352,8 +352,8 @@ func capital(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// hopList writes TTLs as "2, 6-9".
-func hopList(ttls []int) string {
+// HopList writes TTLs as people read them: "2, 6-9".
+func HopList(ttls []int) string {
 	var parts []string
 	for i := 0; i < len(ttls); {
 		j := i
