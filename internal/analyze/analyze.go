@@ -30,8 +30,9 @@ type Input struct {
 	// AS maps addresses to their origin AS; nil or missing entries mean unknown. With it, the
 	// destination's network is told from the carriers' by AS number, and contacts name the AS.
 	AS map[netip.Addr]ASInfo
-	// Local is this host's address as the far end would trace back to it, when known; it goes
-	// into the reverse-path command.
+	// Local is this host's address, when known; it goes into the reverse-path command unless it
+	// is private (behind NAT the far end must trace to the public address, which only the user
+	// knows).
 	Local netip.Addr
 	// Protocol is the kind of probe the snapshot was taken with; advice names the other ones.
 	Protocol vocab.Protocol

@@ -91,7 +91,9 @@ func (x *analyzer) explained() string {
 }
 
 func (x *analyzer) reverse() string {
-	if x.in.Local.IsValid() {
+	// Behind NAT the far end would trace to the router's public address, not this host's private
+	// one: a private address is no better than none.
+	if x.in.Local.IsValid() && !Private(x.in.Local) {
 		return "mtr -r -c " + reverseCount + " " + x.in.Local.String()
 	}
 	return "mtr -r -c " + reverseCount + " <this host's public address>"

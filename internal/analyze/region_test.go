@@ -73,6 +73,9 @@ func TestContactsNameTheAS(t *testing.T) {
 	if a.Reverse != "mtr -r -c 100 198.18.0.1" {
 		t.Errorf("reverse %q", a.Reverse)
 	}
+	if c := Analyze(Input{Snapshot: s, Local: ip("192.168.1.20")}); c.Reverse != "mtr -r -c 100 <this host's public address>" {
+		t.Errorf("reverse with a private local address %q", c.Reverse)
+	}
 	b := Analyze(Input{Snapshot: s})
 	if c := b.Findings[0].Contact; !strings.Contains(c, "whois 198.18.2.2") {
 		t.Errorf("contact without AS data %q", c)
