@@ -227,6 +227,15 @@ func TestRules(t *testing.T) {
 			conclusion: `Problem: Hop 2 (198.18.1.2) answers "no route to host" for 198.18.9.2: it has no route`,
 		},
 		{
+			// Routers rate-limit their unreachable answers (Linux: 1 a second after a burst of
+			// 5): the lost ones are not loss on the path.
+			name: "an unreachable router that limits its answers shows no loss",
+			snap: path(dest, h("198.18.0.2", 30, 0, steady...), h("198.18.1.2", 30, 0, steady...),
+				hop{addrs: []string{"198.18.2.2"}, sent: 30, lost: 25, rtts: []float64{40}, err: "network unreachable"}),
+			want:       []want{{Unreachable, []int{3}, true}},
+			conclusion: `Problem: Hop 3 (198.18.2.2) answers "network unreachable" for 198.18.9.2: it has no route to the destination's network.`,
+		},
+		{
 			name: "several addresses at one hop: a load-balanced segment",
 			snap: path(dest, h("198.18.0.2", 10, 0, steady...),
 				hop{addrs: []string{"198.18.1.2", "198.18.101.2"}, sent: 10, rtts: steady},

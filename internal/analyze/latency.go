@@ -11,15 +11,7 @@ import (
 // Avg meaningless. The level a hop is compared with is the Avg of the last hop before it that was
 // not itself deprioritised, so one slow router does not hide the next.
 func (x *analyzer) latency() {
-	if x.lastResp < 0 {
-		return
-	}
-	var resp []int
-	for i := 0; i <= x.lastResp; i++ {
-		if x.hops[i].Recv > 0 {
-			resp = append(resp, i)
-		}
-	}
+	resp := x.answering()
 	level, levelAt := 0.0, -1
 	for k := 0; k < len(resp); k++ {
 		i := resp[k]

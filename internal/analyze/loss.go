@@ -18,16 +18,11 @@ import (
 // is what the guide does by eye ("no loss on subsequent hops"); a hop that loses more than the
 // one in question cannot argue either way.
 func (x *analyzer) loss() {
-	r := x.lastResp
-	if r < 0 {
+	resp := x.answering()
+	if len(resp) == 0 {
 		return
 	}
-	var resp []int
-	for i := 0; i <= r; i++ {
-		if x.hops[i].Recv > 0 {
-			resp = append(resp, i)
-		}
-	}
+	r := resp[len(resp)-1]
 	lossy := func(i int) bool { return x.ev[i].Lost > 0 }
 
 	var run []int

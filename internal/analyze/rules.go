@@ -78,6 +78,20 @@ func Analyze(in Input) Analysis {
 	return a
 }
 
+// answering lists the hops whose answers speak for the path: every hop that answered, except
+// one answering destination unreachable. Routers limit those answers hard (Linux: a burst of 5,
+// then 1 a second), and make them on a slow path, so their loss and latency say nothing about
+// forwarding.
+func (x *analyzer) answering() []int {
+	var out []int
+	for i := range x.hops {
+		if x.hops[i].Recv > 0 && x.hops[i].Err == "" {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 func hasAddr(h *stats.Hop, a netip.Addr) bool {
 	for _, x := range h.Addrs {
 		if x.IP == a {
