@@ -131,16 +131,36 @@ func TestRules(t *testing.T) {
 			reverse:    true,
 		},
 		{
-			// Reference: hops 5-6 pooled, 20 of 200 = 10 %, upper bound 15.0 %; hop 4's 25 of
-			// 100 has a lower bound of 17.5 %: its excess is rate limiting.
-			name: "varying loss after the start: the last hops are the reference",
+			// Reference: the last hop, 10 of 100, 95 % interval 5.5-17.4 %; hop 4's 30 of 100
+			// has a lower bound of 21.9 %: its excess is rate limiting.
+			name: "varying loss after the start: the last hop is the reference",
 			snap: path(dest, h("198.18.0.2", 100, 0, steady...), h("198.18.1.2", 100, 0, steady...),
-				h("198.18.2.2", 100, 10, steady...), h("198.18.3.2", 100, 25, steady...),
+				h("198.18.2.2", 100, 10, steady...), h("198.18.3.2", 100, 30, steady...),
 				h("198.18.4.2", 100, 10, steady...), h(dest, 100, 10, steady...)),
 			want: []want{{LossStarts, []int{3, 4, 5, 6}, true}, {RateLimited, []int{4}, true}},
 			conclusion: "Problem: Real loss starts at hop 3 (198.18.2.2): every hop after it loses probes too; " +
-				"the reference rate is 10.0% (20 of 200 lost over hops 5-6",
+				"the reference rate is 10.0% at hop 6 (10 of 100 lost, 95% CI 5.5-17.4%).",
 			reverse: true,
+		},
+		{
+			// Hop 4 lost none of 10 between hops losing 3 of 10: 0 of 10 still allows 27.8 %,
+			// above the 10.8 % lower bound of the last hop's 30 %, so it does not cut the run,
+			// but the start is open.
+			name: "a hop that lost nothing inside the run leaves the start open",
+			snap: path(dest, h("198.18.0.2", 10, 0, steady...), h("198.18.1.2", 10, 0, steady...),
+				h("198.18.2.2", 10, 3, steady...), h("198.18.3.2", 10, 0, steady...),
+				h("198.18.4.2", 10, 3, steady...), h(dest, 10, 3, steady...)),
+			want:       []want{{LossStarts, []int{3, 4, 5, 6}, false}},
+			conclusion: "Not settled yet: Real loss starts at hop 3 (198.18.2.2)",
+			reverse:    true,
+		},
+		{
+			name: "a start hop losing under half what reaches the end may only rate-limit",
+			snap: path(dest, h("198.18.0.2", 10, 0, steady...), h("198.18.1.2", 10, 1, steady...),
+				h("198.18.2.2", 10, 3, steady...), h(dest, 10, 3, steady...)),
+			want:       []want{{LossStarts, []int{2, 3, 4}, false}},
+			conclusion: "Not settled yet: Real loss starts at hop 2 (198.18.1.2)",
+			reverse:    true,
 		},
 		{
 			name: "loss only at the destination: it throttles",

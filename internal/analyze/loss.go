@@ -3,20 +3,25 @@ package analyze
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // loss applies the guide's loss rules over the hops that answered.
 //
 // Real loss at a hop drops a share of every probe that passes it, so it shows on every hop after
-// it, the end of the path included. The run of lossy hops that reaches the last answering hop is
-// therefore real loss, starting where the run starts; its last two hops, pooled, give the
-// reference rate, as the guide takes "the last few affected hops" when rates vary (two, not
-// one, so the destination's own rate limiting weighs less; not more, so a hop that rate-limits
-// on top in the middle of the run does not inflate it). Loss at
-// any other hop does not reach the end: it is ICMP rate limiting, settled once the later hops that
-// lost less than it, pooled, have a 95 % interval wholly below its rate. Pooling just those hops
-// is what the guide does by eye ("no loss on subsequent hops"); a hop that loses more than the
-// one in question cannot argue either way.
+// it, the end of the path included. Loss at the last answering hop is therefore the reference, as
+// the guide takes the last affected hop's rate when rates vary (its hop 9). A fixed reference
+// also means more probes at the same rates can only sharpen the calls below, never reverse
+// them, except that the start may move later. The real loss runs back from the end over every hop
+// whose loss is not clearly below it (its 95 % interval wholly below the reference's), and starts
+// at the first lossy hop of that run. Hops between lossy ones that happened to lose nothing do
+// not cut the run unless their counts, pooled, show that clearly; they leave the start unsettled
+// instead.
+//
+// Loss at any hop before the run does not reach the end: it is ICMP rate limiting, settled once
+// the later hops that lost less than it, pooled, have a 95 % interval wholly below its rate.
+// Pooling just those hops is what the guide does by eye ("no loss on subsequent hops"); a hop
+// that loses more than the one in question cannot argue either way.
 func (x *analyzer) loss() {
 	resp := x.answering()
 	if len(resp) == 0 {
@@ -24,15 +29,6 @@ func (x *analyzer) loss() {
 	}
 	r := resp[len(resp)-1]
 	lossy := func(i int) bool { return x.ev[i].Lost > 0 }
-
-	var run []int
-	for k := len(resp) - 1; k >= 0 && lossy(resp[k]); k-- {
-		run = append([]int{resp[k]}, run...)
-	}
-	inRun := map[int]bool{}
-	for _, i := range run {
-		inRun[i] = true
-	}
 
 	// Hops that never answer while later ones do: routers that send no time-exceeded at all.
 	for i := 0; i < r; i++ {
@@ -46,14 +42,40 @@ func (x *analyzer) loss() {
 		}
 	}
 
-	for _, i := range resp {
-		if !lossy(i) || inRun[i] {
-			continue
+	var run []int
+	var ref pool
+	if lossy(r) {
+		ref.add(x.ev[r].Sent, x.ev[r].Lost)
+		refLo, _ := Wilson(float64(ref.lost), float64(ref.n), z95)
+		first := len(resp) - 1 // index in resp of the run's first lossy hop
+		var clean pool         // the hops walked over that lost nothing
+		for k := len(resp) - 1; k >= 0; k-- {
+			e := x.ev[resp[k]]
+			if !lossy(resp[k]) {
+				clean.add(e.Sent, 0)
+			}
+			_, hi := Wilson(float64(e.Lost), float64(e.Sent), z95)
+			_, cleanHi := Wilson(0, float64(clean.n), z95)
+			if hi < refLo || cleanHi < refLo {
+				break
+			}
+			if lossy(resp[k]) {
+				first = k
+			}
 		}
-		x.rateLimited(i, resp)
+		run = resp[first:]
+	}
+	inRun := map[int]bool{}
+	for _, i := range run {
+		inRun[i] = true
+	}
+	for _, i := range resp {
+		if lossy(i) && !inRun[i] {
+			x.rateLimited(i, resp)
+		}
 	}
 	if len(run) > 0 {
-		x.lossRun(run, resp)
+		x.lossRun(run, resp, ref)
 	}
 }
 
@@ -90,48 +112,65 @@ func (x *analyzer) rateLimited(i int, resp []int) {
 	x.add(f)
 }
 
-// lossRun reports the run of lossy hops that reaches the end of the path.
-func (x *analyzer) lossRun(run, resp []int) {
+// lossRun reports the run of hops that carries the loss to the end of the path; ref is the last
+// hop's loss.
+func (x *analyzer) lossRun(run, resp []int, ref pool) {
 	s := run[0]
-	var ref pool
-	var refHops []int
-	for _, i := range run[max(0, len(run)-2):] {
-		ref.add(x.ev[i].Sent, x.ev[i].Lost)
-		refHops = append(refHops, x.hops[i].TTL)
-	}
 	refRate := ref.share()
 	refLo, refHi := Wilson(float64(ref.lost), float64(ref.n), z95)
 
-	// The start is settled when the hops before it that lost nothing, pooled, show a rate below
-	// the reference: the loss was not there yet.
+	// The start is settled when the hops before it that lost less, pooled, show a rate below the
+	// reference (the loss was not there yet), and when every hop of the run lost probes (the
+	// guide's "loss on all subsequent hops"); a hop in the run that lost none is settled one way
+	// or the other once its count would show it clearly below the reference.
 	var before pool
 	var bn, most int
 	for _, j := range resp {
 		if j >= s {
 			break
 		}
-		if x.ev[j].Lost == 0 {
-			before.add(x.ev[j].Sent, 0)
+		if x.ev[j].Loss < 100*refRate {
+			before.add(x.ev[j].Sent, x.ev[j].Lost)
 			bn++
 			most = max(most, x.ev[j].Sent)
 		}
 	}
 	conf := 1.0
+	more := 0
+	var why []string
 	if bn > 0 {
-		conf = coverage(belowZ(0, float64(before.n), refRate))
+		conf = coverage(belowZ(float64(before.lost), float64(before.n), refRate))
+		if conf < 0.95 {
+			more = probesToSettle(before.share(), refRate, bn, most, false)
+			why = append(why, fmt.Sprintf("the hops before it lost %d of %d, too few to show the loss was not there yet", before.lost, before.n))
+		}
+	}
+	var gaps []int
+	for _, i := range run {
+		if x.ev[i].Lost == 0 {
+			gaps = append(gaps, x.hops[i].TTL)
+			conf = 0
+			more = max(more, probesToSettle(0, refLo, 1, x.ev[i].Sent, false))
+		}
+	}
+	if len(gaps) > 0 {
+		why = append(why, "hop "+HopList(gaps)+" in between lost nothing, so the loss may start after it")
+	}
+	// A start hop that loses less than half what reaches the end may only be rate-limiting, with
+	// the real loss starting after it; its count cannot settle that while the rates stay apart,
+	// so no probe count is promised for it.
+	if e := x.ev[s]; e.Loss < 50*refRate {
+		conf = 0
+		why = append(why, fmt.Sprintf("hop %d loses %s%%, under half the %s%% that reaches the end, and may only be rate-limiting", e.TTL, pct(e.Loss), pct(100*refRate)))
 	}
 	var ttls []int
 	for _, i := range run {
 		ttls = append(ttls, x.hops[i].TTL)
 	}
-	over := "hop "
-	if len(refHops) > 1 {
-		over = "hops "
-	}
-	refText := fmt.Sprintf("%s%% (%d of %d lost over %s%s, 95%% CI %s-%s%%)",
-		pct(100*refRate), ref.lost, ref.n, over, HopList(refHops), pct(100*refLo), pct(100*refHi))
+	refText := fmt.Sprintf("%s%% at hop %d (%d of %d lost, 95%% CI %s-%s%%)",
+		pct(100*refRate), x.hops[run[len(run)-1]].TTL, ref.lost, ref.n, pct(100*refLo), pct(100*refHi))
 
-	f := Finding{Hops: ttls, Confidence: conf, Settled: conf >= 0.95}
+	f := Finding{Hops: ttls, Confidence: conf, Settled: conf >= 0.95, MoreProbes: more}
 	destOnly := x.reached
 	for _, i := range run {
 		if x.region[i] != RegionDest {
@@ -152,8 +191,7 @@ func (x *analyzer) lossRun(run, resp []int) {
 		f.Contact = x.contact(s)
 	}
 	if !f.Settled {
-		f.MoreProbes = probesToSettle(0, refRate, bn, most, false)
-		f.Summary += fmt.Sprintf(" The hops before it lost 0 of %d, too few to be sure the loss starts there and not earlier.", before.n)
+		f.Summary += " Where it starts is not settled: " + strings.Join(why, "; ") + "."
 		f.Action = x.moreText(f.MoreProbes) + " " + f.Action
 	}
 	x.add(f)

@@ -15,8 +15,8 @@ import (
 	"github.com/mtr-go/mtr-go/stats"
 )
 
-// lossyPath: hop 2 rate-limits (4 of 20 lost, hop 3 loses none), hop 4 never answers, real
-// loss of 10 % starts at hop 5 and reaches the destination. 20 probes per hop, lost ones spread
+// lossyPath: hop 2 rate-limits (20 of 100 lost, hop 3 loses none), hop 4 never answers, real
+// loss of 10 % starts at hop 5 and reaches the destination. 100 probes per hop, lost ones spread
 // evenly.
 func lossyPath() stats.Snapshot {
 	p := stats.NewPath(netip.MustParseAddr("198.18.5.2"), 1, 30)
@@ -24,13 +24,13 @@ func lossyPath() stats.Snapshot {
 		addr string
 		lost int
 		ms   float64
-	}{{"198.18.0.2", 0, 0.5}, {"198.18.1.2", 4, 1.0}, {"198.18.2.2", 0, 1.5}, {"", 20, 0}, {"198.18.4.2", 2, 2.5}, {"198.18.5.2", 2, 3.0}}
+	}{{"198.18.0.2", 0, 0.5}, {"198.18.1.2", 20, 1.0}, {"198.18.2.2", 0, 1.5}, {"", 100, 0}, {"198.18.4.2", 10, 2.5}, {"198.18.5.2", 10, 3.0}}
 	seq := uint16(0)
 	for i, hp := range hops {
-		for k := range 20 {
+		for k := range 100 {
 			seq++
 			p.Sent(i+1, seq)
-			if hp.lost*(k+1)/20 > hp.lost*k/20 || hp.addr == "" {
+			if hp.lost*(k+1)/100 > hp.lost*k/100 || hp.addr == "" {
 				continue
 			}
 			rtt := time.Duration((hp.ms + 0.1*float64(k%3)) * float64(time.Millisecond))
@@ -163,10 +163,10 @@ func checkJSONAnalysis(t *testing.T, out []byte, a *analyze.Analysis) {
 		t.Fatalf("%d findings, %d regions", len(got.Findings), len(got.Regions))
 	}
 	f := got.Findings[0]
-	// Hop 5 lost 2 of 20: 10 %, Wilson 95 % interval: centre 0.196037/1.19207, half-width
-	// 0.162818/1.19207, so 2.787-30.103 %.
+	// Hop 5 lost 10 of 100: 10 %, Wilson 95 % interval: centre 0.119207/1.038415, half-width
+	// 0.061857/1.038415, so 5.523-17.437 %.
 	if f.Kind != "loss-starts" || len(f.Hops) != 2 || f.Hops[0] != 5 || f.Hops[1] != 6 || !f.Settled ||
-		f.Evidence[0].Hop != 5 || f.Evidence[0].Loss != 10 || f.Evidence[0].Low != 2.787 || f.Evidence[0].High != 30.103 {
+		f.Evidence[0].Hop != 5 || f.Evidence[0].Loss != 10 || f.Evidence[0].Low != 5.523 || f.Evidence[0].High != 17.437 {
 		t.Errorf("first finding %+v", f)
 	}
 	if !strings.Contains(f.Contact, "<script>x</script>") {
