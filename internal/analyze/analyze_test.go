@@ -256,6 +256,15 @@ func TestRules(t *testing.T) {
 			conclusion: `Problem: Hop 3 (198.18.2.2) answers "network unreachable" for 198.18.9.2: it has no route to the destination's network.`,
 		},
 		{
+			// The router at hop 3 answers only once, to a probe with TTL 5.
+			name: "an unreachable router that left earlier TTLs unanswered sits at the first of them",
+			snap: path(dest, h("198.18.0.2", 10, 0, steady...), h("198.18.1.2", 10, 0, steady...), silent(10), silent(10),
+				hop{addrs: []string{"198.18.2.2"}, sent: 10, lost: 9, rtts: steady, err: "network unreachable"}),
+			want: []want{{Unreachable, []int{3, 4, 5}, true}},
+			conclusion: `Problem: 198.18.2.2 answers "network unreachable" for 198.18.9.2 at hop 5, and hops 3-4 got no answer: ` +
+				"it limits those answers, so it most likely sits at hop 3; it has no route to the destination's network.",
+		},
+		{
 			name: "several addresses at one hop: a load-balanced segment",
 			snap: path(dest, h("198.18.0.2", 10, 0, steady...),
 				hop{addrs: []string{"198.18.1.2", "198.18.101.2"}, sent: 10, rtts: steady},

@@ -254,12 +254,28 @@ func (x *analyzer) unreachable() bool {
 		if !ok {
 			meaning = "it cannot deliver the probes"
 		}
-		x.add(Finding{
+		// A router without a route answers every probe that reaches it, whatever its TTL, but
+		// limits those answers hard: the TTLs before its answer that got none are most likely
+		// the same router, so it sits at the first of them.
+		from := i
+		for from > 0 && x.hops[from-1].Recv == 0 {
+			from--
+		}
+		f := Finding{
 			Kind: Unreachable, Hops: []int{h.TTL}, Settled: true,
 			Summary: fmt.Sprintf("%s answers \"%s\" for %s: %s.", capital(x.name(i)), h.Err, x.target(), meaning),
 			Action:  "Ask the router's operator to check its routes and filters for " + x.target() + ".",
 			Contact: x.contact(i),
-		})
+		}
+		if from < i {
+			f.Hops = nil
+			for j := from; j <= i; j++ {
+				f.Hops = append(f.Hops, x.hops[j].TTL)
+			}
+			f.Summary = fmt.Sprintf("%s answers \"%s\" for %s at hop %d, and hops %s got no answer: it limits those answers, so it most likely sits at hop %d; %s.",
+				h.Addr(), h.Err, x.target(), h.TTL, HopList(f.Hops[:len(f.Hops)-1]), x.hops[from].TTL, meaning)
+		}
+		x.add(f)
 	}
 	return found
 }
