@@ -179,6 +179,17 @@ func TestRules(t *testing.T) {
 			reverse:    true,
 		},
 		{
+			// Two answers at 10 and 110 ms: the rise over hop 2 is 57.9 ms but its standard
+			// error is sqrt(70.71²/2 + 0.1414²/2) = 50.0 ms, z = 1.158; at that z the count must
+			// grow by (1.96/1.158)² = 2.865 times: 6 answers.
+			name: "a lasting rise seen in too few answers is not settled",
+			snap: path(dest, h("198.18.0.2", 2, 0, 1, 1.2), h("198.18.1.2", 2, 0, 2, 2.2),
+				h("198.18.2.2", 2, 0, 10, 110), h("198.18.3.2", 2, 0, 60, 61), h(dest, 2, 0, 61, 62)),
+			want:       []want{{LatencyStarts, []int{3}, false}},
+			conclusion: "Not settled yet: Latency rises at hop 3 (198.18.2.2) from 2.1 ms to 60.0 ms on average and stays up to the end of the path: a latency problem starting there; run about 6 probes per hop",
+			reverse:    true,
+		},
+		{
 			name: "latency up at one hop and back after it: deprioritised ICMP",
 			snap: path(dest, h("198.18.0.2", 10, 0, 1, 1.2), h("198.18.1.2", 10, 0, 2, 2.2),
 				h("198.18.2.2", 10, 0, 40, 41), h("198.18.3.2", 10, 0, 3, 3.2), h(dest, 10, 0, 4, 4.2)),
