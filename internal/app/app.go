@@ -315,11 +315,5 @@ func reportView(ctx context.Context, s *session, env Env) error {
 	}
 	snap := s.tracer.Snapshot()
 	warnUnsent(env.Stderr, snap)
-	return report.Text(env.Stdout, snap, s.lookup(snap, true), report.Options{
-		Fields:    s.cfg.Fields,
-		Wide:      s.cfg.Wide,
-		ShowIPs:   s.cfg.ShowIPs,
-		LocalHost: s.host,
-		MPLS:      s.cfg.MPLS,
-	})
+	return report.Text(env.Stdout, snap, s.lookup(snap, true), s.reportOptions(snap))
 }

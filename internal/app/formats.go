@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/trace"
@@ -53,13 +54,20 @@ func batchView(write func(io.Writer, batch) error) view {
 			snap:  snap,
 			names: names,
 			meta:  s.meta(start, time.Now()),
-			opts:  s.reportOptions(),
+			opts:  s.reportOptions(snap),
 		})
 	}
 }
 
-func (s *session) reportOptions() report.Options {
-	return report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS}
+// reportOptions are the writers' options for a finished run's snap, with its analysis when
+// --analyze asked for one.
+func (s *session) reportOptions(snap stats.Snapshot) report.Options {
+	o := report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS}
+	if s.cfg.Analyze {
+		a := analyze.Analyze(analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
+		o.Analysis = &a
+	}
+	return o
 }
 
 func (s *session) meta(start, end time.Time) report.Meta {

@@ -69,6 +69,10 @@ type Config struct {
 	LocalPort int            // -L (UDP); 0 = the kernel picks
 	Paris     bool           // --paris: one flow per run (UDP, TCP)
 
+	// Analyze (--analyze) appends the path analysis to the report, Markdown and HTML, and adds it
+	// to JSON and XML. Formats without a place for it (CSV, split, raw) refuse it.
+	Analyze bool
+
 	Help, Version bool
 }
 
@@ -119,6 +123,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.BoolVarP(&f.raw, "raw", "l", false, "output the raw event stream")
 	fs.BoolVar(&f.markdown, "markdown", false, "output the report as a Markdown table")
 	fs.BoolVar(&f.html, "html", false, "output the report as an HTML page")
+	fs.BoolVar(&cfg.Analyze, "analyze", false, "append findings, whom to contact and a conclusion")
 	fs.BoolVarP(&f.split, "split", "p", false, "split-UI line output for scripts")
 	fs.BoolVarP(&f.curses, "curses", "t", false, "full-screen terminal UI")
 	fs.IntVar(&f.displaymode, "displaymode", 0, "initial display `MODE` of the UI (0-2)")
@@ -232,6 +237,12 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	// The display flags all set one mode; like mtr, the last one given wins.
 	cfg.Mode = f.lastMode()
 	cfg.Wide = f.wide
+	if cfg.Analyze {
+		switch cfg.Mode {
+		case ModeCSV, ModeSplit, ModeRaw, ModeCurses:
+			return errors.New("--analyze works with -r, -j, -x, --markdown and --html, not with -C, -p, -l or -t")
+		}
+	}
 
 	if f.v4 && f.v6 {
 		return errors.New("-4 and -6 are mutually exclusive")

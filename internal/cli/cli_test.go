@@ -57,6 +57,10 @@ func TestParseOptions(t *testing.T) {
 		{"tcp keeps the default port for the prober", "", []string{"-T", "h"}, func(c *Config) bool { return c.Protocol == probe.TCPProbes && c.Port == 0 }},
 		{"paris with udp", "", []string{"-u", "--paris", "h"}, func(c *Config) bool { return c.Paris && c.Protocol == probe.UDPProbes }},
 		{"icmp is the default", "", []string{"h"}, func(c *Config) bool { return c.Protocol == probe.ICMPProbes && !c.Paris }},
+		{"no analysis unless asked", "", []string{"-r", "h"}, func(c *Config) bool { return !c.Analyze }},
+		{"analyze a report", "", []string{"-r", "--analyze", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeReport }},
+		{"analyze JSON", "", []string{"--analyze", "-j", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeJSON }},
+		{"analyze from MTR_OPTIONS", "--analyze", []string{"--html", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeHTML }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +104,9 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
 		{[]string{"-U", "0"}, "-U/--max-unknown: value out of range (1-255): 0"},
 		{[]string{"-G", "0"}, "-G/--gracetime: value out of range"},
+		{[]string{"--analyze", "-C"}, "--analyze works with -r, -j, -x, --markdown and --html"},
+		{[]string{"-p", "--analyze"}, "--analyze works with"},
+		{[]string{"--analyze=maybe"}, `invalid value "maybe" for --analyze`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

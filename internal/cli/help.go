@@ -13,7 +13,7 @@ Trace the route to each HOST and keep probing every hop, like mtr.
 Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
         -t --curses        live UI (default, on tty)  -p --split    script lines
         -l --raw           raw events     -j --json   -C --csv     -x --xml
-        --markdown  --html report table for tickets (Markdown, web page)
+        --markdown  --html ticket tables   --analyze  what is wrong, who to call
         --displaymode MODE first UI view (0-2)
 Hosts   -n --no-dns        addresses only             -b --show-ips name and IP
         -o --order FIELDS  columns ("LS NABWV")       -e --mpls     MPLS labels

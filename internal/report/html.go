@@ -67,6 +67,10 @@ td.host, th.host { text-align: left; }
 		}
 		bw.WriteString("</tr>\n")
 	}
-	bw.WriteString("</tbody>\n</table>\n</body>\n</html>\n")
+	bw.WriteString("</tbody>\n</table>\n")
+	if o.Analysis != nil {
+		writeHTMLAnalysis(bw, o.Analysis)
+	}
+	bw.WriteString("</body>\n</html>\n")
 	return bw.Flush()
 }

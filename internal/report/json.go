@@ -67,7 +67,11 @@ func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 		hub = append(hub, member{"addrs", addrs})
 		hubs = append(hubs, hub)
 	}
-	doc := object{{"report", object{{"mtr", head}, {"hubs", hubs}}}}
+	rep := object{{"mtr", head}, {"hubs", hubs}}
+	if o.Analysis != nil {
+		rep = append(rep, member{"analysis", jsonAnalysis(o.Analysis)})
+	}
+	doc := object{{"report", rep}}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	enc.SetEscapeHTML(false)

@@ -41,6 +41,9 @@ func Markdown(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) err
 		cells := append([]string{r.hop, host}, r.values...)
 		writeMDRow(bw, cells)
 	}
+	if o.Analysis != nil {
+		writeMarkdownAnalysis(bw, o.Analysis)
+	}
 	return bw.Flush()
 }
 

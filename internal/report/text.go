@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -20,6 +21,9 @@ type Options struct {
 	ShowIPs   bool   // -b: "name (ip)" when a name is known
 	LocalHost string // local host name for the HOST: line
 	MPLS      bool   // -e: each address's MPLS label stack on lines below it
+	// Analysis (--analyze) is appended to the report, Markdown and HTML, and added to JSON and XML
+	// as an "analysis" object and an <ANALYSIS> element; nil leaves mtr's formats as they are.
+	Analysis *analyze.Analysis
 }
 
 // Names returns the reverse name of an address, or "" (DNS off or no name).
@@ -129,6 +133,9 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 			bw.WriteByte('\n')
 			writeLines(bw, r.extraL[i])
 		}
+	}
+	if o.Analysis != nil {
+		writeTextAnalysis(bw, o.Analysis)
 	}
 	return bw.Flush()
 }

@@ -34,6 +34,9 @@ func XML(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 		}
 		bw.WriteString("    </HUB>\n")
 	}
+	if o.Analysis != nil {
+		writeXMLAnalysis(bw, o.Analysis)
+	}
 	bw.WriteString("</MTR>\n")
 	return bw.Flush()
 }

@@ -1,0 +1,221 @@
+package analyze
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// loss applies the guide's loss rules over the hops that answered.
+//
+// Real loss at a hop drops a share of every probe that passes it, so it shows on every hop after
+// it, the end of the path included. Loss at the last answering hop is therefore the reference, as
+// the guide takes the last affected hop's rate when rates vary (its hop 9). A fixed reference
+// also means more probes at the same rates can only sharpen the calls below, never reverse
+// them, except that the start may move later. The real loss runs back from the end over every hop
+// whose loss is not clearly below it (its 95 % interval wholly below the reference's), and starts
+// at the first lossy hop of that run. Hops between lossy ones that happened to lose nothing do
+// not cut the run unless their counts, pooled, show that clearly; they leave the start unsettled
+// instead.
+//
+// Loss at any hop before the run does not reach the end: it is ICMP rate limiting, settled once
+// the later hops that lost less than it, pooled, have a 95 % interval wholly below its rate.
+// Pooling just those hops is what the guide does by eye ("no loss on subsequent hops"); a hop
+// that loses more than the one in question cannot argue either way.
+func (x *analyzer) loss() {
+	resp := x.answering()
+	if len(resp) == 0 {
+		return
+	}
+	r := resp[len(resp)-1]
+	lossy := func(i int) bool { return x.ev[i].Lost > 0 }
+
+	// Hops that never answer while later ones do: routers that send no time-exceeded at all.
+	for i := 0; i < r; i++ {
+		if x.hops[i].Recv == 0 && x.ev[i].Sent > 0 {
+			x.add(Finding{
+				Kind: RateLimited, Hops: []int{x.hops[i].TTL}, Settled: true,
+				Summary: fmt.Sprintf("Hop %d never answers (%d probes) while later hops do: that router sends no ICMP time-exceeded, it still forwards.",
+					x.hops[i].TTL, x.ev[i].Sent),
+				Action: "None needed.",
+			})
+		}
+	}
+
+	var run []int
+	var ref pool
+	if lossy(r) {
+		ref.add(x.ev[r].Sent, x.ev[r].Lost)
+		refLo, _ := Wilson(float64(ref.lost), float64(ref.n), z95)
+		first := len(resp) - 1 // index in resp of the run's first lossy hop
+		var clean pool         // the hops walked over that lost nothing
+		for k := len(resp) - 1; k >= 0; k-- {
+			e := x.ev[resp[k]]
+			if !lossy(resp[k]) {
+				clean.add(e.Sent, 0)
+			}
+			_, hi := Wilson(float64(e.Lost), float64(e.Sent), z95)
+			_, cleanHi := Wilson(0, float64(clean.n), z95)
+			if hi < refLo || cleanHi < refLo {
+				break
+			}
+			if lossy(resp[k]) {
+				first = k
+			}
+		}
+		run = resp[first:]
+	}
+	inRun := map[int]bool{}
+	for _, i := range run {
+		inRun[i] = true
+	}
+	for _, i := range resp {
+		if lossy(i) && !inRun[i] {
+			x.rateLimited(i, resp)
+		}
+	}
+	if len(run) > 0 {
+		x.lossRun(run, resp, ref)
+	}
+}
+
+// rateLimited judges lossy hop i, whose loss does not reach the end of the path.
+func (x *analyzer) rateLimited(i int, resp []int) {
+	e := x.ev[i]
+	rate := e.Loss / 100
+	var d pool
+	var dn, most int
+	for _, j := range resp {
+		if j <= i || x.ev[j].Loss >= e.Loss {
+			continue
+		}
+		d.add(x.ev[j].Sent, x.ev[j].Lost)
+		dn++
+		most = max(most, x.ev[j].Sent)
+	}
+	f := Finding{
+		Kind: RateLimited, Hops: []int{e.TTL},
+		Confidence: coverage(belowZ(float64(d.lost), float64(d.n), rate)),
+	}
+	f.Settled = f.Confidence >= 0.95
+	later := fmt.Sprintf("the later hops that lost less lost %d of %d", d.lost, d.n)
+	if f.Settled {
+		f.Summary = fmt.Sprintf("%s loses %s but %s: the loss does not persist, it is ICMP rate limiting at that router.",
+			capital(x.name(i)), lossText(e), later)
+		f.Action = "None needed: forwarded traffic is not affected."
+	} else {
+		f.MoreProbes = probesToSettle(d.share(), rate, dn, most, false)
+		f.Summary = fmt.Sprintf("%s loses %s and %s: likely ICMP rate limiting, but too few probes to rule out real loss.",
+			capital(x.name(i)), lossText(e), later)
+		f.Action = x.moreText(f.MoreProbes)
+	}
+	x.add(f)
+}
+
+// lossRun reports the run of hops that carries the loss to the end of the path; ref is the last
+// hop's loss.
+func (x *analyzer) lossRun(run, resp []int, ref pool) {
+	s := run[0]
+	refRate := ref.share()
+	refLo, refHi := Wilson(float64(ref.lost), float64(ref.n), z95)
+
+	// The start is settled when the hops before it that lost less, pooled, show a rate below the
+	// reference (the loss was not there yet), and when every hop of the run lost probes (the
+	// guide's "loss on all subsequent hops"); a hop in the run that lost none is settled one way
+	// or the other once its count would show it clearly below the reference.
+	var before pool
+	var bn, most int
+	for _, j := range resp {
+		if j >= s {
+			break
+		}
+		if x.ev[j].Loss < 100*refRate {
+			before.add(x.ev[j].Sent, x.ev[j].Lost)
+			bn++
+			most = max(most, x.ev[j].Sent)
+		}
+	}
+	conf := 1.0
+	more := 0
+	var why []string
+	if bn > 0 {
+		conf = coverage(belowZ(float64(before.lost), float64(before.n), refRate))
+		if conf < 0.95 {
+			more = probesToSettle(before.share(), refRate, bn, most, false)
+			why = append(why, fmt.Sprintf("the hops before it lost %d of %d, too few to show the loss was not there yet", before.lost, before.n))
+		}
+	}
+	var gaps []int
+	for _, i := range run {
+		if x.ev[i].Lost == 0 {
+			gaps = append(gaps, x.hops[i].TTL)
+			conf = 0
+			more = max(more, probesToSettle(0, refLo, 1, x.ev[i].Sent, false))
+		}
+	}
+	if len(gaps) > 0 {
+		why = append(why, "hop "+HopList(gaps)+" in between lost nothing, so the loss may start after it")
+	}
+	// A start hop that loses less than half what reaches the end may only be rate-limiting, with
+	// the real loss starting after it; its count cannot settle that while the rates stay apart,
+	// so no probe count is promised for it.
+	if e := x.ev[s]; e.Loss < 50*refRate {
+		conf = 0
+		why = append(why, fmt.Sprintf("hop %d loses %s%%, under half the %s%% that reaches the end, and may only be rate-limiting", e.TTL, pct(e.Loss), pct(100*refRate)))
+	}
+	var ttls []int
+	for _, i := range run {
+		ttls = append(ttls, x.hops[i].TTL)
+	}
+	refText := fmt.Sprintf("%s%% at hop %d (%d of %d lost, 95%% CI %s-%s%%)",
+		pct(100*refRate), x.hops[run[len(run)-1]].TTL, ref.lost, ref.n, pct(100*refLo), pct(100*refHi))
+
+	f := Finding{Hops: ttls, Confidence: conf, Settled: conf >= 0.95, MoreProbes: more}
+	destOnly := x.reached
+	for _, i := range run {
+		if x.region[i] != RegionDest {
+			destOnly = false
+		}
+	}
+	if destOnly {
+		f.Kind = DestThrottles
+		f.Summary = fmt.Sprintf("Only the destination's end of the path loses probes (from %s: %s) and the hops before it do not: the destination limits its ICMP answers or its firewall drops some.",
+			x.name(s), refText)
+		f.Action = "Check the destination's firewall and ICMP rate limit (e.g. net.ipv4.icmp_ratelimit), or run the reverse path test."
+		f.Contact = "the destination's administrator"
+	} else {
+		f.Kind = LossStarts
+		f.Summary = fmt.Sprintf("Real loss starts at %s: every hop after it loses probes too; the reference rate is %s.",
+			x.name(s), refText)
+		f.Action = "Contact the carrier responsible for hop " + strconv.Itoa(x.hops[s].TTL) + " with this report, and run the reverse path test."
+		f.Contact = x.contact(s)
+	}
+	if !f.Settled {
+		f.Summary += " Where it starts is not settled: " + strings.Join(why, "; ") + "."
+		f.Action = x.moreText(f.MoreProbes) + " " + f.Action
+	}
+	x.add(f)
+
+	// A hop in the run that loses clearly more than the reference adds rate limiting of its own.
+	for _, i := range run {
+		e := x.ev[i]
+		z := aboveZ(float64(e.Lost), float64(e.Sent), refHi)
+		if coverage(z) < 0.95 {
+			continue
+		}
+		x.add(Finding{
+			Kind: RateLimited, Hops: []int{e.TTL}, Settled: true, Confidence: coverage(z),
+			Summary: fmt.Sprintf("%s loses %s, more than the %s%% that reaches the end: the excess is ICMP rate limiting there.",
+				capital(x.name(i)), lossText(e), pct(100*refRate)),
+			Action: "None needed for the excess.",
+		})
+	}
+}
+
+// moreText asks for the probe count that would settle a finding.
+func (x *analyzer) moreText(n int) string {
+	if n <= 0 {
+		return "More probes at these rates would not settle it: run the reverse path test."
+	}
+	return fmt.Sprintf("Run about %d probes per hop (mtr -r -c %d %s) to settle it.", n, n, x.target())
+}

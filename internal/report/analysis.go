@@ -1,0 +1,192 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/mtr-go/mtr-go/internal/analyze"
+)
+
+// The analysis (--analyze) as each format carries it. Its text holds addresses and, once AS
+// lookups fill analyze.Input.AS, AS names from DNS: untrusted, so every writer escapes it as it
+// escapes host names, and the text report drops control characters.
+
+// findingHead is "rate-limited, hop 2" or "loss-starts, hops 3-5, not settled (confidence 80%)".
+func findingHead(f analyze.Finding) string {
+	head := f.Kind.String()
+	if len(f.Hops) == 1 {
+		head += ", hop " + strconv.Itoa(f.Hops[0])
+	} else if len(f.Hops) > 1 {
+		head += ", hops " + analyze.HopList(f.Hops)
+	}
+	if !f.Settled {
+		head += fmt.Sprintf(", not settled (confidence %.0f%%)", math.Floor(100*f.Confidence))
+	}
+	return head
+}
+
+// reverseText is the sentence around the reverse-path command.
+const reverseText = "Reverse path: on the far end, run"
+
+// writeTextAnalysis appends the analysis to the text report, one finding a paragraph.
+func writeTextAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
+	bw.WriteString("\nAnalysis:\n")
+	for i, f := range a.Findings {
+		fmt.Fprintf(bw, "%2d. [%s] %s\n", i+1, plain(findingHead(f)), plain(f.Summary))
+		fmt.Fprintf(bw, "    Do: %s\n", plain(f.Action))
+		if f.Contact != "" {
+			fmt.Fprintf(bw, "    Contact: %s\n", plain(f.Contact))
+		}
+	}
+	fmt.Fprintf(bw, "Conclusion: %s\n", plain(a.Conclusion))
+	if a.Reverse != "" {
+		fmt.Fprintf(bw, "%s: %s\n", reverseText, plain(a.Reverse))
+	}
+}
+
+// plain drops control characters, so network text cannot move the terminal's cursor.
+func plain(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func writeMarkdownAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
+	bw.WriteString("\n#### Analysis\n\n")
+	for _, f := range a.Findings {
+		fmt.Fprintf(bw, "- **%s:** %s  \n  *Do:* %s", mdEscape(findingHead(f)), mdEscape(f.Summary), mdEscape(f.Action))
+		if f.Contact != "" {
+			fmt.Fprintf(bw, "  \n  *Contact:* %s", mdEscape(f.Contact))
+		}
+		bw.WriteString("\n")
+	}
+	if len(a.Findings) > 0 {
+		bw.WriteString("\n")
+	}
+	fmt.Fprintf(bw, "**Conclusion:** %s\n", mdEscape(a.Conclusion))
+	if a.Reverse != "" {
+		fmt.Fprintf(bw, "\n%s: %s\n", reverseText, mdEscape(a.Reverse))
+	}
+}
+
+func writeHTMLAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
+	esc := html.EscapeString
+	bw.WriteString("<h2>Analysis</h2>\n")
+	if len(a.Findings) > 0 {
+		bw.WriteString("<ol id=\"findings\">\n")
+		for _, f := range a.Findings {
+			class := "info"
+			switch {
+			case !f.Settled:
+				class = "open"
+			case f.Kind.Problem():
+				class = "problem"
+			}
+			fmt.Fprintf(bw, "<li class=\"%s\" data-kind=\"%s\"><b>%s:</b> %s<br><i>Do:</i> %s",
+				class, esc(f.Kind.String()), esc(findingHead(f)), esc(f.Summary), esc(f.Action))
+			if f.Contact != "" {
+				fmt.Fprintf(bw, "<br><i>Contact:</i> %s", esc(f.Contact))
+			}
+			bw.WriteString("</li>\n")
+		}
+		bw.WriteString("</ol>\n")
+	}
+	fmt.Fprintf(bw, "<p id=\"conclusion\"><b>Conclusion:</b> %s</p>\n", esc(a.Conclusion))
+	if a.Reverse != "" {
+		fmt.Fprintf(bw, "<p id=\"reverse\">%s: <code>%s</code></p>\n", reverseText, esc(a.Reverse))
+	}
+}
+
+// writeXMLAnalysis writes the <ANALYSIS> element, indented as a <HUB> is.
+func writeXMLAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
+	fmt.Fprintf(bw, "    <ANALYSIS CONCLUSION=\"%s\"", escape(a.Conclusion))
+	if a.Reverse != "" {
+		fmt.Fprintf(bw, " REVERSE=\"%s\"", escape(a.Reverse))
+	}
+	bw.WriteString(">\n")
+	for _, f := range a.Findings {
+		fmt.Fprintf(bw, "        <FINDING KIND=\"%s\" HOPS=\"%s\" SETTLED=\"%t\" CONFIDENCE=\"%s\" MORE_PROBES=\"%d\">\n",
+			f.Kind, hopsAttr(f.Hops), f.Settled, frac(f.Confidence), f.MoreProbes)
+		fmt.Fprintf(bw, "            <SUMMARY>%s</SUMMARY>\n", escape(f.Summary))
+		fmt.Fprintf(bw, "            <ACTION>%s</ACTION>\n", escape(f.Action))
+		if f.Contact != "" {
+			fmt.Fprintf(bw, "            <CONTACT>%s</CONTACT>\n", escape(f.Contact))
+		}
+		for _, e := range f.Evidence {
+			fmt.Fprintf(bw, "            <EVIDENCE HOP=\"%d\" IP=\"%s\" REGION=\"%s\" SENT=\"%d\" LOST=\"%d\" LOSS=\"%s\" LOSS_LOW=\"%s\" LOSS_HIGH=\"%s\" AVG=\"%s\" BEST=\"%s\" WRST=\"%s\" STDEV=\"%s\"/>\n",
+				e.TTL, addrAttr(e), e.Region, e.Sent, e.Lost, frac(e.Loss), frac(e.LossLo), frac(e.LossHi),
+				frac(e.Avg), frac(e.Best), frac(e.Wrst), frac(e.StDev))
+		}
+		bw.WriteString("        </FINDING>\n")
+	}
+	bw.WriteString("    </ANALYSIS>\n")
+}
+
+func hopsAttr(hops []int) string {
+	s := make([]string, len(hops))
+	for i, h := range hops {
+		s[i] = strconv.Itoa(h)
+	}
+	return strings.Join(s, " ")
+}
+
+func addrAttr(e analyze.HopStats) string {
+	if !e.Addr.IsValid() {
+		return ""
+	}
+	return e.Addr.String()
+}
+
+// frac is a number with at most three decimals, as the machine formats carry measurements.
+func frac(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		v = 0
+	}
+	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+}
+
+// jsonAnalysis is the "analysis" object of the JSON document.
+func jsonAnalysis(a *analyze.Analysis) object {
+	findings := make([]object, 0, len(a.Findings))
+	for _, f := range a.Findings {
+		ev := make([]object, 0, len(f.Evidence))
+		for _, e := range f.Evidence {
+			ev = append(ev, object{
+				{"hop", e.TTL}, {"ip", addrOrNull(e.Addr)}, {"region", e.Region.String()},
+				{"sent", e.Sent}, {"lost", e.Lost}, {"loss", rounded(e.Loss)},
+				{"loss_low", rounded(e.LossLo)}, {"loss_high", rounded(e.LossHi)},
+				{"avg", rounded(e.Avg)}, {"best", rounded(e.Best)}, {"wrst", rounded(e.Wrst)}, {"stdev", rounded(e.StDev)},
+			})
+		}
+		fo := object{
+			{"kind", f.Kind.String()}, {"hops", f.Hops}, {"settled", f.Settled},
+			{"confidence", rounded(f.Confidence)}, {"more_probes", f.MoreProbes},
+			{"summary", f.Summary}, {"action", f.Action},
+		}
+		if f.Contact != "" {
+			fo = append(fo, member{"contact", f.Contact})
+		}
+		findings = append(findings, append(fo, member{"evidence", ev}))
+	}
+	regions := make([]object, 0, len(a.Regions))
+	for _, r := range a.Regions {
+		regions = append(regions, object{{"hop", r.TTL}, {"ip", addrOrNull(r.Addr)}, {"region", r.Region.String()}})
+	}
+	var reverse any
+	if a.Reverse != "" {
+		reverse = a.Reverse
+	}
+	return object{
+		{"conclusion", a.Conclusion}, {"reverse", reverse}, {"findings", findings}, {"regions", regions},
+	}
+}
+
+func rounded(v float64) real { return real(math.Round(v*1000) / 1000) }
