@@ -112,6 +112,19 @@ func TestRules(t *testing.T) {
 			conclusion: "No real problem on this path: the loss at hop 2 is ICMP rate limiting.",
 		},
 		{
+			// The demo lab at -c 30: hop 2 throttles (17 of 30 lost), hops 3 and 4 lose nothing,
+			// real loss from hop 5 on (6, 6 and 4 of 30). Two-proportion test of hops 3-4 (0 of
+			// 60) against the end (4 of 30): pooled p = 4/90, se = sqrt(p(1-p)(1/60+1/30)) =
+			// 0.0461, z = 0.1333/0.0461 = 2.89 > 1.96: the loss is not there yet at hops 3-4, so
+			// it starts at hop 5, and hop 2's excess is rate limiting.
+			name: "clean hops between a throttling hop and real loss end the lossy run",
+			snap: path(dest, h("198.18.0.2", 30, 0, steady...), h("198.18.1.2", 30, 17, steady...),
+				h("198.18.2.2", 30, 0, steady...), h("198.18.3.2", 30, 0, steady...), h("198.18.4.2", 30, 6, steady...),
+				h("198.18.5.2", 30, 6, steady...), h(dest, 30, 4, steady...)),
+			want:    []want{{LossStarts, []int{5, 6, 7}, true}, {RateLimited, []int{2}, true}},
+			reverse: true,
+		},
+		{
 			// 1 of 10 lost at hop 2, 0 of 30 after it: the upper bound 3.84/33.84 = 11.3 % still
 			// allows hop 2's 10 %. The interval drops below 10 % once the pool exceeds
 			// 3.84·0.9/0.1 = 34.6 probes: 3 hops × 12.

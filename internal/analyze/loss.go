@@ -13,7 +13,7 @@ import (
 // the guide takes the last affected hop's rate when rates vary (its hop 9). A fixed reference
 // also means more probes at the same rates can only sharpen the calls below, never reverse
 // them, except that the start may move later. The real loss runs back from the end over every hop
-// whose loss is not clearly below it (its 95 % interval wholly below the reference's), and starts
+// whose loss is not clearly below it (a two-proportion test at 95 %), and starts
 // at the first lossy hop of that run. Hops between lossy ones that happened to lose nothing do
 // not cut the run unless their counts, pooled, show that clearly; they leave the start unsettled
 // instead.
@@ -46,7 +46,6 @@ func (x *analyzer) loss() {
 	var ref pool
 	if lossy(r) {
 		ref.add(x.ev[r].Sent, x.ev[r].Lost)
-		refLo, _ := Wilson(float64(ref.lost), float64(ref.n), z95)
 		first := len(resp) - 1 // index in resp of the run's first lossy hop
 		var clean pool         // the hops walked over that lost nothing
 		for k := len(resp) - 1; k >= 0; k-- {
@@ -54,9 +53,12 @@ func (x *analyzer) loss() {
 			if !lossy(resp[k]) {
 				clean.add(e.Sent, 0)
 			}
-			_, hi := Wilson(float64(e.Lost), float64(e.Sent), z95)
-			_, cleanHi := Wilson(0, float64(clean.n), z95)
-			if hi < refLo || cleanHi < refLo {
+			// A hop, or the clean hops walked over together, losing clearly less than the end
+			// (a two-proportion test at 95 %): the loss that reaches the end is not there yet.
+			below := func(lost, n int) bool {
+				return coverage(diffZ(float64(lost), float64(n), float64(ref.lost), float64(ref.n))) >= 0.95
+			}
+			if below(e.Lost, e.Sent) || below(0, clean.n) {
 				break
 			}
 			if lossy(resp[k]) {

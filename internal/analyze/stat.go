@@ -59,6 +59,26 @@ func aboveZ(lost, n, rate float64) float64 {
 	return bisect(func(z float64) bool { lo, _ := Wilson(lost, n, z); return lo > rate })
 }
 
+// diffZ is the two-proportion z statistic of "a's loss is below b's", pooling both for the
+// standard error: how many standard errors b's share lies above a's. 0 when it does not.
+// Unlike comparing two 95 % intervals for overlap, which needs about 2.8 standard errors, this
+// counts the uncertainty of both shares once.
+func diffZ(aLost, aN, bLost, bN float64) float64 {
+	if aN <= 0 || bN <= 0 {
+		return 0
+	}
+	pa, pb := aLost/aN, bLost/bN
+	if pa >= pb {
+		return 0
+	}
+	p := (aLost + bLost) / (aN + bN)
+	se := math.Sqrt(p * (1 - p) * (1/aN + 1/bN))
+	if se == 0 {
+		return math.Inf(1)
+	}
+	return (pb - pa) / se
+}
+
 // bisect finds the largest z in [0, 40] for which ok holds, ok being true below some point and
 // false above it. Past 40 standard errors the answer is as good as certain.
 func bisect(ok func(z float64) bool) float64 {
