@@ -1,10 +1,11 @@
 // Package probe sends probes with a per-probe TTL and matches the kernel's answers to them. It has
-// four probers behind one interface (Prober; OpenProber picks by Config.Protocol, Switch lets
+// five probers behind one interface (Prober; OpenProber picks by Config.Protocol, Switch lets
 // the live view change protocol): ICMP echo over a raw socket (Open, icmp_linux.go), ICMP echo
 // over an unprivileged ping socket when raw sockets are refused (OpenDgram, dgram_linux.go), UDP
-// datagrams (OpenUDP) and TCP SYNs (OpenTCP, one connect per probe). The raw prober reads every
-// answer from its socket; the others get ICMP errors from their sockets' error queues
-// (errqueue_linux.go).
+// datagrams (OpenUDP), TCP SYNs built by hand on a raw socket (OpenTCPRaw, tcpraw_linux.go) and,
+// without that privilege, TCP SYNs of one connect per probe (OpenTCP). The raw probers read
+// answers from raw sockets, the others ICMP errors from their sockets' error queues
+// (errqueue_linux.go); the error queues also carry the kernel's send stamps (txstamp_linux.go).
 //
 // The wire logic (building echo requests, reading answers, the datagram quoted inside ICMP
 // errors, MPLS extensions, error-queue records) is made of pure functions, in this file and

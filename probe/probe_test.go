@@ -522,13 +522,4 @@ func TestSequencesPerProtocol(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
-	// A switch answers for its current protocol and every prober it has open.
-	s := &Switch{cfg: Config{Protocol: ICMPProbes}}
-	if got := s.Sequences(); got != 65536 {
-		t.Errorf("switch on ICMP: %d, want 65536", got)
-	}
-	s.cfg.Protocol = UDPProbes
-	if got := s.Sequences(); got != udpSeqs {
-		t.Errorf("switch on classic UDP: %d, want %d", got, udpSeqs)
-	}
 }

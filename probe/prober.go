@@ -60,8 +60,8 @@ type Sequencer interface {
 	Sequences() int
 }
 
-// sequences is the most a prober for cfg offers as Sequences (see Sequencer), and what a Switch
-// assumes of one it has not opened yet.
+// sequences is the sequence space a prober for cfg offers (see Sequencer); the raw TCP prober
+// says it for itself, since the unprivileged one it falls back to has all 65536.
 func (cfg Config) sequences() int {
 	switch {
 	case cfg.Protocol == UDPProbes && cfg.Port == 0 && !cfg.Paris:

@@ -67,22 +67,17 @@ func (s *Switch) forward(p Prober) {
 	}()
 }
 
-// Sequences is the smallest sequence space of the probers open and of the current protocol (a
-// scheduler asks before each probe, so a switch to a protocol with fewer numbers takes effect at
-// once; numbers already handed out stay reserved until their probes are settled).
+// Sequences is the sequence space of the current protocol's prober. The scheduler asks before
+// every probe, so a switch to a protocol with fewer numbers takes effect at once; numbers already
+// handed out stay reserved until their probes are settled, and the live view refuses a switch
+// that the current interval is too short for (trace.Tracer.CheckInterval).
 func (s *Switch) Sequences() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.cfg.sequences()
 	if q, ok := s.cur.(Sequencer); ok {
-		n = min(n, q.Sequences())
+		return q.Sequences()
 	}
-	for _, p := range s.open {
-		if q, ok := p.(Sequencer); ok {
-			n = min(n, q.Sequences())
-		}
-	}
-	return n
+	return 1 << 16
 }
 
 // Protocol returns the protocol of the probes being sent.

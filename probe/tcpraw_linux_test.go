@@ -88,19 +88,18 @@ func TestTCPRawSequences(t *testing.T) {
 	}
 }
 
-// TestSwitchSequences: a Switch offers the smallest space of its current protocol and of what it
-// has open; the scheduler asks before every probe, so a switch to classic TCP shrinks it at once.
+// TestSwitchSequences: a Switch offers its current prober's space, so a switch to classic TCP
+// shrinks it at once (the scheduler asks before every probe).
 func TestSwitchSequences(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
 	for _, c := range []struct {
-		cfg       Config
-		want      int
-		afterTCP  int // after the UI switched to TCP probes
-		switchTCP bool
+		cfg      Config
+		want     int
+		afterTCP int // after the UI switched to TCP probes (raw, as root)
 	}{
-		{Config{Target: lo, Protocol: UDPProbes}, udpSeqs, tcpClassicPorts, true},
-		{Config{Target: lo, Protocol: UDPProbes, Paris: true}, 1 << 16, 1 << 16, true},
-		{Config{Target: lo, Protocol: UDPProbes, Port: 53}, 1 << 16, 0, false},
+		{Config{Target: lo, Protocol: UDPProbes}, udpSeqs, tcpClassicPorts},
+		{Config{Target: lo, Protocol: UDPProbes, Paris: true}, 1 << 16, 1 << 16},
+		{Config{Target: lo, Protocol: UDPProbes, Port: 53}, 1 << 16, tcpClassicPorts},
 	} {
 		s, err := NewSwitch(c.cfg)
 		if err != nil {
@@ -109,13 +108,17 @@ func TestSwitchSequences(t *testing.T) {
 		if got := s.Sequences(); got != c.want {
 			t.Errorf("%+v: Sequences %d, want %d", c.cfg, got, c.want)
 		}
-		if c.switchTCP {
-			if err := s.SetProtocol(TCPProbes); err != nil {
-				t.Fatal(err)
-			}
-			if got := s.Sequences(); got != c.afterTCP {
-				t.Errorf("%+v, then TCP: Sequences %d, want %d", c.cfg, got, c.afterTCP)
-			}
+		if err := s.SetProtocol(TCPProbes); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Sequences(); got != c.afterTCP {
+			t.Errorf("%+v, then TCP: Sequences %d, want %d", c.cfg, got, c.afterTCP)
+		}
+		if err := s.SetProtocol(UDPProbes); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Sequences(); got != c.want {
+			t.Errorf("%+v, back to UDP: Sequences %d, want %d", c.cfg, got, c.want)
 		}
 		s.Close()
 	}

@@ -96,7 +96,9 @@ func TestLabTxStampsAfterFailedSends(t *testing.T) {
 						t.Errorf("seq %d: no kernel send time", r.Seq)
 						continue
 					}
-					if d := r.Sent.Sub(user); d < 0 || d > time.Millisecond {
+					// The user-space time is taken just before sendmsg; a loaded machine may run
+					// the send late, but not by a probe interval (another probe's stamp).
+					if d := r.Sent.Sub(user); d < 0 || d > 50*time.Millisecond {
 						t.Errorf("seq %d: kernel send time %v after the user-space one: another probe's stamp", r.Seq, d)
 					}
 				case <-deadline:

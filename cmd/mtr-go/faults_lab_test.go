@@ -152,6 +152,10 @@ func TestLabFreshIPv6PathListsEveryHop(t *testing.T) {
 			if strings.Join(got.hosts(), " ") != want {
 				t.Errorf("mtr-go lists %v, want every hop %s (mtr lists %v)\n%s", got.hosts(), want, mtr.hosts(), got.raw)
 			}
+			// The path was still fresh when mtr-go started: its first answers waited for it.
+			if w := wrst(t, got.rows[0]); w < 300 {
+				t.Errorf("hop 1's worst answer took %.1f ms: the path was no longer fresh, the test tested nothing\n%s", w, got.raw)
+			}
 			for _, r := range got.rows {
 				// mtr shows 0 %: the probes wait in the client's neighbour queue and all go out
 				// once the first hop's address is usable. Some waiting may cost a probe, none

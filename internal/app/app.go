@@ -216,10 +216,11 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 		Paris:     cfg.Paris,
 		Timeout:   cfg.Timeout,
 	}
-	// The live UI may switch to ICMP later, when privileges are gone: open it now.
+	// The live UI may switch to ICMP or TCP later, when privileges are gone: open them now (raw
+	// TCP only opens with the privilege, else the key gets the unprivileged connect prober).
 	var early []probe.Protocol
 	if cfg.Mode == cli.ModeDefault || cfg.Mode == cli.ModeCurses {
-		early = append(early, probe.ICMPProbes)
+		early = append(early, probe.ICMPProbes, probe.TCPProbes)
 	}
 	p, err := probe.NewSwitch(pcfg, early...)
 	if err != nil {

@@ -55,6 +55,20 @@ type control struct {
 	privileged bool
 }
 
+// SetProtocol switches the probes' protocol unless the current interval is too short for the new
+// protocol's sequence space (classic TCP has 16384 numbers, ICMP 65536): then it stays as it was.
+func (c control) SetProtocol(p probe.Protocol) error {
+	prev := c.tunable.Protocol()
+	if err := c.tunable.SetProtocol(p); err != nil {
+		return err
+	}
+	if err := c.Tracer.CheckInterval(); err != nil {
+		_ = c.tunable.SetProtocol(prev)
+		return fmt.Errorf("%v probes: %w; raise the interval (i) first", p, err)
+	}
+	return nil
+}
+
 // SetInterval refuses, as mtr does, intervals below 1 s to a process that was started without
 // root or cap_net_raw.
 func (c control) SetInterval(d time.Duration) error {

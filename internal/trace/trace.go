@@ -63,16 +63,18 @@ func (c *Config) defaults() {
 	}
 }
 
-// After the last round a run waits for the answers still outstanding, never longer than the
-// gracetime (-G), and stops early only when none of them can still come. A probe to a hop that
-// has answered in this run is given up once it has waited giveUpFactor times that hop's slowest
-// answer plus giveUpSlack (at least minGiveUp): "well past what its own answers took". A probe to
-// a hop that has not answered yet (a router with a slow control plane, a fresh IPv6 path still
-// resolving its neighbours) keeps the run waiting up to the gracetime, as mtr always waits.
+// After the last round a run waits for the answers still outstanding, and stops early only when
+// none of them can still come. As in mtr the wait ends at the latest one interval after the last
+// round began plus the gracetime (-G), and a probe older than the timeout (-Z) can no longer be
+// answered. A probe to a hop that has answered in this run is given up once it has waited
+// giveUpFactor times that hop's slowest answer plus giveUpSlack (at least minGiveUp): "well past
+// what its own answers took"; minGiveUp also covers a reader that a loaded machine runs late. A
+// probe to a hop that has not answered yet (a router with a slow control plane, a fresh IPv6 path
+// still resolving its neighbours) keeps the run waiting, as mtr always waits.
 const (
 	giveUpFactor = 2
 	giveUpSlack  = 20 * time.Millisecond
-	minGiveUp    = 50 * time.Millisecond
+	minGiveUp    = 200 * time.Millisecond
 )
 
 // maxSeen bounds the set of addresses already handed to OnNewAddress. Past it the set starts
@@ -118,7 +120,8 @@ type Tracer struct {
 	rounds *rounds
 	paused bool
 	resume chan struct{} // SetPaused(false) wakes a Run that stopped ticking while paused
-	start  time.Time
+
+	roundStart time.Time // when the current (or last) round's first probe went out
 
 	clock   Clock
 	out     map[uint16]outstanding // probes that may still be answered, by sequence
@@ -234,6 +237,14 @@ func (t *Tracer) SetInterval(d time.Duration) error {
 	return nil
 }
 
+// CheckInterval reports whether the current interval is long enough for the prober's sequence
+// space as it is now (see MinInterval), e.g. after the live view switched protocols.
+func (t *Tracer) CheckInterval() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return checkInterval(t.cfg.Interval, t.cfg.First, t.cfg.Max, t.cfg.Timeout, sequences(t.prober))
+}
+
 // MinInterval is the shortest interval (-i) at which a run over TTLs first..last with this
 // timeout (-Z) never has more probes that may still be answered than the prober has sequence
 // numbers (seqs; 0 means 65536). A round sends at most last-first+1 probes, one per
@@ -331,10 +342,12 @@ func (t *Tracer) Run(ctx context.Context) error {
 		t.mu.Unlock()
 		t.notify()
 	}()
-	t.start = t.clock.Now()
 	startDrain := func() {
 		tick.Stop()
-		drain = &drainer{timer: t.clock.NewTimer(), end: t.clock.Now().Add(t.cfg.Grace)}
+		t.mu.Lock()
+		end := t.roundStart.Add(t.cfg.Interval + t.cfg.Grace)
+		t.mu.Unlock()
+		drain = &drainer{timer: t.clock.NewTimer(), end: end}
 	}
 	var drainC <-chan time.Time
 
@@ -387,6 +400,19 @@ func (t *Tracer) Run(ctx context.Context) error {
 		if drain != nil {
 			wake, done := t.drainState(t.clock.Now(), drain.end)
 			if done {
+				// Answers already handed over count, whatever made their reader late.
+				for pending := true; pending; {
+					select {
+					case r, ok := <-replies:
+						if ok {
+							t.answer(r)
+						} else {
+							pending = false
+						}
+					default:
+						pending = false
+					}
+				}
 				return nil
 			}
 			drain.timer.Reset(wake)
@@ -397,12 +423,12 @@ func (t *Tracer) Run(ctx context.Context) error {
 // drainer is the wait for the last answers after the final round.
 type drainer struct {
 	timer Timer
-	end   time.Time // start of the wait + the gracetime
+	end   time.Time // the last round's start + one interval + the gracetime
 }
 
 // drainState decides, after the last round, whether the run can end now: when the gracetime is
-// over, or no outstanding probe can still be answered. Otherwise it returns how long until the
-// next probe may be given up (or the gracetime ends).
+// over, or no outstanding probe can still be answered (given up by its hop's measure, or past the
+// timeout). Otherwise it returns how long until that may change.
 func (t *Tracer) drainState(now, end time.Time) (wake time.Duration, done bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -414,12 +440,11 @@ func (t *Tracer) drainState(now, end time.Time) (wake time.Duration, done bool) 
 		if o.gen != t.gen {
 			continue // sent before a Reset: counts for nothing
 		}
-		d, ok := t.giveUp(o)
-		if !ok {
-			pending = true // a hop that never answered: wait until the gracetime ends
-			continue
-		}
-		if at := o.sent.Add(d); at.After(now) {
+		at := o.sent.Add(t.cfg.Timeout) // past -Z no answer counts
+		if d, ok := t.giveUp(o); ok {
+			at = minTime(at, o.sent.Add(d))
+		} // else a hop that never answered: wait for it as long as -Z and -G allow
+		if at.After(now) {
 			pending = true
 			next = minTime(next, at)
 		}
@@ -471,8 +496,12 @@ func (t *Tracer) step() (time.Duration, error) {
 		}
 	}
 	ttl := t.rounds.take()
+	now := t.clock.Now()
+	if ttl == t.rounds.first {
+		t.roundStart = now
+	}
 	tick := t.cfg.Interval / time.Duration(t.rounds.numHosts)
-	t.expire(t.clock.Now())
+	t.expire(now)
 	seq := t.nextSeq()
 	gen := t.gen
 	t.mu.Unlock()
@@ -507,22 +536,24 @@ func (t *Tracer) nextSeq() uint16 {
 	// The live view may switch to a protocol with fewer numbers: numbers still held above the new
 	// space stay reserved until answered or expired, and new ones come from the new space.
 	t.seqs = sequences(t.prober)
-	if len(t.out) >= t.seqs {
-		var oldest uint16
-		var at time.Time
-		for seq, o := range t.out {
-			if at.IsZero() || o.sent.Before(at) {
-				oldest, at = seq, o.sent
-			}
-		}
-		delete(t.out, oldest)
-	}
-	for {
+	for range t.seqs {
 		t.seq = uint16((int(t.seq) + 1) % t.seqs)
 		if _, busy := t.out[t.seq]; !busy {
 			return t.seq
 		}
 	}
+	// Every number of the space is held: give up the oldest of them (numbers above a space that
+	// shrank are of no use to free).
+	var oldest uint16
+	var at time.Time
+	for seq, o := range t.out {
+		if int(seq) < t.seqs && (at.IsZero() || o.sent.Before(at)) {
+			oldest, at = seq, o.sent
+		}
+	}
+	delete(t.out, oldest)
+	t.seq = oldest
+	return oldest
 }
 
 // sequences is how many probes p tells apart now (probe.Sequencer), at most 65536.
@@ -533,10 +564,27 @@ func sequences(p Prober) int {
 	return 1 << 16
 }
 
-// fatalSend reports whether a send error means the prober cannot send again (it was closed),
-// as opposed to a refusal of this one probe by the kernel, which a later probe may not meet.
+// transientSend lists the refusals a later probe may not meet: a route that is gone while a
+// route flaps, a neighbour that does not answer, a local firewall, full buffers, an IPv6 source
+// address still tentative. Any other error (a closed prober, an invalid argument, a message too
+// long) would fail every probe, so it ends the run with its message instead of a silent table.
+var transientSend = []syscall.Errno{
+	syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EHOSTDOWN, syscall.ENETDOWN,
+	syscall.ENOBUFS, syscall.ENOMEM, syscall.EAGAIN, syscall.EPERM, syscall.EADDRNOTAVAIL,
+	syscall.ECONNREFUSED, syscall.EINTR,
+}
+
+// fatalSend reports whether a send error means the run cannot go on.
 func fatalSend(err error) bool {
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EBADF)
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+		return true
+	}
+	for _, e := range transientSend {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
 }
 
 // sendReason is what a hop shows for a probe the kernel refused: the system's text for the

@@ -429,6 +429,68 @@ func TestASwitchToASmallerSequenceSpaceTakesEffectAtOnce(t *testing.T) {
 	})
 }
 
+func TestAFullSequenceSpaceGivesUpItsOldestProbe(t *testing.T) {
+	// The space shrank to 64 while probes numbered 64 and up are still out, and every number
+	// below 64 is held too: the next probe must take the number of the oldest probe inside the
+	// space at once (that probe is then lost), not loop over numbers that cannot be freed.
+	f := newFake(time.Millisecond, "198.18.0.2")
+	f.seqs = 1 << 16
+	tr := New(f, f.target(), Config{Clock: testClock{}})
+	base := time.Unix(1e9, 0)
+	for seq := range 200 {
+		tr.out[uint16(seq)] = outstanding{ttl: 1, sent: base.Add(time.Duration(200-seq) * time.Millisecond)}
+	}
+	f.seqs = 64
+	got := make(chan uint16, 1)
+	go func() {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		got <- tr.nextSeq()
+	}()
+	select {
+	case seq := <-got:
+		// Probe n left at base + (200-n) ms, so of 0..63 probe 63 is the oldest.
+		if seq != 63 {
+			t.Errorf("took sequence %d, want 63, the oldest inside the space", seq)
+		}
+		if o := tr.out[63]; o.sent.Equal(base.Add(137 * time.Millisecond)) {
+			t.Error("the given-up probe is still outstanding")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nextSeq did not return: it loops over a full space")
+	}
+}
+
+func TestTimeoutBoundsTheFinalWait(t *testing.T) {
+	// A silent hop would keep the report waiting for the 5 s gracetime, but with -Z 0.5 no answer
+	// older than 0.5 s counts: the run ends 0.5 s after the last probe to it.
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(time.Millisecond, "198.18.0.2", "", "198.18.2.2")
+		tr, took := run(t, f, Config{Count: 2, Interval: 100 * time.Millisecond, Timeout: 500 * time.Millisecond})
+		if took > 800*time.Millisecond {
+			t.Errorf("took %v with -Z 0.5, want the rounds plus at most 0.5 s", took)
+		}
+		if h := tr.Snapshot().Hops[1]; h.Loss() != 100 || h.Sent != 2 {
+			t.Errorf("silent hop: loss %.0f%% snt %d", h.Loss(), h.Sent)
+		}
+	})
+}
+
+func TestPermanentSendErrorsEndTheRun(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EINVAL, syscall.EMSGSIZE, syscall.EACCES} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(time.Millisecond, "198.18.0.2", "198.18.1.2")
+				f.fail = func(ttl, n int) error { return errno }
+				tr := newTracer(f, f.target(), Config{Count: 3, Interval: 100 * time.Millisecond})
+				if err := tr.Run(context.Background()); !errors.Is(err, errno) {
+					t.Errorf("Run = %v, want the run to end with %v: every probe would fail", err, errno)
+				}
+			})
+		})
+	}
+}
+
 func TestIntervalFloor(t *testing.T) {
 	for _, tc := range []struct {
 		name        string

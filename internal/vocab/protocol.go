@@ -9,7 +9,7 @@ type Protocol uint8
 const (
 	ICMPProbes Protocol = iota // ICMP / ICMPv6 echo requests
 	UDPProbes                  // UDP datagrams; the destination answers port unreachable
-	TCPProbes                  // TCP SYNs (a connect); the destination answers SYN-ACK or RST
+	TCPProbes                  // TCP SYNs; the destination answers SYN-ACK or RST
 )
 
 // String returns "ICMP", "UDP" or "TCP".
