@@ -152,7 +152,9 @@ func TestLabLiveUI(t *testing.T) {
 	s = p.waitScreen("the interval prompt", func(s string) bool { return strings.Contains(s, "Interval in seconds: 0.2") })
 	p.sntRises("while a prompt is open", s)
 	p.keys("Escape")
-	time.Sleep(200 * time.Millisecond) // let tcell tell a lone Esc from an Alt sequence
+	// tcell tells a lone Esc from an Alt sequence by a pause: the next key goes only once the
+	// prompt is gone, however long a loaded machine takes to show that.
+	p.waitScreen("the prompt closed", func(s string) bool { return strings.Contains(s, "Interval in seconds: unchanged.") })
 
 	// o: choose the fields.
 	p.keys("o", "C-u", "LSR", "Enter")
