@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gdamore/tcell/v2"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/stats"
@@ -318,4 +321,66 @@ func TestWrap(t *testing.T) {
 			t.Errorf("wrap(%q, %d, %q) = %q, want %q", tc.in, tc.w, tc.indent, got, tc.want)
 		}
 	}
+}
+
+func TestRunLoopUpdatesThePane(t *testing.T) {
+	s := tcell.NewSimulationScreen("")
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	s.SetSize(100, 30)
+	src := &liveSource{snap: cleanPath(20), changed: make(chan struct{}, 1)}
+	g := &frameGrab{drawn: make(chan struct{}, 1)}
+	done := make(chan Result)
+	go func() {
+		done <- Run(context.Background(), s, src, &fakeControl{}, nil, Options{Version: "v9", Analyze: true, OnDraw: g.onDraw})
+	}()
+	g.waitFrame(t, "a clean path's conclusion", func(l []string) bool {
+		return strings.Contains(strings.Join(l, "\n"), "Conclusion: No problem found on this path.")
+	})
+	// One change signal, right after an analysis: the loop draws again once it may analyse.
+	src.mu.Lock()
+	src.snap = faultyPath(100)
+	src.mu.Unlock()
+	src.changed <- struct{}{}
+	g.waitFrame(t, "the faults", func(l []string) bool {
+		text := strings.Join(l, "\n")
+		return strings.Contains(text, "[loss-starts, hops 4-6]") && strings.Contains(text, "[rate-limited]")
+	})
+	s.InjectKey(tcell.KeyRune, 'q', tcell.ModNone)
+	select {
+	case r := <-done:
+		if !r.Analyze {
+			t.Error("result: pane closed, want open")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("q did not end the UI")
+	}
+}
+
+// FuzzWrap holds wrap to its contract for any text and width: no line wider than w, and the
+// words come out in order, long ones only split.
+func FuzzWrap(f *testing.F) {
+	f.Add("Conclusion: Problem: Real loss starts at hop 4 (198.18.3.2)", 20, "  ")
+	f.Add("    Do: contact AS64500 EXAMPLE-NET", 9, "        ")
+	f.Add("αβγ δεζ\tη\x1b[2J", 3, " ")
+	f.Fuzz(func(t *testing.T, s string, w int, indent string) {
+		if w > 1000 || len(indent) > 100 || strings.TrimSpace(indent) != "" {
+			return
+		}
+		lines := wrap(s, w, indent)
+		if w <= 0 && lines != nil {
+			t.Fatalf("width %d gave %q", w, lines)
+		}
+		var got strings.Builder
+		for _, l := range lines {
+			if n := utf8.RuneCountInString(l); n > w {
+				t.Fatalf("line %q has %d runes, width %d", l, n, w)
+			}
+			got.WriteString(strings.Join(strings.Fields(l), ""))
+		}
+		if w > 0 && got.String() != strings.Join(strings.Fields(s), "") {
+			t.Fatalf("wrap(%q, %d) = %q lost or reordered text", s, w, lines)
+		}
+	})
 }
