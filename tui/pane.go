@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode"
@@ -28,6 +29,11 @@ type pane struct {
 	stale  bool           // the snapshot changed since, and the analysis waits for analyzeEvery
 	lines  int            // text lines in the last frame, to bound scrolling
 	height int            // text rows the last frame had for them
+
+	// The text of a at width textW, kept so that frames without a new analysis do not wrap it
+	// again: most frames redraw for a clock tick or a probe while the analysis waits.
+	text  []paneLine
+	textW int
 }
 
 // hopKey is what the analysis of a hop depends on, compared instead of the whole hop so an
@@ -36,18 +42,16 @@ type hopKey struct {
 	ttl, sent, recv int
 	inFlight        bool
 	addrs           int
-	first           string // latest responder, its error and why a send failed
+	addr            netip.Addr // latest responder
+	err, sendErr    string
 }
 
 func keyOf(snap stats.Snapshot, into []hopKey) []hopKey {
 	into = into[:0]
 	for i := range snap.Hops {
 		h := &snap.Hops[i]
-		k := hopKey{ttl: h.TTL, sent: h.Sent, recv: h.Recv, inFlight: h.InFlight, addrs: len(h.Addrs)}
-		if a := h.Addr(); a.IsValid() || h.Err != "" || h.SendErr != "" {
-			k.first = a.String() + "\x00" + h.Err + "\x00" + h.SendErr
-		}
-		into = append(into, k)
+		into = append(into, hopKey{ttl: h.TTL, sent: h.Sent, recv: h.Recv, inFlight: h.InFlight,
+			addrs: len(h.Addrs), addr: h.Addr(), err: h.Err, sendErr: h.SendErr})
 	}
 	return into
 }
@@ -89,6 +93,7 @@ func (u *ui) refresh(snap stats.Snapshot) {
 	}
 	p.a = analyze.Analyze(in)
 	p.marks = marks(p.a)
+	p.text = nil
 	p.key = append(p.key[:0], key...)
 	p.at, p.done, p.stale = now, true, false
 }
@@ -275,7 +280,10 @@ func (u *ui) drawPane(s *canvas, w, top, bottom int) {
 	title := "Analysis   a closes, [ and ] scroll"
 	s.put(0, top, cut(strings.Repeat("-", 2)+" "+title+" "+strings.Repeat("-", max(0, w)), w), bold)
 	rows := bottom - top - 1
-	text := paneText(p.a, w)
+	if p.text == nil || p.textW != w {
+		p.text, p.textW = paneText(p.a, w), w
+	}
+	text := p.text
 	if !p.done {
 		text = []paneLine{{"Analysing...", false}}
 	}
