@@ -385,3 +385,21 @@ func FuzzWrap(f *testing.F) {
 		}
 	})
 }
+
+func TestPaneFitsEverySize(t *testing.T) {
+	snap := faultyPath(100)
+	for _, mode := range []int{ModeTable, ModeStrip} {
+		u := testUI(&fakeControl{}, Options{Analyze: true, DisplayMode: mode})
+		for w := 1; w <= 70; w += 3 {
+			for h := 1; h <= 30; h++ {
+				_, got := render(t, u, snap, w, h)
+				for y, l := range got {
+					if utf8.RuneCountInString(l) > w {
+						t.Fatalf("mode %d, %dx%d: row %d too wide: %q", mode, w, h, y, l)
+					}
+				}
+				press(u, "]")
+			}
+		}
+	}
+}
