@@ -106,3 +106,37 @@ func (t *fakeTty) written() int {
 	defer t.mu.Unlock()
 	return t.n
 }
+
+// BenchmarkFramePane is a frame of the 6-hop faulty path with the analysis pane open: with
+// "analyse" every frame analyses the path again (the most a changing path can cost, which the
+// view allows four times a second), with "unchanged" the path is the same and is not analysed;
+// "closed" is the same frame without the pane.
+func BenchmarkFramePane(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		analyse bool
+		closed  bool
+	}{{"analyse", true, false}, {"unchanged", false, false}, {"closed", false, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			u := testUI(&fakeControl{}, Options{DNS: true, Analyze: !tc.closed})
+			now := time.Now()
+			u.clock = func() time.Time { return now }
+			s := tcell.NewSimulationScreen("")
+			if err := s.Init(); err != nil {
+				b.Fatal(err)
+			}
+			s.SetSize(120, 40)
+			defer s.Fini()
+			snaps := []stats.Snapshot{faultyPath(100), faultyPath(101)}
+			i := 0
+			for b.Loop() {
+				if tc.analyse {
+					i++
+					now = now.Add(analyzeEvery)
+				}
+				u.draw(s, snaps[i%2])
+				s.Show()
+			}
+		})
+	}
+}

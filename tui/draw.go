@@ -53,16 +53,24 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 		return
 	}
 	u.drawKeys(s)
-	u.pageRows = max(1, h-firstHopRow-1)
 	u.lastHops = len(snap.Hops)
 	u.scroll = min(u.scroll, max(0, len(snap.Hops)-1))
 	hops := snap.Hops[min(u.scroll, len(snap.Hops)):]
+	if u.pane.open {
+		// The table keeps the rows above the pane: h is from here on the table's bottom.
+		u.refresh(snap)
+		rows := paneRows(h-1-firstHopRow, u.tableRows(hops))
+		u.drawPane(s, w, firstHopRow+rows, h-1)
+		h = firstHopRow + rows + 1
+	}
+	u.pageRows = max(1, h-firstHopRow-1)
 	switch u.mode {
 	case ModeTable:
 		u.drawTable(s, w, h, hops)
 	default:
 		u.drawChart(s, w, h, hops)
 	}
+	_, h = s.Size()
 	u.drawStatus(s, w, h)
 }
 
@@ -174,7 +182,14 @@ func (u *ui) hopCell(s *canvas, y int, hop *stats.Hop, width int) tcell.Style {
 	if unanswered(hop) {
 		st = bold
 	}
-	s.put(0, y, cut(fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop)), width), st)
+	text := fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop))
+	if m := u.mark(hop.TTL); m != "" && width >= len(m)+12 {
+		// The mark ends the host column, one space before the statistics.
+		m = "[" + m + "]"
+		s.put(width-1-len(m), y, m, st)
+		width -= len(m) + 2
+	}
+	s.put(0, y, cut(text, width), st)
 	return st
 }
 
@@ -234,6 +249,9 @@ func (u *ui) drawChart(s *canvas, w, h int, hops []stats.Hop) {
 	hostW := 24
 	for i := range hops {
 		hostW = max(hostW, utf8.RuneCountInString(fmt.Sprintf("%2d. %s", hops[i].TTL, u.hostText(&hops[i])))+1)
+		if m := u.mark(hops[i].TTL); m != "" {
+			hostW = max(hostW, utf8.RuneCountInString(fmt.Sprintf("%2d. %s", hops[i].TTL, u.hostText(&hops[i])))+len(m)+5)
+		}
 	}
 	hostW = min(hostW, w/2)
 	width := max(0, min(stats.HistoryLen, w-hostW-2))
@@ -274,7 +292,7 @@ func (u *ui) drawChart(s *canvas, w, h int, hops []stats.Hop) {
 		}
 		y++
 	}
-	u.drawLegend(s, y+1, sc, any)
+	u.drawLegend(s, y+1, h, sc, any)
 }
 
 // chartCell is the character and style for one probe in the chart.
@@ -304,8 +322,7 @@ func (u *ui) colored(c tcell.Color, isBold bool) tcell.Style {
 }
 
 // drawLegend explains the chart's characters in milliseconds.
-func (u *ui) drawLegend(s *canvas, y int, sc scale, any bool) {
-	_, h := s.Size()
+func (u *ui) drawLegend(s *canvas, y, h int, sc scale, any bool) {
 	if y >= h-1 {
 		y = h - 2
 	}
@@ -377,10 +394,10 @@ var helpText = []string{
 	"  o       change the order and choice of fields",
 	"  j       toggle latency (LS NABWV) / jitter (DR AGJMXI) fields",
 	"  y / z   IP information / AS numbers",
+	"  a       analysis pane: findings, hop marks, conclusion ([ / ] scroll)",
 	"  u / t   switch between ICMP and UDP / TCP",
 	"  i       set the interval between rounds",
-	"  s       set the packet size",
-	"  B       set the payload bit pattern",
+	"  s / B   set the packet size / the payload bit pattern",
 	"  f / m   set the first / largest TTL",
 	"  Q       set the type of service (TOS)",
 	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",

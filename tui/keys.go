@@ -117,6 +117,14 @@ func (u *ui) runeKey(r rune) {
 	case 'e':
 		u.mpls = !u.mpls
 		u.status = "MPLS labels " + onOff(u.mpls)
+	case 'a':
+		// Opening analyses the path at once rather than showing what it was when last closed.
+		u.pane.open, u.pane.done, u.pane.scroll = !u.pane.open, false, 0
+		u.status = "Analysis pane " + onOff(u.pane.open)
+	case '[':
+		u.scrollPane(-1)
+	case ']':
+		u.scrollPane(1)
 	case 'y', 'z':
 		u.status = "IP information and AS lookups (y, z) are not available yet."
 	case 'u', 't':

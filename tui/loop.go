@@ -53,6 +53,11 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 			s.Show()
 		}
 		last = time.Now()
+		if wait := u.analysisWait(); wait > 0 && !armed {
+			// The path changed too soon after the last analysis: draw again when it may run.
+			armed = true
+			timer.Reset(wait)
+		}
 		if opt.OnDraw != nil {
 			opt.OnDraw(s)
 		}

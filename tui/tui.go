@@ -59,6 +59,8 @@ type Options struct {
 	Size        int
 	Pattern     int
 	TOS         int
+	// Analyze opens the analysis pane from the start (--analyze); key a toggles it.
+	Analyze bool
 
 	// Done, when closed, ends the UI: the run is over (-c rounds done).
 	Done <-chan struct{}
@@ -76,6 +78,7 @@ type Result struct {
 	DNS     bool
 	ShowIPs bool
 	MPLS    bool
+	Analyze bool // the analysis pane was open
 }
 
 // Display modes, in the order `d` cycles through them.
@@ -113,6 +116,10 @@ type ui struct {
 	size, pattern, tos int
 	pageRows           int // hop rows that fit on the screen, for PgUp/PgDn
 	lastHops           int // hops in the last frame, to bound scrolling
+
+	pane   pane             // a: the analysis pane
+	keyBuf []hopKey         // reused by pane refreshes
+	clock  func() time.Time // paces the analysis; tests step it
 }
 
 func newUI(ctl Control, names Names, opt Options) *ui {
@@ -126,7 +133,9 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 		opt: opt, ctl: ctl, names: names,
 		mode: opt.DisplayMode, dns: opt.DNS, showIPs: opt.ShowIPs, mpls: opt.MPLS, color: !opt.NoColor,
 		interval: opt.Interval, size: opt.Size, pattern: opt.Pattern, tos: opt.TOS,
+		clock: time.Now,
 	}
+	u.pane.open = opt.Analyze
 	if u.mode < 0 || u.mode >= numModes {
 		u.mode = ModeTable
 	}
@@ -146,7 +155,7 @@ func (u *ui) setFields(order string) error {
 }
 
 func (u *ui) result() Result {
-	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls}
+	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open}
 }
 
 // name returns what a row shows for an address: its name, "name (ip)" with -b, or the address.

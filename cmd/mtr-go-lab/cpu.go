@@ -35,6 +35,7 @@ func cpu(bin string, args []string) error {
 	runs := fs.Int("runs", 3, "runs, one after the other")
 	cols := fs.Int("cols", 120, "terminal width")
 	rows := fs.Int("rows", 40, "terminal height")
+	extra := fs.String("mtrgo", "", `more options for mtr-go alone, e.g. "--analyze" (the live view's analysis pane open)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,13 +62,16 @@ func cpu(bin string, args []string) error {
 	if *v6 {
 		target = lab.Target6
 	}
+	if *extra != "" {
+		fmt.Printf("mtr-go also given: %s\n", *extra)
+	}
 	fmt.Printf("%d-hop lab path to %s, -n -i %s, terminals %dx%d, %v per run, side by side\n",
 		*routers+1, target, *interval, *cols, *rows, *dur)
 	fmt.Printf("%-4s %22s %26s\n", "run", "mtr-go CPU (terminal)", "mtr + mtr-packet CPU (terminal)")
 	var sum [2]float64
 	for run := 1; run <= *runs; run++ {
 		use, err := measure(ctx, lab, *dur, *cols, *rows,
-			[]string{mtrGo, "-n", "-i", *interval, target.String()},
+			append(append([]string{mtrGo, "-n", "-i", *interval}, strings.Fields(*extra)...), target.String()),
 			[]string{mtr, "-n", "-i", *interval, target.String()})
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"golang.org/x/term"
 
+	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
@@ -143,6 +144,7 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		Size:        s.cfg.Size,
 		Pattern:     s.cfg.Pattern,
 		TOS:         s.cfg.TOS,
+		Analyze:     s.cfg.Analyze,
 		Done:        done,
 	})
 	stop()
@@ -159,13 +161,19 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 	if err := report.Start(env.Stdout, start); err != nil {
 		return err
 	}
-	if err := report.Text(env.Stdout, snap, lookup, report.Options{
+	final := report.Options{
 		Fields:    res.Fields,
 		Wide:      s.cfg.Wide,
 		ShowIPs:   res.ShowIPs,
 		LocalHost: s.host,
 		MPLS:      res.MPLS,
-	}); err != nil {
+	}
+	if res.Analyze {
+		// The pane was open when the view ended: its analysis goes under the final table too.
+		a := analyze.Analyze(analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
+		final.Analysis = &a
+	}
+	if err := report.Text(env.Stdout, snap, lookup, final); err != nil {
 		return err
 	}
 	return runErr

@@ -70,7 +70,8 @@ type Config struct {
 	Paris     bool           // --paris: one flow per run (UDP, TCP)
 
 	// Analyze (--analyze) appends the path analysis to the report, Markdown and HTML, and adds it
-	// to JSON and XML. Formats without a place for it (CSV, split, raw) refuse it.
+	// to JSON and XML, and opens the live view's analysis pane. Formats without a place for it (CSV,
+	// split, raw) refuse it.
 	Analyze bool
 
 	Help, Version bool
@@ -239,8 +240,8 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	cfg.Wide = f.wide
 	if cfg.Analyze {
 		switch cfg.Mode {
-		case ModeCSV, ModeSplit, ModeRaw, ModeCurses:
-			return errors.New("--analyze works with -r, -j, -x, --markdown and --html, not with -C, -p, -l or -t")
+		case ModeCSV, ModeSplit, ModeRaw:
+			return errors.New("--analyze works with the live view, -r, -j, -x, --markdown and --html, not with -C, -p or -l")
 		}
 	}
 

@@ -61,6 +61,7 @@ func TestParseOptions(t *testing.T) {
 		{"analyze a report", "", []string{"-r", "--analyze", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeReport }},
 		{"analyze JSON", "", []string{"--analyze", "-j", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeJSON }},
 		{"analyze from MTR_OPTIONS", "--analyze", []string{"--html", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeHTML }},
+		{"analyze in the live view", "", []string{"-t", "--analyze", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeCurses }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +105,7 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
 		{[]string{"-U", "0"}, "-U/--max-unknown: value out of range (1-255): 0"},
 		{[]string{"-G", "0"}, "-G/--gracetime: value out of range"},
-		{[]string{"--analyze", "-C"}, "--analyze works with -r, -j, -x, --markdown and --html"},
+		{[]string{"--analyze", "-C"}, "--analyze works with the live view, -r, -j, -x, --markdown and --html"},
 		{[]string{"-p", "--analyze"}, "--analyze works with"},
 		{[]string{"--analyze=maybe"}, `invalid value "maybe" for --analyze`},
 	}
