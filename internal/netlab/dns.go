@@ -55,11 +55,11 @@ func (l *Lab) startDNS() error {
 		"--conf-file=/dev/null", // ignore the host's /etc/dnsmasq.conf
 		"--user=root",
 		"--pid-file=", // none
-		"--listen-address="+l.DNSServer.Addr().String(),
+		"--listen-address=" + l.DNSServer.Addr().String(),
 		"--port=53",
 		"--bind-interfaces",
 		"--no-resolv", "--no-hosts", "--no-poll",
-		"--addn-hosts="+hostsFile,
+		"--addn-hosts=" + hostsFile,
 		// Answer for the lab's zones only, and authoritatively: unknown
 		// names get NXDOMAIN at once instead of a forwarding attempt.
 		"--local=/lab.test/",
