@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/trace"
@@ -63,11 +65,34 @@ func batchView(write func(io.Writer, batch) error) view {
 // --analyze asked for one.
 func (s *session) reportOptions(snap stats.Snapshot) report.Options {
 	o := report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS}
+	if s.as != nil && s.cfg.IPInfo >= 0 {
+		o.IPInfo = &report.IPInfo{Field: s.cfg.IPInfo, Lookup: s.as.Info}
+	}
 	if s.cfg.Analyze {
-		a := analyze.Analyze(analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
+		a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: asMap(snap, s.as), Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
 		o.Analysis = &a
 	}
 	return o
+}
+
+// asMap is what the AS lookups know of snap's addresses, for the analysis; nil without them.
+func asMap(snap stats.Snapshot, as *asinfo.Lookups) map[netip.Addr]analyze.ASInfo {
+	if as == nil {
+		return nil
+	}
+	m := make(map[netip.Addr]analyze.ASInfo)
+	add := func(a netip.Addr) {
+		if info, ok := as.Info(a); ok && info.Number() != 0 {
+			m[a] = analyze.ASInfo{ASN: info.Number(), Name: info.Name}
+		}
+	}
+	add(snap.Target)
+	for _, h := range snap.Hops {
+		for _, a := range h.Addrs {
+			add(a.IP)
+		}
+	}
+	return m
 }
 
 func (s *session) meta(start, end time.Time) report.Meta {
