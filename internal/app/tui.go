@@ -12,6 +12,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"golang.org/x/term"
 
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
@@ -107,6 +108,12 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		names = resolve.New(nil, dnsWait, 8)
 		defer names.Close()
 	}
+	// AS lookups likewise: y and z may turn them on.
+	as := s.as
+	if as == nil {
+		as = asinfo.New(nil, s.cfg.Provider4, s.cfg.Provider6, dnsWait)
+		defer as.Close()
+	}
 	if !s.cfg.CountSet {
 		s.tracer.SetCount(0) // mtr's live view probes until quit; -c makes it stop
 	}
@@ -143,6 +150,8 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		Size:        s.cfg.Size,
 		Pattern:     s.cfg.Pattern,
 		TOS:         s.cfg.TOS,
+		IPInfo:      s.cfg.IPInfo,
+		AS:          as,
 		Done:        done,
 	})
 	stop()
@@ -159,12 +168,17 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 	if err := report.Start(env.Stdout, start); err != nil {
 		return err
 	}
+	var ipinfo *report.IPInfo
+	if res.IPInfo >= 0 {
+		ipinfo = &report.IPInfo{Field: res.IPInfo, Lookup: as.Info}
+	}
 	if err := report.Text(env.Stdout, snap, lookup, report.Options{
 		Fields:    res.Fields,
 		Wide:      s.cfg.Wide,
 		ShowIPs:   res.ShowIPs,
 		LocalHost: s.host,
 		MPLS:      res.MPLS,
+		IPInfo:    ipinfo,
 	}); err != nil {
 		return err
 	}
