@@ -81,7 +81,7 @@ func Main(env Env) int {
 	}
 	var as *asinfo.Lookups
 	if cfg.IPInfo >= 0 {
-		as = asinfo.New(nil, cfg.Provider4, cfg.Provider6, dnsWait)
+		as = asinfo.New(nil, cfg.Provider4, cfg.Provider6, dnsWait, cfg.Analyze)
 		defer as.Close()
 	}
 	host, _ := os.Hostname()

@@ -111,7 +111,7 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 	// AS lookups likewise: y and z may turn them on.
 	as := s.as
 	if as == nil {
-		as = asinfo.New(nil, s.cfg.Provider4, s.cfg.Provider6, dnsWait)
+		as = asinfo.New(nil, s.cfg.Provider4, s.cfg.Provider6, dnsWait, s.cfg.Analyze)
 		defer as.Close()
 	}
 	if !s.cfg.CountSet {

@@ -265,8 +265,9 @@ type Lookups struct {
 }
 
 // New starts lookups through txt (nil: the system resolver) at the given providers ("": the
-// defaults), each query bounded by timeout (≤ 0: 2 s).
-func New(txt TXT, provider4, provider6 string, timeout time.Duration) *Lookups {
+// defaults), each address's queries bounded by timeout (≤ 0: 2 s). With names each address's
+// AS name is asked for too (a second query; only the analysis uses it).
+func New(txt TXT, provider4, provider6 string, timeout time.Duration, names bool) *Lookups {
 	if txt == nil {
 		txt = (&net.Resolver{}).LookupTXT
 	}
@@ -277,14 +278,14 @@ func New(txt TXT, provider4, provider6 string, timeout time.Duration) *Lookups {
 		provider6 = DefaultProvider6
 	}
 	fetch := func(ctx context.Context, a netip.Addr) (string, error) {
-		return lookup(ctx, txt, a, provider4, provider6)
+		return lookup(ctx, txt, a, provider4, provider6, names)
 	}
 	return &Lookups{r: resolve.NewFunc(fetch, timeout, 4)}
 }
 
 // lookup asks for a's origin and then its AS's name, and encodes them for the cache: fields
 // joined by '|', which sanitize never lets through.
-func lookup(ctx context.Context, txt TXT, a netip.Addr, p4, p6 string) (string, error) {
+func lookup(ctx context.Context, txt TXT, a netip.Addr, p4, p6 string, names bool) (string, error) {
 	recs, err := txt(ctx, QueryName(a, p4, p6))
 	if err != nil {
 		return "", err
@@ -304,7 +305,7 @@ func lookup(ctx context.Context, txt TXT, a netip.Addr, p4, p6 string) (string, 
 	if a.Unmap().Is6() && !isNAT64(a) {
 		zone = nameZone(p6)
 	}
-	if n := info.Number(); zone != "" && n != 0 {
+	if n := info.Number(); names && zone != "" && n != 0 {
 		// A failed name lookup leaves the origin known: the name only adorns the analysis.
 		if recs, err := txt(ctx, fmt.Sprintf("AS%d.%s", n, zone)); err == nil {
 			for _, rec := range recs {

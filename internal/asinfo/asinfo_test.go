@@ -131,7 +131,7 @@ func TestLookups(t *testing.T) {
 		"2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.origin6.asn.cymru.com": {"64502 | 2001:db8:1::/48 | ZZ | other | "},
 		"3.0.18.198.origin.asn.cymru.com":                       {"64503 | 198.18.0.0/24"},
 	}}
-	l := New(f.lookup, "", "", time.Second)
+	l := New(f.lookup, "", "", time.Second, true)
 	defer l.Close()
 	a := netip.MustParseAddr("198.18.0.1")
 	b := netip.MustParseAddr("2001:db8:1:2::1")
@@ -171,7 +171,7 @@ func TestLookupsCustomProvider(t *testing.T) {
 	f := &fakeTXT{asked: map[string]int{}, recs: map[string][]string{
 		"1.0.18.198.as.example.net": {"64500 | 198.18.0.0/15"},
 	}}
-	l := New(f.lookup, "as.example.net", "as6.example.net", time.Second)
+	l := New(f.lookup, "as.example.net", "as6.example.net", time.Second, true)
 	defer l.Close()
 	a := netip.MustParseAddr("198.18.0.1")
 	l.Wait(context.Background(), []netip.Addr{a})
@@ -216,4 +216,22 @@ func FuzzParseOrigin(f *testing.F) {
 			t.Fatalf("cache round trip: %+v, want %+v", got, i)
 		}
 	})
+}
+
+// Without names only the origin is asked.
+func TestLookupsWithoutNames(t *testing.T) {
+	f := &fakeTXT{asked: map[string]int{}, recs: map[string][]string{
+		"1.0.18.198.origin.asn.cymru.com": {"64501 | 198.18.0.0/24"},
+		"AS64501.asn.cymru.com":           {"64501 | ZZ | other | | LAB-CARRIER-1"},
+	}}
+	l := New(f.lookup, "", "", time.Second, false)
+	defer l.Close()
+	a := netip.MustParseAddr("198.18.0.1")
+	l.Wait(context.Background(), []netip.Addr{a})
+	if got, ok := l.Info(a); !ok || got.AS != "64501" || got.Name != "" {
+		t.Errorf("Info = %+v, %v", got, ok)
+	}
+	if len(f.asked) != 1 {
+		t.Errorf("asked %v, want only the origin", f.asked)
+	}
 }
