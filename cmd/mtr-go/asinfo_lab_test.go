@@ -121,3 +121,38 @@ func TestLabAnalyzeNamesTheAS(t *testing.T) {
 		}
 	}
 }
+
+// The live view's z and y keys turn AS and IP information on without -z, as in mtr, and the
+// final table keeps what was shown.
+func TestLabLiveUIASKeys(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 3, DNS: true})
+	target := lab.Target4.String()
+	p := newPane(t, fmt.Sprintf("ip netns exec %s %s -n -i 0.2 %s; echo mtr-go-exit=$?; sleep 600", lab.Client, binary(t), target))
+	p.waitScreen("all 4 hops", func(s string) bool { return len(liveHops(s)) == 4 })
+	row := regexp.MustCompile(`(?m)^ *(\d+)\. (\S+) +(\S+) +[\d.]+% `)
+	fieldsShown := func(s string) []string {
+		var out []string
+		for _, m := range row.FindAllStringSubmatch(s, -1) {
+			out = append(out, m[2]+" "+m[3])
+		}
+		return out
+	}
+	var wantAS, wantPrefix []string
+	for _, a := range lab.Hops4 {
+		wantAS = append(wantAS, fmt.Sprintf("AS%d %s", lab.AS[a], a))
+		wantPrefix = append(wantPrefix, fmt.Sprintf("%s %s", netip.PrefixFrom(a, 24).Masked(), a))
+	}
+	p.keys("z")
+	p.waitScreen("AS numbers", func(s string) bool { return strings.Join(fieldsShown(s), ",") == strings.Join(wantAS, ",") })
+	p.keys("y")
+	p.waitScreen("prefixes", func(s string) bool { return strings.Join(fieldsShown(s), ",") == strings.Join(wantPrefix, ",") })
+	p.keys("q")
+	s := p.waitScreen("the final table", func(s string) bool { return strings.Contains(s, "mtr-go-exit=") })
+	if !strings.Contains(s, "mtr-go-exit=0") {
+		t.Fatalf("after q:\n%s", s)
+	}
+	final := regexp.MustCompile(`(?m)^ +\d+\. (\S+) +198\.18\.`).FindAllStringSubmatch(s[strings.Index(s, "HOST: "):], -1)
+	if len(final) != 4 || final[0][1] != "198.18.0.0/24" {
+		t.Errorf("final table does not keep the prefixes:\n%s", s)
+	}
+}
