@@ -235,3 +235,27 @@ func TestLookupsWithoutNames(t *testing.T) {
 		t.Errorf("asked %v, want only the origin", f.asked)
 	}
 }
+
+func BenchmarkParseOrigin(b *testing.B) {
+	for b.Loop() {
+		if _, err := ParseOrigin("23028 | 216.90.108.0/24 | US | arin | 1998-09-25"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInfoCached is the live view's cost per row per frame once an address is known.
+func BenchmarkInfoCached(b *testing.B) {
+	f := &fakeTXT{asked: map[string]int{}, recs: map[string][]string{
+		"1.0.18.198.origin.asn.cymru.com": {"64501 | 198.18.0.0/24 | ZZ | other | 2026-01-01"},
+	}}
+	l := New(f.lookup, "", "", time.Second, false)
+	defer l.Close()
+	a := netip.MustParseAddr("198.18.0.1")
+	l.Wait(context.Background(), []netip.Addr{a})
+	for b.Loop() {
+		if _, ok := l.Info(a); !ok {
+			b.Fatal("unknown")
+		}
+	}
+}
