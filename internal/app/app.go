@@ -279,8 +279,8 @@ func (s *session) run(ctx context.Context) error {
 }
 
 // lookup returns the reverse-name function for views: after waiting (bounded) for the names of
-// every address in snap, when wait is set.
-// The AS lookups (-y, -z) are waited for alongside, within the same bound.
+// every address in snap, when wait is set, and for their AS lookups (-y, -z) within the same
+// bound.
 func (s *session) lookup(snap stats.Snapshot, wait bool) report.Names {
 	if wait && (s.names != nil || s.as != nil) {
 		var addrs []netip.Addr

@@ -65,7 +65,7 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 
 	type row struct {
 		left   string   // " %2d.|-- host", or with -y " %2d. " and the field's text
-		host   string   // with -y: the host text, padded once the widths are known
+		host   string   // with -y: the host text, appended to left once the widths are known
 		values []string // one per field
 		labels []string // MPLS lines of the latest responder
 		extra  []string // host text of the hop's other addresses
