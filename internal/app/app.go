@@ -80,7 +80,7 @@ func Main(env Env) int {
 		defer names.Close()
 	}
 	var as *asinfo.Lookups
-	if cfg.IPInfo >= 0 {
+	if cfg.ASLookup {
 		as = asinfo.New(nil, cfg.Provider4, cfg.Provider6, dnsWait, cfg.Analyze)
 		defer as.Close()
 	}

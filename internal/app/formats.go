@@ -65,7 +65,7 @@ func batchView(write func(io.Writer, batch) error) view {
 // --analyze asked for one.
 func (s *session) reportOptions(snap stats.Snapshot) report.Options {
 	o := report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS}
-	if s.as != nil && s.cfg.IPInfo >= 0 {
+	if s.as != nil && s.cfg.ASLookup {
 		o.IPInfo = &report.IPInfo{Field: s.cfg.IPInfo, Lookup: s.as.Info}
 	}
 	if s.cfg.Analyze {

@@ -114,6 +114,10 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		as = asinfo.New(nil, s.cfg.Provider4, s.cfg.Provider6, dnsWait, s.cfg.Analyze)
 		defer as.Close()
 	}
+	ipinfo := -1
+	if s.cfg.ASLookup {
+		ipinfo = s.cfg.IPInfo
+	}
 	if !s.cfg.CountSet {
 		s.tracer.SetCount(0) // mtr's live view probes until quit; -c makes it stop
 	}
@@ -150,7 +154,7 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		Size:        s.cfg.Size,
 		Pattern:     s.cfg.Pattern,
 		TOS:         s.cfg.TOS,
-		IPInfo:      s.cfg.IPInfo,
+		IPInfo:      ipinfo,
 		AS:          as,
 		Done:        done,
 	})
@@ -168,9 +172,9 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 	if err := report.Start(env.Stdout, start); err != nil {
 		return err
 	}
-	var ipinfo *report.IPInfo
+	var shown *report.IPInfo
 	if res.IPInfo >= 0 {
-		ipinfo = &report.IPInfo{Field: res.IPInfo, Lookup: as.Info}
+		shown = &report.IPInfo{Field: res.IPInfo, Lookup: as.Info}
 	}
 	if err := report.Text(env.Stdout, snap, lookup, report.Options{
 		Fields:    res.Fields,
@@ -178,7 +182,7 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		ShowIPs:   res.ShowIPs,
 		LocalHost: s.host,
 		MPLS:      res.MPLS,
-		IPInfo:    ipinfo,
+		IPInfo:    shown,
 	}); err != nil {
 		return err
 	}

@@ -73,9 +73,10 @@ type Config struct {
 	// to JSON and XML. Formats without a place for it (CSV, split, raw) refuse it.
 	Analyze bool
 
-	// IPInfo is the -y field shown beside each host (0 AS, 1 prefix, 2 country, 3 registry,
-	// 4 allocation date; -z is 0), or -1 for none. Provider4/6 are the TXT zones asked
-	// (--ipinfo_provider4/6); "" means Team Cymru's.
+	// ASLookup (-y or -z given) shows field IPInfo of each address's AS lookup beside its host:
+	// 0 AS (-z), 1 prefix, 2 country, 3 registry, 4 allocation date. Provider4/6 are the TXT
+	// zones asked (--ipinfo_provider4/6); "" means Team Cymru's.
+	ASLookup             bool
 	IPInfo               int
 	Provider4, Provider6 string
 
@@ -291,7 +292,6 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		}
 		cfg.Paris = true
 	}
-	cfg.IPInfo = -1
 	if f.changed("ipinfo") {
 		if err := checkRange("-y/--ipinfo", f.ipinfo, 0, 4); err != nil {
 			return err
@@ -301,10 +301,10 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	for _, name := range f.seen {
 		switch name {
 		case "ipinfo":
-			cfg.IPInfo = f.ipinfo
+			cfg.ASLookup, cfg.IPInfo = true, f.ipinfo
 		case "aslookup":
 			if f.aslookup {
-				cfg.IPInfo = 0
+				cfg.ASLookup, cfg.IPInfo = true, 0
 			}
 		}
 	}
