@@ -145,7 +145,7 @@ func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 				if y >= last {
 					break
 				}
-				s.put(0, y, cut("    "+u.name(a.IP), start-1), plain)
+				s.put(0, y, cut("    "+u.ipText(a.IP)+u.name(a.IP), start-1), plain)
 				y++
 			}
 			for _, l := range a.MPLS {
@@ -182,7 +182,7 @@ func (u *ui) hopCell(s *canvas, y int, hop *stats.Hop, width int) tcell.Style {
 	if unanswered(hop) {
 		st = bold
 	}
-	text := fmt.Sprintf("%2d. %s", hop.TTL, u.hostText(hop))
+	text := u.hopText(hop)
 	if m := u.mark(hop.TTL); m != "" && width >= len(m)+12 {
 		// The mark ends the host column, one space before the statistics.
 		m = "[" + m + "]"
@@ -191,6 +191,15 @@ func (u *ui) hopCell(s *canvas, y int, hop *stats.Hop, width int) tcell.Style {
 	}
 	s.put(0, y, cut(text, width), st)
 	return st
+}
+
+// hopText is "N. host", with y or z the field before the host of a hop that answered.
+func (u *ui) hopText(hop *stats.Hop) string {
+	info := ""
+	if hop.Known() {
+		info = u.ipText(hop.Addr())
+	}
+	return fmt.Sprintf("%2d. %s%s", hop.TTL, info, u.hostText(hop))
 }
 
 // unanswered is mtr's "not up": the hop's latest settled probe went unanswered (or it never
@@ -248,9 +257,9 @@ func (sc scale) bucket(rtt time.Duration) int {
 func (u *ui) drawChart(s *canvas, w, h int, hops []stats.Hop) {
 	hostW := 24
 	for i := range hops {
-		hostW = max(hostW, utf8.RuneCountInString(fmt.Sprintf("%2d. %s", hops[i].TTL, u.hostText(&hops[i])))+1)
+		hostW = max(hostW, utf8.RuneCountInString(u.hopText(&hops[i]))+1)
 		if m := u.mark(hops[i].TTL); m != "" {
-			hostW = max(hostW, utf8.RuneCountInString(fmt.Sprintf("%2d. %s", hops[i].TTL, u.hostText(&hops[i])))+len(m)+5)
+			hostW = max(hostW, utf8.RuneCountInString(u.hopText(&hops[i]))+len(m)+5)
 		}
 	}
 	hostW = min(hostW, w/2)
@@ -393,7 +402,7 @@ var helpText = []string{
 	"  r       reset all statistics",
 	"  o       change the order and choice of fields",
 	"  j       toggle latency (LS NABWV) / jitter (DR AGJMXI) fields",
-	"  y / z   IP information / AS numbers",
+	"  y / z   cycle IP information / toggle AS numbers",
 	"  a       analysis pane: findings, hop marks, conclusion ([ / ] scroll)",
 	"  u / t   switch between ICMP and UDP / TCP",
 	"  i       set the interval between rounds",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 )
 
@@ -126,7 +127,7 @@ func (u *ui) runeKey(r rune) {
 	case ']':
 		u.scrollPane(1)
 	case 'y', 'z':
-		u.status = "IP information and AS lookups (y, z) are not available yet."
+		u.ipinfoKey(r)
 	case 'u', 't':
 		// As mtr: u goes to UDP, or back to ICMP from UDP; t likewise for TCP.
 		want := vocab.UDPProbes
@@ -199,6 +200,32 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// ipinfoKey is y (cycle: none, AS, prefix, country, registry, allocation date, none) and z (AS
+// on or off). mtr 0.95's y has a sixth state repeating the AS without "AS", which z then
+// toggles to instead of off; here both always lead back to none.
+func (u *ui) ipinfoKey(r rune) {
+	if u.opt.AS == nil {
+		u.status = "AS lookups are not available in this run."
+		return
+	}
+	switch {
+	case r == 'z' && u.ipinfo == asinfo.FieldAS:
+		u.ipinfo = -1
+	case r == 'z':
+		u.ipinfo = asinfo.FieldAS
+	case u.ipinfo+1 >= asinfo.NumFields:
+		u.ipinfo = -1
+	default:
+		u.ipinfo++
+	}
+	names := []string{"AS numbers", "IP prefixes", "countries", "registries", "allocation dates"}
+	if u.ipinfo < 0 {
+		u.status = "IP information off"
+	} else {
+		u.status = "IP information: " + names[u.ipinfo]
+	}
 }
 
 func (u *ui) pause(p bool) {

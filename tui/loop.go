@@ -32,6 +32,10 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 	if names != nil {
 		nameUpdates = names.Updates()
 	}
+	var asUpdates <-chan struct{}
+	if opt.AS != nil {
+		asUpdates = opt.AS.Updates()
+	}
 	clock := time.NewTicker(time.Second) // the title shows the time
 	defer clock.Stop()
 	timer := alarm.New() // pending coalesced redraw; up to ten a second, see package alarm
@@ -73,9 +77,9 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 	for {
 		// While a redraw is pending, further change signals add nothing: leave them in their
 		// channels instead of waking up for each probe.
-		changed, renamed := src.Changed(), nameUpdates
+		changed, renamed, asRenamed := src.Changed(), nameUpdates, asUpdates
 		if armed {
-			changed, renamed = nil, nil
+			changed, renamed, asRenamed = nil, nil, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -100,6 +104,8 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 		case <-changed:
 			later()
 		case <-renamed:
+			later()
+		case <-asRenamed:
 			later()
 		case <-clock.C:
 			later()

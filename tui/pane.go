@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -88,6 +89,9 @@ func (u *ui) refresh(snap stats.Snapshot) {
 		return
 	}
 	in := analyze.Input{Snapshot: snap, Local: u.opt.Local}
+	if u.opt.AS != nil {
+		in.AS = asinfo.ForAnalysis(snap, u.opt.AS.Info)
+	}
 	if u.ctl != nil {
 		in.Protocol = u.ctl.Protocol()
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -41,6 +42,13 @@ type Names interface {
 	Updates() <-chan struct{}
 }
 
+// ASLookups gives AS and IP information (-y, -z, keys y and z) without blocking; Updates
+// signals that new information arrived.
+type ASLookups interface {
+	Info(netip.Addr) (asinfo.Info, bool)
+	Updates() <-chan struct{}
+}
+
 // Options are the run's fixed facts and the initial state of the toggles.
 type Options struct {
 	Version    string
@@ -61,6 +69,10 @@ type Options struct {
 	TOS         int
 	// Analyze opens the analysis pane from the start (--analyze); key a toggles it.
 	Analyze bool
+	// IPInfo is the -y field shown before each host (asinfo.FieldAS … FieldAllocated), -1 none.
+	// It needs AS; without it keys y and z say so.
+	IPInfo int
+	AS     ASLookups
 
 	// Done, when closed, ends the UI: the run is over (-c rounds done).
 	Done <-chan struct{}
@@ -79,6 +91,7 @@ type Result struct {
 	ShowIPs bool
 	MPLS    bool
 	Analyze bool // the analysis pane was open
+	IPInfo  int  // -1 none
 }
 
 // Display modes, in the order `d` cycles through them.
@@ -101,6 +114,7 @@ type ui struct {
 	dns     bool
 	showIPs bool
 	mpls    bool // e: MPLS label stacks under the hops
+	ipinfo  int  // y, z: the asinfo field shown before hosts, -1 none
 	color   bool
 	scroll  int // hops skipped at the top
 	paused  bool
@@ -133,7 +147,11 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 		opt: opt, ctl: ctl, names: names,
 		mode: opt.DisplayMode, dns: opt.DNS, showIPs: opt.ShowIPs, mpls: opt.MPLS, color: !opt.NoColor,
 		interval: opt.Interval, size: opt.Size, pattern: opt.Pattern, tos: opt.TOS,
-		clock: time.Now,
+		clock:  time.Now,
+		ipinfo: -1,
+	}
+	if opt.AS != nil && opt.IPInfo >= 0 && opt.IPInfo < asinfo.NumFields {
+		u.ipinfo = opt.IPInfo
 	}
 	u.pane.open = opt.Analyze
 	if u.mode < 0 || u.mode >= numModes {
@@ -155,7 +173,16 @@ func (u *ui) setFields(order string) error {
 }
 
 func (u *ui) result() Result {
-	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open}
+	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open, IPInfo: u.ipinfo}
+}
+
+// ipText is what precedes a host with y or z on: the field as mtr prints it ("AS64500  "), or "".
+func (u *ui) ipText(a netip.Addr) string {
+	if u.ipinfo < 0 || u.opt.AS == nil {
+		return ""
+	}
+	info, ok := u.opt.AS.Info(a)
+	return asinfo.Format(info, ok, u.ipinfo)
 }
 
 // name returns what a row shows for an address: its name, "name (ip)" with -b, or the address.

@@ -399,8 +399,6 @@ func TestKeys(t *testing.T) {
 		{"m sets the max TTL", []string{"m", "<C-u>", "10", "<Enter>"}, func(_ *ui, c *fakeControl) bool { return c.first == 1 && c.max == 10 }, ""},
 		{"e shows MPLS labels", []string{"e"}, func(u *ui, _ *fakeControl) bool { return u.mpls }, "MPLS labels on"},
 		{"e twice hides them", []string{"e", "e"}, func(u *ui, _ *fakeControl) bool { return !u.mpls }, "MPLS labels off"},
-		{"z is not there yet", []string{"z"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "not available yet"},
-		{"y is not there yet", []string{"y"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "not available yet"},
 		{"u switches to UDP", []string{"u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.UDPProbes }, "UDP probes"},
 		{"u from UDP goes back to ICMP", []string{"u", "u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.ICMPProbes }, "ICMP probes"},
 		{"t switches to TCP", []string{"t"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.TCPProbes }, "TCP probes"},

@@ -220,7 +220,7 @@ func up(args []string) error {
 	}
 	fmt.Printf("dest      %-14s %-15s %s\n", lab.Dest(), lab.Target4, lab.Target6)
 	if spec.DNS {
-		fmt.Printf("DNS: %s in the client namespace (names *.lab.test)\n", lab.DNSServer)
+		fmt.Printf("DNS: %s in the client namespace (names *.lab.test; AS 64501+ for -z, -y)\n", lab.DNSServer)
 	}
 	fmt.Printf("\ntry:  ip netns exec %s mtr-go %s\n", lab.Client, lab.Target4)
 	fmt.Printf("      ip netns exec %s mtr-go -r -c 10 %s\n", lab.Client, lab.Target6)

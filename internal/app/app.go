@@ -14,9 +14,11 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/privs"
 	"github.com/mtr-go/mtr-go/internal/report"
@@ -77,6 +79,11 @@ func Main(env Env) int {
 		names = resolve.New(nil, dnsWait, 8)
 		defer names.Close()
 	}
+	var as *asinfo.Lookups
+	if cfg.ASLookup {
+		as = asinfo.New(nil, cfg.Provider4, cfg.Provider6, dnsWait, cfg.Analyze)
+		defer as.Close()
+	}
 	host, _ := os.Hostname()
 	view, ok := views[cfg.Mode]
 	if !ok {
@@ -90,7 +97,7 @@ func Main(env Env) int {
 	sessions := make([]*session, len(cfg.Targets))
 	openErrs := make([]error, len(cfg.Targets))
 	for i, target := range cfg.Targets {
-		sessions[i], openErrs[i] = open(ctx, cfg, target, host, names)
+		sessions[i], openErrs[i] = open(ctx, cfg, target, host, names, as)
 		if sessions[i] != nil {
 			sessions[i].privileged = privileged
 		}
@@ -192,12 +199,13 @@ type session struct {
 	prober *probe.Switch // a probe.Prober whose protocol the live UI can change
 	tracer *trace.Tracer
 	names  *resolve.Resolver // nil with -n
+	as     *asinfo.Lookups   // nil without -y/-z
 
 	privileged bool // may set intervals below 1 s (root or cap_net_raw when started)
 }
 
 // open resolves the target and opens the prober and scheduler for it.
-func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver) (*session, error) {
+func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver, as *asinfo.Lookups) (*session, error) {
 	target, err := lookupHost(ctx, name, cfg.Family)
 	if err != nil {
 		return nil, err
@@ -246,10 +254,17 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 		Timeout:    cfg.Timeout,
 		Grace:      cfg.Grace,
 	})
-	if names != nil {
-		tr.OnNewAddress(names.Prefetch)
+	if names != nil || as != nil {
+		tr.OnNewAddress(func(a netip.Addr) {
+			if names != nil {
+				names.Prefetch(a)
+			}
+			if as != nil {
+				as.Prefetch(a)
+			}
+		})
 	}
-	return &session{cfg: cfg, name: name, target: target, host: host, prober: p, tracer: tr, names: names}, nil
+	return &session{cfg: cfg, name: name, target: target, host: host, prober: p, tracer: tr, names: names, as: as}, nil
 }
 
 func (s *session) close() { s.prober.Close() }
@@ -264,12 +279,10 @@ func (s *session) run(ctx context.Context) error {
 }
 
 // lookup returns the reverse-name function for views: after waiting (bounded) for the names of
-// every address in snap, when wait is set.
+// every address in snap, when wait is set, and for their AS lookups (-y, -z) within the same
+// bound.
 func (s *session) lookup(snap stats.Snapshot, wait bool) report.Names {
-	if s.names == nil {
-		return func(netip.Addr) string { return "" }
-	}
-	if wait {
+	if wait && (s.names != nil || s.as != nil) {
 		var addrs []netip.Addr
 		for _, h := range snap.Hops {
 			for _, a := range h.Addrs {
@@ -277,8 +290,18 @@ func (s *session) lookup(snap stats.Snapshot, wait bool) report.Names {
 			}
 		}
 		wctx, cancel := context.WithTimeout(context.Background(), dnsWait)
-		s.names.Wait(wctx, addrs)
+		var wg sync.WaitGroup
+		if s.names != nil {
+			wg.Go(func() { s.names.Wait(wctx, addrs) })
+		}
+		if s.as != nil {
+			wg.Go(func() { s.as.Wait(wctx, addrs) })
+		}
+		wg.Wait()
 		cancel()
+	}
+	if s.names == nil {
+		return func(netip.Addr) string { return "" }
 	}
 	return s.names.Name
 }

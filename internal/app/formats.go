@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/trace"
@@ -63,11 +65,22 @@ func batchView(write func(io.Writer, batch) error) view {
 // --analyze asked for one.
 func (s *session) reportOptions(snap stats.Snapshot) report.Options {
 	o := report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS}
+	if s.as != nil && s.cfg.ASLookup {
+		o.IPInfo = &report.IPInfo{Field: s.cfg.IPInfo, Lookup: s.as.Info}
+	}
 	if s.cfg.Analyze {
-		a := analyze.Analyze(analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
+		a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: s.asForAnalysis(snap), Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
 		o.Analysis = &a
 	}
 	return o
+}
+
+// asForAnalysis is what the AS lookups know of snap's addresses, for the analysis.
+func (s *session) asForAnalysis(snap stats.Snapshot) map[netip.Addr]analyze.ASInfo {
+	if s.as == nil {
+		return nil
+	}
+	return asinfo.ForAnalysis(snap, s.as.Info)
 }
 
 func (s *session) meta(start, end time.Time) report.Meta {

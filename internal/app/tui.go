@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
@@ -108,6 +109,16 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		names = resolve.New(nil, dnsWait, 8)
 		defer names.Close()
 	}
+	// AS lookups likewise: y and z may turn them on.
+	as := s.as
+	if as == nil {
+		as = asinfo.New(nil, s.cfg.Provider4, s.cfg.Provider6, dnsWait, s.cfg.Analyze)
+		defer as.Close()
+	}
+	ipinfo := -1
+	if s.cfg.ASLookup {
+		ipinfo = s.cfg.IPInfo
+	}
 	if !s.cfg.CountSet {
 		s.tracer.SetCount(0) // mtr's live view probes until quit; -c makes it stop
 	}
@@ -145,6 +156,8 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		Pattern:     s.cfg.Pattern,
 		TOS:         s.cfg.TOS,
 		Analyze:     s.cfg.Analyze,
+		IPInfo:      ipinfo,
+		AS:          as,
 		Done:        done,
 	})
 	stop()
@@ -161,16 +174,21 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 	if err := report.Start(env.Stdout, start); err != nil {
 		return err
 	}
+	var shown *report.IPInfo
+	if res.IPInfo >= 0 {
+		shown = &report.IPInfo{Field: res.IPInfo, Lookup: as.Info}
+	}
 	final := report.Options{
 		Fields:    res.Fields,
 		Wide:      s.cfg.Wide,
 		ShowIPs:   res.ShowIPs,
 		LocalHost: s.host,
 		MPLS:      res.MPLS,
+		IPInfo:    shown,
 	}
 	if res.Analyze {
 		// The pane was open when the view ended: its analysis goes under the final table too.
-		a := analyze.Analyze(analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
+		a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: s.asForAnalysis(snap), Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
 		final.Analysis = &a
 	}
 	if err := report.Text(env.Stdout, snap, lookup, final); err != nil {

@@ -74,6 +74,13 @@ type Config struct {
 	// split, raw) refuse it.
 	Analyze bool
 
+	// ASLookup (-y or -z given) shows field IPInfo of each address's AS lookup beside its host:
+	// 0 AS (-z), 1 prefix, 2 country, 3 registry, 4 allocation date. Provider4/6 are the TXT
+	// zones asked (--ipinfo_provider4/6); "" means Team Cymru's.
+	ASLookup             bool
+	IPInfo               int
+	Provider4, Provider6 string
+
 	Help, Version bool
 }
 
@@ -100,6 +107,7 @@ type flagSet struct {
 	markdown, html             bool
 	v4, v6, udp, tcp, sctp     bool
 	aslookup, paris            bool
+	provider4, provider6       string
 	order                      []string // -o given several times: the last wins
 	seen                       []string // long names of the flags given, in command-line order
 }
@@ -133,6 +141,8 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.StringArrayVarP(&f.order, "order", "o", nil, "fields to show, in order (`FIELDS`, default \""+vocab.DefaultFields+"\")")
 	fs.IntVarP(&f.ipinfo, "ipinfo", "y", -1, "show IP information (`N` 0-4)")
 	fs.BoolVarP(&f.aslookup, "aslookup", "z", false, "show AS numbers")
+	fs.StringVar(&f.provider4, "ipinfo_provider4", "", "TXT `DOMAIN` for IPv4 AS lookups (default origin.asn.cymru.com)")
+	fs.StringVar(&f.provider6, "ipinfo_provider6", "", "TXT `DOMAIN` for IPv6 AS lookups (default origin6.asn.cymru.com)")
 	fs.StringVarP(&f.interval, "interval", "i", "1", "`SECONDS` between rounds")
 	fs.IntVarP(&f.psize, "psize", "s", 64, "packet size in `BYTES`, IP header included")
 	fs.IntVarP(&f.bitpattern, "bitpattern", "B", 0, "payload fill byte `NUMBER` (0-255, above: random)")
@@ -283,11 +293,34 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		}
 		cfg.Paris = true
 	}
-	if f.aslookup || f.changed("ipinfo") {
-		if err := checkRange("-y/--ipinfo", f.ipinfo, 0, 4); f.changed("ipinfo") && err != nil {
+	if f.changed("ipinfo") {
+		if err := checkRange("-y/--ipinfo", f.ipinfo, 0, 4); err != nil {
 			return err
 		}
-		return errors.New("-y/-z: AS and IP information lookups are not available yet")
+	}
+	// As in mtr, the last of -y and -z given wins.
+	for _, name := range f.seen {
+		switch name {
+		case "ipinfo":
+			cfg.ASLookup, cfg.IPInfo = true, f.ipinfo
+		case "aslookup":
+			if f.aslookup {
+				cfg.ASLookup, cfg.IPInfo = true, 0
+			}
+		}
+	}
+	for _, p := range []struct {
+		opt string
+		val *string
+		out *string
+	}{{"--ipinfo_provider4", &f.provider4, &cfg.Provider4}, {"--ipinfo_provider6", &f.provider6, &cfg.Provider6}} {
+		if *p.val == "" {
+			continue
+		}
+		if err := checkDomain(p.opt, *p.val); err != nil {
+			return err
+		}
+		*p.out = strings.TrimSuffix(*p.val, ".")
 	}
 	if err := checkRange("-c/--report-cycles", f.count, 1, math.MaxInt32); err != nil {
 		return err
@@ -414,4 +447,25 @@ func readTargets(name string, stdin io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("-F/--filename: %w", err)
 	}
 	return out, nil
+}
+
+// checkDomain refuses a provider that is not a DNS name: it is joined to reversed addresses and
+// asked as is.
+func checkDomain(opt, d string) error {
+	d = strings.TrimSuffix(d, ".")
+	bad := len(d) == 0 || len(d) > 200
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			bad = true
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				bad = true
+			}
+		}
+	}
+	if bad {
+		return fmt.Errorf("%s: not a domain name: %q", opt, d)
+	}
+	return nil
 }

@@ -103,6 +103,8 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"--paris"}, "--paris needs -u (UDP) or -T (TCP)"},
 		{[]string{"-S"}, "SCTP probes are not supported"},
 		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
+		{[]string{"--ipinfo_provider4", "bad name;rm"}, `--ipinfo_provider4: not a domain name: "bad name;rm"`},
+		{[]string{"--ipinfo_provider6", "a..b"}, "--ipinfo_provider6: not a domain name"},
 		{[]string{"-U", "0"}, "-U/--max-unknown: value out of range (1-255): 0"},
 		{[]string{"-G", "0"}, "-G/--gracetime: value out of range"},
 		{[]string{"--analyze", "-C"}, "--analyze works with the live view, -r, -j, -x, --markdown and --html"},
@@ -152,5 +154,33 @@ func TestTargetsFromFile(t *testing.T) {
 	}
 	if strings.Join(cfg.Targets, ",") != "first,a.test,b.test" {
 		t.Errorf("targets %v", cfg.Targets)
+	}
+}
+
+func TestIPInfo(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{nil, -1},
+		{[]string{"-z"}, 0},
+		{[]string{"-y", "3"}, 3},
+		{[]string{"-y", "0"}, 0},
+		{[]string{"-z", "-y", "2"}, 2}, // the last wins, as in mtr
+		{[]string{"-y", "2", "-z"}, 0},
+	}
+	for _, tc := range tests {
+		cfg, err := Parse("", append([]string{"h"}, tc.args...), nil)
+		got := -1
+		if err == nil && cfg.ASLookup {
+			got = cfg.IPInfo
+		}
+		if got != tc.want {
+			t.Errorf("%v: IPInfo = %v, %v; want %d", tc.args, cfg, err, tc.want)
+		}
+	}
+	cfg, err := Parse("", []string{"-z", "--ipinfo_provider4", "as.example.net.", "--ipinfo_provider6=as6.example.net", "h"}, nil)
+	if err != nil || cfg.Provider4 != "as.example.net" || cfg.Provider6 != "as6.example.net" {
+		t.Errorf("providers: %+v, %v", cfg, err)
 	}
 }

@@ -18,6 +18,7 @@ Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
 Hosts   -n --no-dns        addresses only             -b --show-ips name and IP
         -o --order FIELDS  columns ("LS NABWV")       -e --mpls     MPLS labels
         -y --ipinfo N      IP info (0-4)              -z --aslookup AS numbers
+        --ipinfo_provider4 --ipinfo_provider6 DOMAIN  zones of -y/-z TXT lookups
 Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -4 --inet  -6 --inet6     address family      -f --first-ttl TTL    (1)
         -m --max-ttl TTL   largest TTL (30)           -U --max-unknown N    (12)

@@ -50,24 +50,26 @@ func (l *Lab) startDNS() error {
 
 	l.DNSServer = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 53)
 	d := &dnsmasq{done: make(chan struct{})}
-	d.cmd = exec.Command("ip", "netns", "exec", l.Client, "dnsmasq",
+	args := []string{"netns", "exec", l.Client, "dnsmasq",
 		"--keep-in-foreground",
 		"--conf-file=/dev/null", // ignore the host's /etc/dnsmasq.conf
 		"--user=root",
 		"--pid-file=", // none
-		"--listen-address="+l.DNSServer.Addr().String(),
+		"--listen-address=" + l.DNSServer.Addr().String(),
 		"--port=53",
 		"--bind-interfaces",
 		"--no-resolv", "--no-hosts", "--no-poll",
-		"--addn-hosts="+hostsFile,
+		"--addn-hosts=" + hostsFile,
 		// Answer for the lab's zones only, and authoritatively: unknown
 		// names get NXDOMAIN at once instead of a forwarding attempt.
 		"--local=/lab.test/",
 		"--local=/18.198.in-addr.arpa/",
 		"--local=/19.198.in-addr.arpa/",
 		"--local=/8.b.d.0.1.0.0.2.ip6.arpa/",
+		"--local=/asn.cymru.com/",
 		"--log-facility=-",
-	)
+	}
+	d.cmd = exec.Command("ip", append(args, l.asRecords()...)...)
 	d.cmd.Stdout = &d.stderr
 	d.cmd.Stderr = &d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -101,6 +103,65 @@ func (l *Lab) startDNS() error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// The lab's AS numbers: private-use ones (RFC 6996), so nothing looks like a real network.
+const (
+	labASBase = 64500 // router k is in AS labASBase+k
+	labASDest = 64999
+)
+
+// asRecords fills l.AS and l.ASNames and returns dnsmasq's --txt-record options serving them as
+// Team Cymru does: "<reversed address>.origin[6].asn.cymru.com" → "ASN | prefix | country |
+// registry | allocated", and "AS<n>.asn.cymru.com" → "ASN | country | registry | allocated |
+// name". IPv6 names hold only the top 64 bits, as mtr asks, so only addresses a trace shows get
+// records: each /64 then has one owner.
+func (l *Lab) asRecords() []string {
+	l.AS = make(map[netip.Addr]uint32)
+	l.ASNames = make(map[uint32]string)
+	n := len(l.Hops4) - 1
+	for k := range l.Hops4 {
+		asn, name := uint32(labASBase+k+1), fmt.Sprintf("LAB-CARRIER-%d", k+1)
+		if k == n {
+			asn, name = labASDest, "LAB-DEST"
+		}
+		l.AS[l.Hops4[k]], l.AS[l.Hops6[k]] = asn, asn
+		l.ASNames[asn] = name
+	}
+	if l.Parallel4.IsValid() {
+		asn := uint32(labASBase + l.Spec.ECMP + 1)
+		l.AS[l.Parallel4], l.AS[l.Parallel6] = asn, asn
+	}
+	var opts []string
+	for _, a := range slices.SortedFunc(maps.Keys(l.AS), netip.Addr.Compare) {
+		bits, zone := 24, "origin.asn.cymru.com"
+		if a.Is6() {
+			bits, zone = 64, "origin6.asn.cymru.com"
+		}
+		p := netip.PrefixFrom(a, bits).Masked()
+		opts = append(opts, fmt.Sprintf("--txt-record=%s.%s,%d | %s | ZZ | other | 2026-01-01",
+			reverseName(a), zone, l.AS[a], p))
+	}
+	for _, asn := range slices.Sorted(maps.Keys(l.ASNames)) {
+		opts = append(opts, fmt.Sprintf("--txt-record=AS%d.asn.cymru.com,%d | ZZ | other | 2026-01-01 | %s",
+			asn, asn, l.ASNames[asn]))
+	}
+	return opts
+}
+
+// reverseName is a's name under a Cymru origin zone: IPv4 octets reversed, or the nibbles of
+// the top 64 bits of an IPv6 address reversed.
+func reverseName(a netip.Addr) string {
+	if a.Is4() {
+		b := a.As4()
+		return fmt.Sprintf("%d.%d.%d.%d", b[3], b[2], b[1], b[0])
+	}
+	b := a.As16()
+	var s []string
+	for k := 7; k >= 0; k-- {
+		s = append(s, fmt.Sprintf("%x", b[k]&0xf), fmt.Sprintf("%x", b[k]>>4))
+	}
+	return strings.Join(s, ".")
 }
 
 // stop terminates dnsmasq and waits for it.

@@ -398,6 +398,28 @@ func TestDNS(t *testing.T) {
 			t.Error("unknown lab address resolved")
 		}
 	})
+	t.Run("AS records", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for name, want := range map[string]string{
+			// r2's address, l.Hops4[1] = 198.18.1.2.
+			"2.1.18.198.origin.asn.cymru.com": "64502 | 198.18.1.0/24 | ZZ | other | 2026-01-01",
+			// The destination, 2001:db8:3::2 (top 64 bits only).
+			"0.0.0.0.3.0.0.0.8.b.d.0.1.0.0.2.origin6.asn.cymru.com": "64999 | 2001:db8:3::/64 | ZZ | other | 2026-01-01",
+			"AS64501.asn.cymru.com":                                 "64501 | ZZ | other | 2026-01-01 | LAB-CARRIER-1",
+		} {
+			txt, err := l.Resolver().LookupTXT(ctx, name)
+			if err != nil || len(txt) != 1 || txt[0] != want {
+				t.Errorf("TXT %s = %q, %v; want %q", name, txt, err, want)
+			}
+		}
+		if l.AS[l.Hops4[1]] != 64502 || l.AS[l.Target6] != 64999 || l.ASNames[64503] != "LAB-CARRIER-3" {
+			t.Errorf("AS = %v, names %v", l.AS, l.ASNames)
+		}
+		if _, err := l.Resolver().LookupTXT(ctx, "9.9.9.9.origin.asn.cymru.com"); err == nil {
+			t.Error("unknown address has an AS record")
+		}
+	})
 }
 
 func TestRun(t *testing.T) {

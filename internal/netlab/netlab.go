@@ -135,6 +135,14 @@ type Lab struct {
 	// DNSServer is where dnsmasq listens, seen from the client namespace;
 	// zero unless Spec.DNS.
 	DNSServer netip.AddrPort
+	// AS and ASNames are the origin AS of every address a trace shows (the
+	// Hops and the parallel router) and the AS names, as the lab's DNS
+	// answers Team Cymru's TXT queries (origin.asn.cymru.com,
+	// origin6.asn.cymru.com, AS<n>.asn.cymru.com): router k is in private-use
+	// AS 64500+k named LAB-CARRIER-k, the destination in AS 64999 named
+	// LAB-DEST. Nil unless Spec.DNS.
+	AS      map[netip.Addr]uint32
+	ASNames map[uint32]string
 	// Parallel4 and Parallel6 are the addresses the parallel router of
 	// Spec.ECMP answers from at hop ECMP+1; zero without ECMP.
 	Parallel4 netip.Addr

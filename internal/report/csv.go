@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -29,6 +30,9 @@ func CSV(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options, header b
 	bw := bufio.NewWriter(w)
 	if header {
 		cells := []string{"Mtr_Version", "Start_Time", "Status", "Host", "Hop", "Ip"}
+		if o.IPInfo.asnColumn() {
+			cells = append(cells, "Asn") // mtr 0.95 adds it with -z only
+		}
 		for _, f := range fields {
 			cells = append(cells, f.Title)
 		}
@@ -47,14 +51,19 @@ func CSV(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options, header b
 			}
 		}
 		hosts := []string{hostText(h, names, o.ShowIPs)}
+		ips := []netip.Addr{h.Addr()}
 		if o.Wide {
 			for _, a := range h.Addrs[min(1, len(h.Addrs)):] {
 				hosts = append(hosts, addrText(a.IP, names, o.ShowIPs))
+				ips = append(ips, a.IP)
 			}
 		}
-		for _, host := range hosts {
-			cells := append([]string{csvVersion, start, "OK", m.Target, strconv.Itoa(h.TTL), host}, vals...)
-			writeCSV(bw, cells)
+		for k, host := range hosts {
+			cells := []string{csvVersion, start, "OK", m.Target, strconv.Itoa(h.TTL), host}
+			if o.IPInfo.asnColumn() {
+				cells = append(cells, o.IPInfo.asn(ips[k]))
+			}
+			writeCSV(bw, append(cells, vals...))
 		}
 	}
 	return bw.Flush()

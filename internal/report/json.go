@@ -42,6 +42,9 @@ func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 	for i := range s.Hops {
 		h := &s.Hops[i]
 		hub := object{{"count", h.TTL}, {"host", hostText(h, names, o.ShowIPs)}}
+		if o.IPInfo.asnColumn() {
+			hub = append(hub, member{"ASN", o.IPInfo.asn(h.Addr())})
+		}
 		for _, f := range fields {
 			v := number(f, h)
 			if f.Kind == vocab.Count {

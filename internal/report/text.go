@@ -24,6 +24,8 @@ type Options struct {
 	// Analysis (--analyze) is appended to the report, Markdown and HTML, and added to JSON and XML
 	// as an "analysis" object and an <ANALYSIS> element; nil leaves mtr's formats as they are.
 	Analysis *analyze.Analysis
+	// IPInfo (-y, -z) adds AS and IP information where mtr 0.95 shows it; nil adds nothing.
+	IPInfo *IPInfo
 }
 
 // Names returns the reverse name of an address, or "" (DNS off or no name).
@@ -62,7 +64,8 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 	}
 
 	type row struct {
-		left   string   // " %2d.|-- host"
+		left   string   // " %2d.|-- host", or with -y " %2d. " and the field's text
+		host   string   // with -y: the host text, appended to left once the widths are known
 		values []string // one per field
 		labels []string // MPLS lines of the latest responder
 		extra  []string // host text of the hop's other addresses
@@ -77,13 +80,22 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 		h := &s.Hops[i]
 		r := &rows[i]
 		r.left = fmt.Sprintf(" %2d.|-- %s", h.TTL, hostText(h, names, o.ShowIPs))
+		if o.IPInfo != nil {
+			r.left = fmt.Sprintf(" %2d. %s", h.TTL, o.IPInfo.text(h.Addr()))
+			r.host = hostText(h, names, o.ShowIPs)
+		}
 		r.values = make([]string, len(fields))
 		for j, f := range fields {
 			r.values[j] = f.Text(h)
 			widths[j] = max(widths[j], utf8.RuneCountInString(r.values[j]))
 		}
 		for _, a := range h.Addrs[min(1, len(h.Addrs)):] {
-			r.extra = append(r.extra, addrText(a.IP, names, o.ShowIPs))
+			e := addrText(a.IP, names, o.ShowIPs)
+			if o.IPInfo != nil {
+				// mtr prints these lines unpadded, five spaces in, the field before the host.
+				e = "     " + o.IPInfo.text(a.IP) + e
+			}
+			r.extra = append(r.extra, e)
 			r.extraL = append(r.extraL, mplsLines(a.MPLS, o.MPLS))
 		}
 		if len(h.Addrs) > 0 {
@@ -96,7 +108,14 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 	// names to the same width, so rows sit two columns right of the titles; we keep that.
 	headerLeft := headerPrefix + o.LocalHost
 	rowWidth, headerWidth, extraWidth := hostColumn, hostColumn, hostColumn
-	if o.Wide {
+	if o.IPInfo != nil {
+		prefix, host := make([]string, len(rows)), make([]string, len(rows))
+		for i, r := range rows {
+			prefix[i], host[i] = r.left, r.host
+			rows[i].left += r.host
+		}
+		headerWidth, rowWidth = ipinfoWidths(prefix, host, o)
+	} else if o.Wide {
 		n := utf8.RuneCountInString(o.LocalHost)
 		for _, r := range rows {
 			// Hop numbers of 100 and more push the name one column right; widening n for them
@@ -126,6 +145,12 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 		writeLine(r.left, rowWidth, r.values)
 		writeLines(bw, r.labels)
 		for i, e := range r.extra {
+			if o.IPInfo != nil {
+				bw.WriteString(e)
+				bw.WriteByte('\n')
+				writeLines(bw, r.extraL[i])
+				continue
+			}
 			// mtr pads these to the host column too, leaving trailing spaces; nothing follows
 			// them, so they are never cut.
 			bw.WriteString(strings.Repeat(" ", rowIndent))
@@ -138,6 +163,24 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 		writeTextAnalysis(bw, o.Analysis)
 	}
 	return bw.Flush()
+}
+
+// ipinfoWidths returns the header's and the rows' left widths with -y. Narrow reports cut both
+// at the host column, as mtr does (the field takes its place from the name). Wide ones fit the
+// longest field and name: mtr 0.95 pads the header to the name width plus the field's, and the
+// rows to the field plus the name width and a space, which puts both at the same column.
+func ipinfoWidths(prefix, host []string, o Options) (header, row int) {
+	if !o.Wide {
+		return hostColumn, hostColumn
+	}
+	n := utf8.RuneCountInString(o.LocalHost)
+	p := 0
+	for i := range host {
+		n = max(n, utf8.RuneCountInString(host[i]))
+		p = max(p, utf8.RuneCountInString(prefix[i]))
+	}
+	const hop = len(" 12. ")
+	return len(headerPrefix) + n + p - hop, p + n + 1
 }
 
 // hostText is what a row shows for a hop: its latest responder's name or address, or ???.

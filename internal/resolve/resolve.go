@@ -16,6 +16,11 @@ import (
 // and custom servers plug in without adapters.
 type Lookup func(ctx context.Context, addr string) ([]string, error)
 
+// Fetch looks up one address's text of any kind (a reverse name, an AS record); NewFunc caches
+// its answers with the same bounds, expiry and retries as reverse names. A *net.DNSError with
+// IsNotFound is a definite "nothing", cached like an answer; other errors are retried sooner.
+type Fetch func(ctx context.Context, a netip.Addr) (string, error)
+
 const (
 	defaultTimeout = 2 * time.Second // the Go resolver alone would wait 5 s × 2 attempts
 	defaultWorkers = 8
@@ -54,7 +59,7 @@ type entry struct {
 // use; Name and Prefetch never block on DNS. It keeps at most maxEntries addresses, dropping
 // the least recently asked for, and looks names up again once they are stale.
 type Resolver struct {
-	lookup  Lookup
+	fetch   Fetch
 	timeout time.Duration
 	now     func() time.Time // tests move the clock to check retries and staleness
 	max     int              // maxEntries; tests lower it
@@ -79,6 +84,22 @@ func New(lookup Lookup, timeout time.Duration, workers int) *Resolver {
 	if lookup == nil {
 		lookup = (&net.Resolver{}).LookupAddr
 	}
+	return NewFunc(func(ctx context.Context, a netip.Addr) (string, error) {
+		names, err := lookup(ctx, a.String())
+		if err != nil {
+			return "", err
+		}
+		for _, n := range names {
+			if n = strings.TrimSuffix(n, "."); n != "" {
+				return n, nil
+			}
+		}
+		return "", nil
+	}, timeout, workers)
+}
+
+// NewFunc starts a resolver that caches fetch's answers, as New does for reverse names.
+func NewFunc(fetch Fetch, timeout time.Duration, workers int) *Resolver {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
@@ -87,7 +108,7 @@ func New(lookup Lookup, timeout time.Duration, workers int) *Resolver {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Resolver{
-		lookup:  lookup,
+		fetch:   fetch,
 		timeout: timeout,
 		now:     time.Now,
 		max:     maxEntries,
@@ -293,20 +314,11 @@ func (r *Resolver) worker() {
 	}
 }
 
-// resolve runs one lookup with the timeout and returns the first name without its trailing dot.
+// resolve runs one lookup with the timeout.
 func (r *Resolver) resolve(a netip.Addr) (string, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
 	defer cancel()
-	names, err := r.lookup(ctx, a.String())
-	if err != nil {
-		return "", err
-	}
-	for _, n := range names {
-		if n = strings.TrimSuffix(n, "."); n != "" {
-			return n, nil
-		}
-	}
-	return "", nil
+	return r.fetch(ctx, a)
 }
 
 // isNotFound tells a definite "this address has no name" (final) from failures worth a retry.
