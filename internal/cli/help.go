@@ -27,6 +27,7 @@ Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N
         -Z --timeout SECONDS  late answers (10)       -G --gracetime SECONDS (5)
 Input   -F --filename FILE  targets, one a line (- = stdin); MTR_OPTIONS first
+        --analyze FILE  analyse a saved mtr/WinMTR report (a path, or - = stdin)
 Other   -h --help  -v --version  --paris  -u/-T on one flow: one ECMP branch
 Fields  L Loss%  D Drop  R Rcv  S Snt  N Last  B Best  A Avg  W Wrst  V StDev
         G Gmean  J Jttr  M Javg  X Jmax  I Jint  (space) gap
