@@ -112,14 +112,30 @@ func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, []string) {
 		}
 		snap.Hops = append(snap.Hops, stats.FromSummary(s))
 	}
-	// The destination: as the report names it, or else the last hop when it answered (mtr's
-	// report ends at the destination once it answers).
+	// The destination: as the report names it, or else the last hop when it answered and is not
+	// a router seen before it (mtr's report ends at the destination once it answers; a loop or a
+	// router's unreachable answer ends it at an address already on the path).
+	last := &snap.Hops[len(snap.Hops)-1]
+	repeated := last.Known() && seenBefore(snap.Hops, len(snap.Hops)-1)
 	if a, err := netip.ParseAddr(r.Target); err == nil {
 		snap.Target = a
 	} else if a, ok := byName[r.Target]; ok && r.Target != "" {
 		snap.Target = a
-	} else if last := snap.Hops[len(snap.Hops)-1]; last.Known() {
+	} else if last.Known() && !repeated {
 		snap.Target = last.Addr()
+	} else {
+		// Unknown: it stands in as a name the sentences can carry.
+		snap.Target = standIn(len(names))
+		names[snap.Target] = "<destination>"
+	}
+	// The report carries no ICMP error codes, but one pattern has only one reading: the path
+	// ends at a router that answered the TTL before too, short of the destination. A router
+	// answers a probe whose TTL outlives it only when it cannot forward it: destination
+	// unreachable.
+	inferred := false
+	if repeated && last.Addr() != snap.Target && prevAnswer(snap.Hops) == last.Addr() {
+		last.Err = "unreachable (the report has no code)"
+		inferred = true
 	}
 	var limits []string
 	limits = append(limits, fmt.Sprintf("This %s holds per-hop summaries only: no per-probe history and no ICMP error codes, so a router answering \"unreachable\" shows as the end of the answers, not by its code.", r.Format))
@@ -131,6 +147,9 @@ func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, []string) {
 		limits = append(limits, "No Avg column: latency is not judged.")
 	case !r.HasStDev:
 		limits = append(limits, fmt.Sprintf("No StDev column: latency spikes and unsteady hops are not judged, and a latency rise is called only if the Best-Wrst range allows no spread that explains it (latency in steps of %g ms).", r.Resolution))
+	}
+	if inferred {
+		limits = append(limits, fmt.Sprintf("Hop %d's router also answered hop %d and the path ends there: read as a destination-unreachable answer, whose code the report does not hold.", last.TTL, last.TTL-1))
 	}
 	if len(names) > 0 {
 		limits = append(limits, "Some hops are named without their addresses (a report made without -n or -b): whether they are private, and so the regions, is judged from their position only.")
@@ -145,4 +164,27 @@ func (r *Report) Describe() string {
 		s += ", to " + r.Target
 	}
 	return strings.TrimSpace(s)
+}
+
+// seenBefore reports whether hop i's address answered an earlier hop.
+func seenBefore(hops []stats.Hop, i int) bool {
+	a := hops[i].Addr()
+	for _, h := range hops[:i] {
+		for _, x := range h.Addrs {
+			if x.IP == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// prevAnswer is the address of the last answering hop before the last one.
+func prevAnswer(hops []stats.Hop) netip.Addr {
+	for i := len(hops) - 2; i >= 0; i-- {
+		if hops[i].Known() {
+			return hops[i].Addr()
+		}
+	}
+	return netip.Addr{}
 }
