@@ -112,7 +112,9 @@ func knownColumn(c string) bool { return textColumns[c] }
 // hopNumber splits "12.|-- host ..." into 12 and the rest.
 func hopNumber(t string) (int, string, bool) {
 	i := strings.IndexByte(t, '.')
-	if i < 1 || i > 3 {
+	// "12.|-- host" or, with -z, "12. AS64500 host"; an address below a hop ("198.18.1.2") has
+	// a digit after its first dot.
+	if i < 1 || i > 3 || i+1 >= len(t) || (t[i+1] != '|' && t[i+1] != ' ') {
 		return 0, "", false
 	}
 	n, err := strconv.Atoi(t[:i])
