@@ -1,16 +1,25 @@
 package savedreport
 
 import (
+	"encoding/csv"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 )
 
 // parseCSV reads mtr's --csv (and mtr-go's): a header naming the columns, then one line an
-// address; a hop answered by several addresses has one line each, with the same Hop.
+// address; a hop answered by several addresses has one line each, with the same Hop. A name
+// holding a comma is quoted, as RFC 4180 has it.
 func parseCSV(s string) (*Report, error) {
 	r := &Report{Format: MtrCSV, Resolution: 0.01}
-	lines := strings.Split(s, "\n")
-	header := strings.Split(strings.TrimRight(lines[0], "\r"), ",")
+	cr := csv.NewReader(strings.NewReader(s))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		return nil, csvErr(err)
+	}
 	col := map[string]int{}
 	for i, h := range header {
 		if _, dup := col[h]; !dup {
@@ -30,13 +39,18 @@ func parseCSV(s string) (*Report, error) {
 	}
 	_, r.HasLatency = col["Avg"]
 	_, r.HasStDev = col["StDev"]
-	for n := 1; n < len(lines); n++ {
-		ln := n + 1
-		line := strings.TrimRight(lines[n], "\r")
-		if strings.TrimSpace(line) == "" {
-			continue
+	_, best := col["Best"]
+	_, wrst := col["Wrst"]
+	r.HasRange = best && wrst
+	for {
+		f, err := cr.Read()
+		if err == io.EOF {
+			break
 		}
-		f := strings.Split(line, ",")
+		if err != nil {
+			return nil, csvErr(err)
+		}
+		ln, _ := cr.FieldPos(0)
 		// mtr's header ends with a comma that its lines lack.
 		if len(f) < len(header) && !(len(f) == len(header)-1 && header[len(header)-1] == "") {
 			return nil, lineErr(r.Format, ln, "%d fields for %d columns (truncated?)", len(f), len(header))
@@ -108,4 +122,13 @@ func parseCSV(s string) (*Report, error) {
 		r.Rows = append(r.Rows, row)
 	}
 	return r, nil
+}
+
+// csvErr is the reader's error as one line naming the line.
+func csvErr(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return lineErr(MtrCSV, pe.Line, "%v", pe.Err)
+	}
+	return lineErr(MtrCSV, 1, "%v", err)
 }

@@ -37,7 +37,7 @@ func (r *Report) Analyze() Analysis {
 			return f.Kind == analyze.Spike || f.Kind == analyze.Unsteady
 		})
 	}
-	if !r.HasLatency {
+	if !r.judgesLatency() {
 		a.Findings = slices.DeleteFunc(a.Findings, func(f analyze.Finding) bool {
 			switch f.Kind {
 			case analyze.Spike, analyze.Unsteady, analyze.Deprioritised, analyze.LatencyStarts:
@@ -145,6 +145,8 @@ func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, []string) {
 	switch {
 	case !r.HasLatency:
 		limits = append(limits, "No Avg column: latency is not judged.")
+	case !r.judgesLatency():
+		limits = append(limits, "No StDev and no Best and Wrst columns: how much latency varies is unknown, so latency is not judged.")
 	case !r.HasStDev:
 		limits = append(limits, fmt.Sprintf("No StDev column: latency spikes and unsteady hops are not judged, and a latency rise is called only if the Best-Wrst range allows no spread that explains it (latency in steps of %g ms).", r.Resolution))
 	}
@@ -188,3 +190,6 @@ func prevAnswer(hops []stats.Hop) netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+// judgesLatency: an Avg alone says nothing about a rise without some measure of spread.
+func (r *Report) judgesLatency() bool { return r.HasLatency && (r.HasStDev || r.HasRange) }

@@ -101,7 +101,7 @@ func parseJSON(data []byte) (*Report, error) {
 		}
 		r.Rows = append(r.Rows, row)
 	}
-	r.HasLatency, r.HasStDev = has["Avg"], has["StDev"]
+	r.HasLatency, r.HasStDev, r.HasRange = has["Avg"], has["StDev"], has["Best"] && has["Wrst"]
 	return r, nil
 }
 

@@ -217,3 +217,54 @@ func TestNames(t *testing.T) {
 		t.Errorf("conclusion %q", a.Conclusion)
 	}
 }
+
+// TestMtrGoFormats: mtr-go's own reports read back, the analysis in them made afresh.
+func TestMtrGoFormats(t *testing.T) {
+	tests := []struct {
+		file   string
+		format Format
+		first  string
+		host1  string // hop 1's host, as written before escaping
+	}{
+		{"mtrgo/markdown-analysis.md", MtrGoMarkdown, "loss-starts 5-6", "198.18.0.2"},
+		{"mtrgo/html-analysis.html", MtrGoHTML, "loss-starts 5-6", "198.18.0.2"},
+		{"mtrgo/html-ecmp.html", MtrGoHTML, "load-balanced 2", "198.18.0.2"},
+		{"mtrgo/markdown-hostile-names.md", MtrGoMarkdown, "rate-limited 2", `a&b<c>"d"|e,f*g_h`},
+		{"mtrgo/csv-hostile-names.csv", MtrCSV, "rate-limited 2", `a&b<c>"d"|e,f*g_h`},
+		{"mtrgo/jitter-set.txt", MtrText, "rate-limited 2", "198.18.0.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r := parseFile(t, tt.file)
+			if r.Format != tt.format || r.Rows[0].Hosts[0] != tt.host1 {
+				t.Errorf("read as %s, hop 1 %q; want %s, %q", r.Format, r.Rows[0].Hosts, tt.format, tt.host1)
+			}
+			if got := head(r.Analyze()); got != tt.first {
+				t.Errorf("first finding %q, want %q", got, tt.first)
+			}
+		})
+	}
+	// -o "DR...": no Snt, the counts make it.
+	if r := parseFile(t, "mtrgo/jitter-set.txt"); r.Rows[1].Sent != 5 || r.Rows[1].Recv != 3 {
+		t.Errorf("Drop 2, Rcv 3 read as sent %d, received %d", r.Rows[1].Sent, r.Rows[1].Recv)
+	}
+}
+
+// TestNoSpread: an Avg rise with neither StDev nor Best and Wrst cannot be judged, and is not.
+func TestNoSpread(t *testing.T) {
+	withRange := "HOST: a   Loss%   Snt   Avg  Best  Wrst\n" +
+		"  1.|-- 192.0.2.1   0.0%   100   1.0   0.9   1.1\n" +
+		"  2.|-- 192.0.2.2   0.0%   100  90.0  89.0  91.0\n" +
+		"  3.|-- 192.0.2.3   0.0%   100  91.0  90.0  92.0\n"
+	if a := mustParse(t, withRange).Analyze(); head(a) != "latency-starts 2" {
+		t.Fatalf("with Best and Wrst: first finding %q, want latency-starts 2", head(a))
+	}
+	avgOnly := "HOST: a   Loss%   Snt   Avg\n" +
+		"  1.|-- 192.0.2.1   0.0%   100   1.0\n" +
+		"  2.|-- 192.0.2.2   0.0%   100  90.0\n" +
+		"  3.|-- 192.0.2.3   0.0%   100  91.0\n"
+	a := mustParse(t, avgOnly).Analyze()
+	if head(a) != "" || !strings.Contains(strings.Join(a.Limits, " "), "latency is not judged") {
+		t.Errorf("Avg alone: finding %q, limits %q", head(a), a.Limits)
+	}
+}

@@ -50,6 +50,7 @@ type Report struct {
 	Rows   []Row
 	// What the format has, for the notes on what the analysis cannot see.
 	HasLatency, HasStDev bool
+	HasRange             bool // Best and Wrst
 	Resolution           float64 // of the latency figures, ms (0.1 for mtr's text, 1 for WinMTR)
 }
 
@@ -76,6 +77,10 @@ func Parse(data []byte) (*Report, error) {
 		r, err = parseXML([]byte(s))
 	case strings.HasPrefix(s, "Mtr_Version,"):
 		r, err = parseCSV(s)
+	case strings.HasPrefix(s, "### mtr-go report"):
+		r, err = parseMarkdown(s)
+	case strings.Contains(s, `<table id="report">`):
+		r, err = parseMtrGoHTML(s)
 	case strings.Contains(s, "WinMTR statistics") && strings.Contains(strings.ToLower(s), "<table"):
 		r, err = parseWinHTML(s)
 	case strings.Contains(s, "WinMTR statistics"):

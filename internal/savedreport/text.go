@@ -95,10 +95,10 @@ func finishText(r *Report, cols []string, ln int) (*Report, error) {
 	for _, c := range cols {
 		has[c] = true
 	}
-	if !has["Snt"] || (!has["Loss%"] && !has["Rcv"] && !has["Drop"]) {
-		return nil, lineErr(r.Format, ln, "the report needs Snt and one of Loss%%, Rcv or Drop (-o with L or D and S)")
+	if !(has["Rcv"] && has["Drop"]) && (!has["Snt"] || (!has["Loss%"] && !has["Rcv"] && !has["Drop"])) {
+		return nil, lineErr(r.Format, ln, "the report needs Snt and one of Loss%%, Rcv or Drop, or Rcv and Drop (-o with L, R or D)")
 	}
-	r.HasLatency, r.HasStDev = has["Avg"], has["StDev"]
+	r.HasLatency, r.HasStDev, r.HasRange = has["Avg"], has["StDev"], has["Best"] && has["Wrst"]
 	return r, nil
 }
 
@@ -126,7 +126,7 @@ func hopNumber(t string) (int, string, bool) {
 
 // textValues reads one line's values by the header's columns.
 func textValues(row *Row, cols, vals []string) error {
-	loss, haveLoss, haveRecv, drop, haveDrop := 0.0, false, false, 0, false
+	loss, haveLoss, haveRecv, drop, haveDrop, haveSent := 0.0, false, false, 0, false, false
 	for k, c := range cols {
 		v := vals[k]
 		switch c {
@@ -143,7 +143,7 @@ func textValues(row *Row, cols, vals []string) error {
 			}
 			switch c {
 			case "Snt":
-				row.Sent = x
+				row.Sent, haveSent = x, true
 			case "Rcv":
 				row.Recv, haveRecv = x, true
 			default:
@@ -158,6 +158,9 @@ func textValues(row *Row, cols, vals []string) error {
 		}
 	}
 	switch {
+	case haveRecv && haveDrop && !haveSent:
+		// -o "DR": no Snt column, but the two counts make it.
+		row.Sent = row.Recv + drop
 	case haveRecv:
 	case haveDrop:
 		row.Recv = row.Sent - drop

@@ -16,7 +16,7 @@ var winColumns = []string{"%", "Sent", "Recv", "Best", "Avrg", "Wrst", "Last"}
 
 // parseWinText reads the text export: a box of "|  host - loss | sent | recv | ... |" lines.
 func parseWinText(s string) (*Report, error) {
-	r := &Report{Format: WinMTRText, HasLatency: true, Resolution: 1}
+	r := &Report{Format: WinMTRText, HasLatency: true, HasRange: true, Resolution: 1}
 	header := false
 	for n, raw := range strings.Split(s, "\n") {
 		ln := n + 1
@@ -65,7 +65,7 @@ var (
 
 // parseWinHTML reads the HTML export: a table whose first row is the header.
 func parseWinHTML(s string) (*Report, error) {
-	r := &Report{Format: WinMTRHTML, HasLatency: true, Resolution: 1}
+	r := &Report{Format: WinMTRHTML, HasLatency: true, HasRange: true, Resolution: 1}
 	header := false
 	for _, m := range winRowRE.FindAllStringSubmatchIndex(s, -1) {
 		ln := 1 + strings.Count(s[:m[0]], "\n")

@@ -126,7 +126,7 @@ func parseXML(data []byte) (*Report, error) {
 	if !done {
 		return nil, lineErr(r.Format, line(), "the XML ends before </MTR> (truncated?)")
 	}
-	r.HasLatency, r.HasStDev = has["Avg"], has["StDev"]
+	r.HasLatency, r.HasStDev, r.HasRange = has["Avg"], has["StDev"], has["Best"] && has["Wrst"]
 	return r, nil
 }
 
