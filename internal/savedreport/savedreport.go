@@ -50,7 +50,7 @@ type Report struct {
 	Rows   []Row
 	// What the format has, for the notes on what the analysis cannot see.
 	HasLatency, HasStDev bool
-	HasRange             bool // Best and Wrst
+	HasRange             bool    // Best and Wrst
 	Resolution           float64 // of the latency figures, ms (0.1 for mtr's text, 1 for WinMTR)
 }
 
