@@ -146,10 +146,10 @@ func TestErrors(t *testing.T) {
 		{"empty", " \n", "the report is empty"},
 		{"text cut mid-line", text[:strings.Index(text, "  3.|--")+30], "mtr text report, line 5: 1 values for 7 columns (truncated?)"},
 		{"text bad number", strings.Replace(text, "30.0%", "3x.0%", 1), "mtr text report, line 4: Loss% value \"3x.0%\" is not a number"},
-		{"text no header", "  1.|-- 198.18.0.2  0.0%  10  0.1  0.1  0.1  0.1  0.0\n", "line 1: not an mtr report"},
+		{"text no header", "  1.|-- 198.18.0.2  0.0%  10  0.1  0.1  0.1  0.1  0.0\n", "not a report mtr-go knows: no mtr \"HOST:\" header line"},
 		{"text loss over 100", strings.Replace(text, "30.0%", "130.0%", 1), "line 4: loss 130% is outside 0-100"},
 		{"text hops out of order", strings.Replace(text, "  3.|--", "  1.|--", 1), "line 5: hop 1 after hop 2"},
-		{"text stray line", text + "hello world\n", "line 9: expected a hop line"},
+		{"text stray line", strings.Replace(text, "  3.|--", "hello world\n  3.|--", 1), "line 5: expected a hop line"},
 		{"json cut", js[:len(js)/2], "mtr JSON, line "},
 		{"json no snt", strings.Replace(js, `"Snt": 20,`, ``, 1), "mtr JSON, hub 1: no probe count"},
 		{"xml cut", xmlDoc[:len(xmlDoc)/2], "mtr XML, line "},
@@ -266,5 +266,17 @@ func TestNoSpread(t *testing.T) {
 	a := mustParse(t, avgOnly).Analyze()
 	if head(a) != "" || !strings.Contains(strings.Join(a.Limits, " "), "latency is not judged") {
 		t.Errorf("Avg alone: finding %q, limits %q", head(a), a.Limits)
+	}
+}
+
+// TestPasted: a report pasted into a ticket, with words before it and indented, reads as the file.
+func TestPasted(t *testing.T) {
+	b, err := os.ReadFile("testdata/mtr095/lab-dead-r.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pasted := "Hi, the site is down, here is my mtr:\n\n" + strings.ReplaceAll(string(b), "\n", "\r\n    ") + "Thanks.\n-- \nJo\n"
+	if got := head(mustParse(t, pasted).Analyze()); got != "interrupted 3" {
+		t.Errorf("first finding %q, want interrupted 3", got)
 	}
 }

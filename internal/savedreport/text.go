@@ -1,6 +1,8 @@
 package savedreport
 
 import (
+	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -13,6 +15,7 @@ func parseText(s string) (*Report, error) {
 	r := &Report{Format: MtrText, Resolution: 0.1}
 	lines := strings.Split(s, "\n")
 	var cols []string
+	stray := 0 // the first line after the hops that is not one of them
 	for n, raw := range lines {
 		ln := n + 1
 		line := strings.TrimRight(raw, " \t\r")
@@ -42,22 +45,27 @@ func parseText(s string) (*Report, error) {
 			continue
 		}
 		if cols == nil {
-			return nil, lineErr(r.Format, ln, "not an mtr report (no \"HOST:\" header before this line)")
+			// Text pasted into a ticket around the report ("here is my mtr:").
+			continue
 		}
 		num, rest, isHop := hopNumber(t)
 		if !isHop {
-			// A line below a hop: another address that answered it, or its MPLS labels.
-			if strings.HasPrefix(t, "[MPLS") || len(r.Rows) == 0 {
-				if len(r.Rows) == 0 {
-					return nil, lineErr(r.Format, ln, "expected a hop line (\"1.|-- host ...\")")
-				}
-				continue
+			switch {
+			case len(r.Rows) == 0:
+				return nil, lineErr(r.Format, ln, "expected a hop line (\"1.|-- host ...\")")
+			case strings.HasPrefix(t, "[MPLS"):
+				// A hop's MPLS labels: nothing the analysis reads.
+			case !strings.Contains(t, " ") && addrLike(t) && stray == 0:
+				// Another address that answered the hop above.
+				addHosts(&r.Rows[len(r.Rows)-1], splitHostIP(t))
+			case stray == 0:
+				// The table ends here, unless a hop line follows (then this line is the error).
+				stray = ln
 			}
-			if f := strings.Fields(t); len(f) == 1 {
-				addHosts(&r.Rows[len(r.Rows)-1], splitHostIP(f[0]))
-				continue
-			}
-			return nil, lineErr(r.Format, ln, "expected a hop line (\"1.|-- host ...\")")
+			continue
+		}
+		if stray != 0 {
+			return nil, lineErr(r.Format, stray, "expected a hop line (\"1.|-- host ...\")")
 		}
 		f := strings.Fields(rest)
 		if len(f) < len(cols)+1 {
@@ -89,7 +97,7 @@ func parseText(s string) (*Report, error) {
 
 func finishText(r *Report, cols []string, ln int) (*Report, error) {
 	if cols == nil {
-		return nil, lineErr(r.Format, ln, "not an mtr report (no \"HOST:\" header)")
+		return nil, fmt.Errorf("not a report mtr-go knows: no mtr \"HOST:\" header line, and not mtr's JSON, CSV or XML, WinMTR's export or mtr-go's Markdown or HTML")
 	}
 	has := map[string]bool{}
 	for _, c := range cols {
@@ -182,4 +190,21 @@ type valueError struct{ col, v string }
 
 func (e *valueError) Error() string {
 	return e.col + " value " + strconv.Quote(e.v) + " is not a number"
+}
+
+// addrLike reports whether a lone word below a hop is an address or host name that answered it
+// (mtr lists them so), rather than text pasted after the report.
+func addrLike(w string) bool {
+	if _, err := netip.ParseAddr(w); err == nil {
+		return true
+	}
+	if !strings.Contains(w, ".") || strings.HasPrefix(w, ".") || strings.HasSuffix(w, ".") {
+		return false
+	}
+	for _, c := range w {
+		if !(c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
