@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -15,7 +16,8 @@ func parseJSON(data []byte) (*Report, error) {
 	var doc struct {
 		Report *struct {
 			Mtr struct {
-				Dst string `json:"dst"`
+				Dst   string `json:"dst"`
+				DstIP string `json:"dst_ip"` // mtr-go's`
 			} `json:"mtr"`
 			Hubs []map[string]json.RawMessage `json:"hubs"`
 		} `json:"report"`
@@ -28,6 +30,9 @@ func parseJSON(data []byte) (*Report, error) {
 		return nil, lineErr(r.Format, 1, "no \"report\" object")
 	}
 	r.Target = cleanName(doc.Report.Mtr.Dst)
+	if a, err := netip.ParseAddr(doc.Report.Mtr.DstIP); err == nil {
+		r.Target = a.String()
+	}
 	has := map[string]bool{}
 	for i, hub := range doc.Report.Hubs {
 		row := Row{RecvExact: true}
@@ -86,7 +91,32 @@ func parseJSON(data []byte) (*Report, error) {
 			}
 			*dst = v
 		}
-		if raw, ok := hub["host"]; ok {
+		// mtr-go's JSON lists every address that answered ("addrs") and the latest one ("ip")
+		// beside the name mtr shows ("host"): the addresses say more.
+		var addrs []struct {
+			IP string `json:"ip"`
+		}
+		var ip string
+		if raw, ok := hub["addrs"]; ok {
+			if err := json.Unmarshal(raw, &addrs); err != nil {
+				return nil, hubErr(fmt.Errorf("addrs is not a list of addresses"))
+			}
+		} else if raw, ok := hub["ip"]; ok {
+			if err := json.Unmarshal(raw, &ip); err != nil {
+				return nil, hubErr(fmt.Errorf("ip is not a string"))
+			}
+			addrs = append(addrs, struct {
+				IP string `json:"ip"`
+			}{ip})
+		}
+		for _, a := range addrs {
+			x, err := netip.ParseAddr(a.IP)
+			if err != nil {
+				return nil, hubErr(fmt.Errorf("address %q is not an IP address", cleanName(a.IP)))
+			}
+			addHosts(&row, x.String())
+		}
+		if raw, ok := hub["host"]; ok && len(addrs) == 0 {
 			var h string
 			if err := json.Unmarshal(raw, &h); err != nil {
 				return nil, hubErr(fmt.Errorf("host is not a string"))

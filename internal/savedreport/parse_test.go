@@ -103,6 +103,8 @@ func TestRows(t *testing.T) {
 		{"winmtr/loss-from-5.html", 6, Row{TTL: 6, Sent: 100, Recv: 0, RecvExact: true}},
 		// mtr-go's own reports: several addresses at one hop.
 		{"mtrgo/ecmp-extra-addresses.txt", 2, Row{TTL: 2, Hosts: []string{"198.18.1.3", "198.18.100.2", "198.18.1.2"}, Sent: 3, Recv: 3, RecvExact: true, Last: 0.5, Avg: 0.5, Best: 0.4, Wrst: 0.5}},
+		{"mtrgo/json-ecmp-wide.json", 2, Row{TTL: 2, Hosts: []string{"198.18.101.2", "198.18.1.2"}, Sent: 4, Recv: 4, RecvExact: true, Last: 0.5, Avg: 0.5, Best: 0.5, Wrst: 0.5}},
+		{"mtrgo/json-ecmp-wide.json", 3, Row{TTL: 3, Hosts: []string{"198.18.3.2"}, Sent: 4, Recv: 4, RecvExact: true, Last: 0.909, Avg: 1.591, Best: 0.909, Wrst: 2.727, StDev: 0.87}},
 		{"mtrgo/csv-ecmp-wide.csv", 2, Row{TTL: 2, Hosts: []string{"198.18.101.2", "ae-12.core1.fra.example-transit-provider.net"}, Sent: 4, Recv: 4, RecvExact: true, Last: 0.5, Avg: 0.5, Best: 0.5, Wrst: 0.5}},
 	}
 	for _, tt := range tests {
