@@ -112,6 +112,9 @@ func parseCSV(s string) (*Report, error) {
 			h, _ := get("Host")
 			r.Target = cleanName(h)
 		}
+		if asn, ok := get("Asn"); ok {
+			row.ASN = parseASN(asn)
+		}
 		addHosts(&row, splitHostIP(host))
 		if err := checkRow(&row); err != nil {
 			return nil, lineErr(r.Format, ln, "%v", err)

@@ -29,8 +29,8 @@ var standInRE = regexp.MustCompile(`\b24[0-9]\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
 
 // Analyze reads the report's numbers with the same rules as a live run.
 func (r *Report) Analyze() Analysis {
-	snap, names, limits := r.snapshot()
-	a := analyze.Analyze(analyze.Input{Snapshot: snap})
+	snap, names, as, limits := r.snapshot()
+	a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: as})
 	if !r.HasStDev {
 		// Without StDev neither a lone spike nor an unsteady Avg can be told.
 		a.Findings = slices.DeleteFunc(a.Findings, func(f analyze.Finding) bool {
@@ -69,7 +69,8 @@ func (r *Report) Analyze() Analysis {
 
 // snapshot turns the rows into hops. Hops known only by name get stand-in addresses (names maps
 // them back); limits lists what the format could not say.
-func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, []string) {
+func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, map[netip.Addr]analyze.ASInfo, []string) {
+	as := map[netip.Addr]analyze.ASInfo{}
 	names := map[netip.Addr]string{}
 	byName := map[string]netip.Addr{}
 	addr := func(h string) netip.Addr {
@@ -105,6 +106,11 @@ func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, []string) {
 		if row.Recv > 0 {
 			for _, h := range row.Hosts {
 				s.Addrs = append(s.Addrs, stats.Addr{IP: addr(h), Count: 1})
+				if row.ASN != 0 && len(s.Addrs) == 1 {
+					// mtr -z: the AS of the row's address; the hop's other addresses may be
+					// other routers, in other ASes.
+					as[addr(h)] = analyze.ASInfo{ASN: row.ASN}
+				}
 			}
 		}
 		if !row.RecvExact {
@@ -156,7 +162,7 @@ func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, []string) {
 	if len(names) > 0 {
 		limits = append(limits, "Some hops are named without their addresses (a report made without -n or -b): whether they are private, and so the regions, is judged from their position only.")
 	}
-	return snap, names, limits
+	return snap, names, as, limits
 }
 
 // Describe is one line on what was read, e.g. "mtr JSON, 6 hops, to 198.18.5.2".

@@ -116,6 +116,12 @@ func parseJSON(data []byte) (*Report, error) {
 			}
 			addHosts(&row, x.String())
 		}
+		if raw, ok := hub["ASN"]; ok {
+			var asn string
+			if json.Unmarshal(raw, &asn) == nil {
+				row.ASN = parseASN(asn)
+			}
+		}
 		if raw, ok := hub["host"]; ok && len(addrs) == 0 {
 			var h string
 			if err := json.Unmarshal(raw, &h); err != nil {

@@ -282,3 +282,28 @@ func TestPasted(t *testing.T) {
 		t.Errorf("first finding %q, want interrupted 3", got)
 	}
 }
+
+// TestASFromReport: mtr -z's AS column places hops in the destination's network and names the
+// AS to contact.
+func TestASFromReport(t *testing.T) {
+	in := "HOST: a                           Loss%   Snt   Last   Avg  Best  Wrst StDev\n" +
+		"  1. AS64500  198.51.100.1         0.0%   100   1.0   1.0   0.9   1.2   0.1\n" +
+		"  2. AS64502  198.51.100.9        20.0%   100   2.0   2.0   1.9   2.2   0.1\n" +
+		"  3. AS64501  192.0.2.77          20.0%   100   3.0   3.0   2.9   3.2   0.1\n" +
+		"  4. AS64501  203.0.113.5         20.0%   100   4.0   4.0   3.9   4.2   0.1\n"
+	r := mustParse(t, in)
+	if r.Rows[2].ASN != 64501 || r.Rows[1].ASN != 64502 {
+		t.Fatalf("ASNs %d, %d", r.Rows[1].ASN, r.Rows[2].ASN)
+	}
+	a := r.Analyze()
+	if head(a) != "loss-starts 2-4" || a.Findings[0].Contact != "the carrier that runs 198.51.100.9, AS64502" {
+		t.Errorf("first finding %q, contact %q", head(a), a.Findings[0].Contact)
+	}
+	if a.Regions[2].Region != analyze.RegionDest {
+		t.Errorf("hop 3 in region %v, want the destination's", a.Regions[2].Region)
+	}
+	// "AS???" is no AS.
+	if r := mustParse(t, strings.ReplaceAll(in, "AS64501", "AS???")); r.Rows[2].ASN != 0 {
+		t.Errorf("AS??? read as %d", r.Rows[2].ASN)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -41,6 +42,8 @@ type Row struct {
 	RecvExact bool
 	// Latency in ms; HasLatency is false when the format has no Avg column.
 	Last, Avg, Best, Wrst, StDev float64
+	// ASN is the origin AS of the first host (mtr -z), 0 when unknown ("AS???") or not shown.
+	ASN uint32
 }
 
 // Report is a parsed report.
@@ -183,4 +186,13 @@ func splitHostIP(s string) string {
 		}
 	}
 	return s
+}
+
+// parseASN reads mtr -z's "AS64500"; "AS???" and anything else is unknown.
+func parseASN(s string) uint32 {
+	n, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(s), "AS"), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
 }

@@ -76,10 +76,11 @@ func parseText(s string) (*Report, error) {
 		host = strings.TrimPrefix(host, "|--")
 		host = strings.TrimSpace(host)
 		// -z puts the AS ("AS???", "AS64500") before the host.
+		row := Row{TTL: num, RecvExact: true}
 		if hf := strings.Fields(host); len(hf) > 1 && strings.HasPrefix(hf[0], "AS") {
 			host = strings.Join(hf[1:], " ")
+			row.ASN = parseASN(hf[0])
 		}
-		row := Row{TTL: num, RecvExact: true}
 		if err := textValues(&row, cols, vals); err != nil {
 			return nil, lineErr(r.Format, ln, "%v", err)
 		}
