@@ -14,7 +14,7 @@ func parseXML(data []byte) (*Report, error) {
 	r := &Report{Format: MtrXML, Resolution: 0.1}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
-	line := func() int { off, _ := dec.InputPos(); return off }
+	line := func() int { l, _ := dec.InputPos(); return l }
 	has := map[string]bool{}
 	var row *Row
 	var rowLine int
