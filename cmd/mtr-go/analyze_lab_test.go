@@ -76,6 +76,7 @@ func TestLabAnalyze(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // a lab each: they run side by side
 			lab := netlab.New(t, tt.spec)
 			target := lab.Target4
 			if tt.v6 {

@@ -62,6 +62,9 @@ func Main(env Env) int {
 		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
 		return exitFail
 	}
+	if cfg.ReadReport != "" {
+		return readSaved(env, cfg.ReadReport)
+	}
 
 	// As in mtr, only a process that may open raw sockets may probe faster than once a second;
 	// asked before the privileges are dropped below.

@@ -73,6 +73,9 @@ type Config struct {
 	// to JSON and XML, and opens the live view's analysis pane. Formats without a place for it (CSV,
 	// split, raw) refuse it.
 	Analyze bool
+	// ReadReport is the saved report that --analyze FILE reads instead of tracing: its path, or
+	// "-" for stdin; "" when tracing.
+	ReadReport string
 
 	// ASLookup (-y or -z given) shows field IPInfo of each address's AS lookup beside its host:
 	// 0 AS (-z), 1 prefix, 2 country, 3 registry, 4 allocation date. Provider4/6 are the TXT
@@ -248,6 +251,15 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	// The display flags all set one mode; like mtr, the last one given wins.
 	cfg.Mode = f.lastMode()
 	cfg.Wide = f.wide
+	if args := f.fs.Args(); cfg.Analyze && len(args) == 1 && f.filename == "" && isReportFile(args[0]) {
+		switch cfg.Mode {
+		case ModeDefault, ModeReport, ModeCurses:
+		default:
+			return errors.New("--analyze FILE prints the analysis as text; -j, -x, -C, -p, -l, --markdown and --html are for tracing")
+		}
+		cfg.ReadReport, cfg.Targets = args[0], nil
+		return nil
+	}
 	if cfg.Analyze {
 		switch cfg.Mode {
 		case ModeCSV, ModeSplit, ModeRaw:
@@ -401,6 +413,17 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		cfg.Targets = []string{"localhost"}
 	}
 	return nil
+}
+
+// isReportFile tells a saved report from a host after --analyze: "-" (stdin), a path with a
+// slash, or an existing file. No host name holds a slash; a host that shares its name with a
+// file in the current directory is rare enough that the file wins (trace it from elsewhere).
+func isReportFile(arg string) bool {
+	if arg == "-" || strings.ContainsRune(arg, '/') {
+		return true
+	}
+	fi, err := os.Stat(arg)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // lastMode finds the display flag given last on the command line.

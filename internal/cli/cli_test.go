@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +184,42 @@ func TestIPInfo(t *testing.T) {
 	cfg, err := Parse("", []string{"-z", "--ipinfo_provider4", "as.example.net.", "--ipinfo_provider6=as6.example.net", "h"}, nil)
 	if err != nil || cfg.Provider4 != "as.example.net" || cfg.Provider6 != "as6.example.net" {
 		t.Errorf("providers: %+v, %v", cfg, err)
+	}
+}
+
+// TestAnalyzeFile: after --analyze, "-", a path or an existing file is a saved report to read,
+// anything else a host to trace.
+func TestAnalyzeFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.txt")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	tests := []struct {
+		args []string
+		read string // "" when tracing
+	}{
+		{[]string{"--analyze", "-"}, "-"},
+		{[]string{"--analyze", file}, file},
+		{[]string{"--analyze", "report.txt"}, "report.txt"},
+		{[]string{"-r", "--analyze", "./report.txt"}, "./report.txt"},
+		{[]string{"--analyze", "-r", "example.com"}, ""},
+		{[]string{"--analyze", "-r", "report.txt", "h"}, ""}, // two targets: tracing
+		{[]string{"report.txt"}, ""},                         // no --analyze: a host
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			cfg, err := Parse("", tc.args, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.ReadReport != tc.read {
+				t.Errorf("ReadReport %q, want %q (targets %q)", cfg.ReadReport, tc.read, cfg.Targets)
+			}
+		})
+	}
+	if _, err := Parse("", []string{"--analyze", "-j", file}, nil); err == nil || !strings.Contains(err.Error(), "--analyze FILE prints the analysis as text") {
+		t.Errorf("-j with a report to read: error %v", err)
 	}
 }

@@ -14,7 +14,7 @@ Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
         -t --curses        live UI (default, on tty)  -p --split    script lines
         -l --raw           raw events     -j --json   -C --csv     -x --xml
         --markdown  --html ticket tables   --analyze  what is wrong, who to call
-        --displaymode MODE first UI view (0-2)
+        --displaymode MODE first view (0-2)   --analyze FILE|-  a saved report
 Hosts   -n --no-dns        addresses only             -b --show-ips name and IP
         -o --order FIELDS  columns ("LS NABWV")       -e --mpls     MPLS labels
         -y --ipinfo N      IP info (0-4)              -z --aslookup AS numbers

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"html"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -190,3 +191,11 @@ func jsonAnalysis(a *analyze.Analysis) object {
 }
 
 func rounded(v float64) real { return real(math.Round(v*1000) / 1000) }
+
+// AnalysisText writes the analysis alone, as the text report ends with it (for a saved report
+// read back with --analyze FILE).
+func AnalysisText(w io.Writer, a *analyze.Analysis) error {
+	bw := bufio.NewWriter(w)
+	writeTextAnalysis(bw, a)
+	return bw.Flush()
+}
