@@ -29,6 +29,8 @@ const (
 	MtrXML     Format = "mtr XML"
 	WinMTRText Format = "WinMTR text"
 	WinMTRHTML Format = "WinMTR HTML"
+	MtrSplit   Format = "mtr split stream (-p)"
+	MtrRaw     Format = "mtr raw stream (-l)"
 )
 
 // Row is one hop of a report.
@@ -88,6 +90,10 @@ func Parse(data []byte) (*Report, error) {
 		r, err = parseWinHTML(s)
 	case strings.Contains(s, "WinMTR statistics"):
 		r, err = parseWinText(s)
+	case rawLineRE.MatchString(firstLine(s)):
+		r, err = parseRaw(s)
+	case splitLineRE.MatchString(firstLine(s)) || splitDeleteRE.MatchString(firstLine(s)):
+		r, err = parseSplit(s)
 	default:
 		r, err = parseText(s)
 	}
