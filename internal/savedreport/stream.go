@@ -250,7 +250,7 @@ func parseRaw(s string) (*Report, error) {
 // destination (mtr ends each round there): the hops after its first are cut, and it is the
 // target. A router answering "unreachable" is probed every round at every hop after it; it is
 // kept for the hop after its own, as mtr's report does, so the shape shows. Past the last answer
-// one silent hop is kept, to show that the answers end there.
+// one silent hop probed every round is kept, to show that the answers end there.
 func cutRaw(hops []rawHop, last int, r *Report) int {
 	a := hops[last].latest
 	first := last
@@ -277,7 +277,9 @@ func cutRaw(hops []rawHop, last int, r *Report) int {
 		}
 		return first + 1
 	}
-	if last+1 < len(hops) && hops[last+1].sent > 0 {
+	// A silent hop probed in the first round only is that round's overshoot, not a hop that
+	// stopped answering.
+	if last+1 < len(hops) && hops[last+1].sent > 1 && hops[last+1].sent*2 > hops[last].sent {
 		return last + 1
 	}
 	return last
