@@ -1,6 +1,6 @@
 // Package savedreport reads path reports that someone else ran — mtr's text, JSON, CSV and XML
-// reports, WinMTR's text and HTML exports, and mtr-go's own formats — into per-hop summaries the
-// analysis can read. A report holds only summaries (Loss%, Snt, Avg, Best, Wrst, StDev, maybe
+// reports, its split (-p) and raw (-l) streams, WinMTR's text and HTML exports, and mtr-go's own
+// formats — into per-hop summaries the analysis can read. A report holds only summaries (Loss%, Snt, Avg, Best, Wrst, StDev, maybe
 // Rcv), so Report.Input says what each format lacks instead of guessing it.
 //
 // Everything in a report is untrusted: names are stripped of control characters and cut to a DNS
