@@ -144,7 +144,15 @@ func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, map[netip.Ad
 		inferred = true
 	}
 	var limits []string
-	limits = append(limits, fmt.Sprintf("This %s holds per-hop summaries only: no per-probe history and no ICMP error codes, so a router answering \"unreachable\" shows as the end of the answers, not by its code.", r.Format))
+	if r.Format == MtrRaw {
+		// Its counts and moments are exact, but what kind of answer each was is not in it.
+		limits = append(limits, fmt.Sprintf("This %s holds every probe and answer but no ICMP error codes, so a router answering \"unreachable\" shows as the end of the answers, not by its code.", r.Format))
+	} else {
+		limits = append(limits, fmt.Sprintf("This %s holds per-hop summaries only: no per-probe history and no ICMP error codes, so a router answering \"unreachable\" shows as the end of the answers, not by its code.", r.Format))
+	}
+	if r.Format == MtrSplit {
+		limits = append(limits, "A split stream lists only hops that answered, and not the destination: answers that stop short of it are not seen, and the last hop listed is taken for it.")
+	}
 	if inexact > 0 {
 		limits = append(limits, fmt.Sprintf("%d hops give only Loss%% and Snt, rounded so that more than one loss count fits; the nearest count is used.", inexact))
 	}

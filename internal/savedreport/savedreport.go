@@ -1,6 +1,6 @@
 // Package savedreport reads path reports that someone else ran — mtr's text, JSON, CSV and XML
-// reports, WinMTR's text and HTML exports, and mtr-go's own formats — into per-hop summaries the
-// analysis can read. A report holds only summaries (Loss%, Snt, Avg, Best, Wrst, StDev, maybe
+// reports, its split (-p) and raw (-l) streams, WinMTR's text and HTML exports, and mtr-go's own
+// formats — into per-hop summaries the analysis can read. A report holds only summaries (Loss%, Snt, Avg, Best, Wrst, StDev, maybe
 // Rcv), so Report.Input says what each format lacks instead of guessing it.
 //
 // Everything in a report is untrusted: names are stripped of control characters and cut to a DNS
@@ -29,6 +29,8 @@ const (
 	MtrXML     Format = "mtr XML"
 	WinMTRText Format = "WinMTR text"
 	WinMTRHTML Format = "WinMTR HTML"
+	MtrSplit   Format = "mtr split stream (-p)"
+	MtrRaw     Format = "mtr raw stream (-l)"
 )
 
 // Row is one hop of a report.
@@ -88,6 +90,10 @@ func Parse(data []byte) (*Report, error) {
 		r, err = parseWinHTML(s)
 	case strings.Contains(s, "WinMTR statistics"):
 		r, err = parseWinText(s)
+	case rawLineRE.MatchString(firstLine(s)):
+		r, err = parseRaw(s)
+	case splitLineRE.MatchString(firstLine(s)) || splitDeleteRE.MatchString(firstLine(s)):
+		r, err = parseSplit(s)
 	default:
 		r, err = parseText(s)
 	}
