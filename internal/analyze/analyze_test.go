@@ -115,13 +115,24 @@ func TestRules(t *testing.T) {
 			// The demo lab at -c 30: hop 2 throttles (17 of 30 lost), hops 3 and 4 lose nothing,
 			// real loss from hop 5 on (6, 6 and 4 of 30). Two-proportion test of hops 3-4 (0 of
 			// 60) against the end (4 of 30): pooled p = 4/90, se = sqrt(p(1-p)(1/60+1/30)) =
-			// 0.0461, z = 0.1333/0.0461 = 2.89 > 1.96: the loss is not there yet at hops 3-4, so
-			// it starts at hop 5, and hop 2's excess is rate limiting.
+			// 0.0461, z = 0.1333/0.0461 = 2.89 > √2·1.96 = 2.77: the loss is not there yet at
+			// hops 3-4, so it starts at hop 5, and hop 2's excess is rate limiting.
 			name: "clean hops between a throttling hop and real loss end the lossy run",
 			snap: path(dest, h("198.18.0.2", 30, 0, steady...), h("198.18.1.2", 30, 17, steady...),
 				h("198.18.2.2", 30, 0, steady...), h("198.18.3.2", 30, 0, steady...), h("198.18.4.2", 30, 6, steady...),
 				h("198.18.5.2", 30, 6, steady...), h(dest, 30, 4, steady...)),
 			want:    []want{{LossStarts, []int{5, 6, 7}, true}, {RateLimited, []int{2}, true}},
+			reverse: true,
+		},
+		{
+			// Real loss from hop 3 at -c 10, where hop 4 happened to lose nothing (0.7^10 = 2.8 %)
+			// and the end lost 5 of 10: z = 0.5/sqrt(0.25·0.75·0.2) = 2.58 < 2.77, too weak to
+			// place the start after hop 4 — the start stays open, not misplaced at hop 5.
+			name: "one clean hop of few probes does not move the start",
+			snap: path(dest, h("198.18.0.2", 10, 0, steady...), h("198.18.1.2", 10, 0, steady...),
+				h("198.18.2.2", 10, 4, steady...), h("198.18.3.2", 10, 0, steady...), h("198.18.4.2", 10, 4, steady...),
+				h(dest, 10, 5, steady...)),
+			want:    []want{{LossStarts, []int{3, 4, 5, 6}, false}},
 			reverse: true,
 		},
 		{

@@ -13,7 +13,8 @@ import (
 // the guide takes the last affected hop's rate when rates vary (its hop 9). A fixed reference
 // also means more probes at the same rates can only sharpen the calls below, never reverse
 // them, except that the start may move later. The real loss runs back from the end over every hop
-// whose loss is not clearly below it (a two-proportion test at 95 %), and starts
+// whose loss is not clearly below it (a two-proportion test as strong as disjoint 95 % intervals),
+// and starts
 // at the first lossy hop of that run. Hops between lossy ones that happened to lose nothing do
 // not cut the run unless their counts, pooled, show that clearly; they leave the start unsettled
 // instead.
@@ -53,10 +54,12 @@ func (x *analyzer) loss() {
 			if !lossy(resp[k]) {
 				clean.add(e.Sent, 0)
 			}
-			// A hop, or the clean hops walked over together, losing clearly less than the end
-			// (a two-proportion test at 95 %): the loss that reaches the end is not there yet.
+			// A hop, or the clean hops walked over together, losing clearly less than the end:
+			// the loss that reaches the end is not there yet. "Clearly" is a two-proportion test
+			// at zApart, as strong as two disjoint 95 % intervals: a single hop that lost nothing
+			// of a few probes must not settle where real loss starts.
 			below := func(lost, n int) bool {
-				return coverage(diffZ(float64(lost), float64(n), float64(ref.lost), float64(ref.n))) >= 0.95
+				return diffZ(float64(lost), float64(n), float64(ref.lost), float64(ref.n)) >= zApart
 			}
 			if below(e.Lost, e.Sent) || below(0, clean.n) {
 				break

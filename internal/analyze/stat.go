@@ -59,6 +59,11 @@ func aboveZ(lost, n, rate float64) float64 {
 	return bisect(func(z float64) bool { lo, _ := Wilson(lost, n, z); return lo > rate })
 }
 
+// zApart is the two-proportion z that two disjoint 95 % intervals of equal width amount to
+// (√2 · 1.96): the bar for telling two hops' loss apart where one wrong call would misplace a
+// fault.
+const zApart = math.Sqrt2 * z95
+
 // diffZ is the two-proportion z statistic of "a's loss is below b's", pooling both for the
 // standard error: how many standard errors b's share lies above a's. 0 when it does not.
 // Unlike comparing two 95 % intervals for overlap, which needs about 2.8 standard errors, this
