@@ -124,30 +124,21 @@ func (x *analyzer) lossRun(run, resp []int, ref pool) {
 	refRate := ref.share()
 	refLo, refHi := Wilson(float64(ref.lost), float64(ref.n), z95)
 
-	// The start is settled when the hops before it that lost less, pooled, show a rate below the
-	// reference (the loss was not there yet), and when every hop of the run lost probes (the
-	// guide's "loss on all subsequent hops"); a hop in the run that lost none is settled one way
-	// or the other once its count would show it clearly below the reference.
-	var before pool
-	var bn, most int
-	for _, j := range resp {
-		if j >= s {
-			break
-		}
-		if x.ev[j].Loss < 100*refRate {
-			before.add(x.ev[j].Sent, x.ev[j].Lost)
-			bn++
-			most = max(most, x.ev[j].Sent)
-		}
-	}
+	// The start is settled when the answering hop just before it lost clearly less than the end
+	// (a two-proportion test at zApart): had the loss started there instead, that hop would have
+	// lost as much, and it is the likeliest hop to have lost nothing by chance (earlier starts
+	// need more such hops). The run must also have lost probes at every hop (the guide's "loss on
+	// all subsequent hops"); a hop in the run that lost none leaves the start open.
 	conf := 1.0
 	more := 0
 	var why []string
-	if bn > 0 {
-		conf = coverage(belowZ(float64(before.lost), float64(before.n), refRate))
-		if conf < 0.95 {
-			more = probesToSettle(before.share(), refRate, bn, most, false)
-			why = append(why, fmt.Sprintf("the hops before it lost %d of %d, too few to show the loss was not there yet", before.lost, before.n))
+	if prev := prevAnswering(resp, s); prev >= 0 && x.ev[prev].Loss < 100*refRate {
+		e := x.ev[prev]
+		z := diffZ(float64(e.Lost), float64(e.Sent), float64(ref.lost), float64(ref.n))
+		conf = coverage(z * z95 / zApart) // zApart reads as 95 %, like every other call
+		if z < zApart {
+			more = probesApart(float64(e.Lost)/float64(e.Sent), refRate, e.Sent)
+			why = append(why, fmt.Sprintf("hop %d before it lost %d of %d, too few to show the loss was not there yet", e.TTL, e.Lost, e.Sent))
 		}
 	}
 	var gaps []int
@@ -215,6 +206,18 @@ func (x *analyzer) lossRun(run, resp []int, ref pool) {
 			Action: "None needed for the excess.",
 		})
 	}
+}
+
+// prevAnswering is the index of the answering hop before hop s in resp, or -1.
+func prevAnswering(resp []int, s int) int {
+	prev := -1
+	for _, j := range resp {
+		if j >= s {
+			break
+		}
+		prev = j
+	}
+	return prev
 }
 
 // moreText asks for the probe count that would settle a finding.

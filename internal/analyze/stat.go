@@ -136,6 +136,29 @@ func probesToSettle(share, rate float64, hops, now int, above bool) int {
 	return hi
 }
 
+// probesApart is the smallest per-hop probe count c, above now, at which two hops of c probes
+// losing the shares a < b would be told apart (diffZ at least zApart); 0 when no count up to
+// maxProbes would do.
+func probesApart(a, b float64, now int) int {
+	ok := func(c int) bool {
+		n := float64(c)
+		return diffZ(a*n, n, b*n, n) >= zApart
+	}
+	if a >= b || !ok(maxProbes) {
+		return 0
+	}
+	lo, hi := max(now, 0), maxProbes
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if ok(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
 // pool is a set of probes from one or more hops: how many were settled and how many were lost.
 type pool struct{ n, lost int }
 
