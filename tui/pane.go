@@ -89,7 +89,8 @@ func (u *ui) refresh(snap stats.Snapshot) {
 		return
 	}
 	in := analyze.Input{Snapshot: snap, Local: u.opt.Local}
-	if u.opt.AS != nil {
+	if u.opt.AS != nil && u.ipinfo >= 0 {
+		// Only once the user asked for AS data (-y/-z or the keys): asking sends DNS queries.
 		in.AS = asinfo.ForAnalysis(snap, u.opt.AS.Info)
 	}
 	if u.ctl != nil {

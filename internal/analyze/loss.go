@@ -48,25 +48,17 @@ func (x *analyzer) loss() {
 	if lossy(r) {
 		ref.add(x.ev[r].Sent, x.ev[r].Lost)
 		first := len(resp) - 1 // index in resp of the run's first lossy hop
-		var clean pool         // the hops walked over that lost nothing
 		for k := len(resp) - 1; k >= 0; k-- {
 			e := x.ev[resp[k]]
-			if !lossy(resp[k]) {
-				clean.add(e.Sent, 0)
-			}
-			// A hop, or the clean hops walked over together, losing clearly less than the end:
-			// the loss that reaches the end is not there yet. "Clearly" is a two-proportion test
-			// at zApart, as strong as two disjoint 95 % intervals: a single hop that lost nothing
-			// of a few probes must not settle where real loss starts.
-			below := func(lost, n int) bool {
-				return diffZ(float64(lost), float64(n), float64(ref.lost), float64(ref.n)) >= zApart
-			}
-			if below(e.Lost, e.Sent) || below(0, clean.n) {
+			// Real loss shows on every hop after it (the guide's "loss on all subsequent hops"):
+			// the run ends at a hop that lost nothing, or that lost clearly less than the end
+			// (a two-proportion test at zApart, as strong as two disjoint 95 % intervals). Loss
+			// before it does not reach the end: rate limiting. Whether the hop that ended the
+			// run was only lucky is the start's settledness, judged in lossRun.
+			if !lossy(resp[k]) || diffZ(float64(e.Lost), float64(e.Sent), float64(ref.lost), float64(ref.n)) >= zApart {
 				break
 			}
-			if lossy(resp[k]) {
-				first = k
-			}
+			first = k
 		}
 		run = resp[first:]
 	}
@@ -74,18 +66,21 @@ func (x *analyzer) loss() {
 	for _, i := range run {
 		inRun[i] = true
 	}
+	startOpen := false
+	if len(run) > 0 {
+		startOpen = !x.lossRun(run, resp, ref)
+	}
 	for _, i := range resp {
 		if lossy(i) && !inRun[i] {
-			x.rateLimited(i, resp)
+			// While the start of the real loss is open, a lossy hop before it may be where it
+			// really starts: its rate limiting cannot be settled either.
+			x.rateLimited(i, resp, startOpen && i < run[0])
 		}
-	}
-	if len(run) > 0 {
-		x.lossRun(run, resp, ref)
 	}
 }
 
 // rateLimited judges lossy hop i, whose loss does not reach the end of the path.
-func (x *analyzer) rateLimited(i int, resp []int) {
+func (x *analyzer) rateLimited(i int, resp []int, open bool) {
 	e := x.ev[i]
 	rate := e.Loss / 100
 	var d pool
@@ -101,6 +96,9 @@ func (x *analyzer) rateLimited(i int, resp []int) {
 	f := Finding{
 		Kind: RateLimited, Hops: []int{e.TTL},
 		Confidence: coverage(belowZ(float64(d.lost), float64(d.n), rate)),
+	}
+	if open {
+		f.Confidence = min(f.Confidence, 0.5)
 	}
 	f.Settled = f.Confidence >= 0.95
 	later := fmt.Sprintf("the later hops that lost less lost %d of %d", d.lost, d.n)
@@ -119,7 +117,7 @@ func (x *analyzer) rateLimited(i int, resp []int) {
 
 // lossRun reports the run of hops that carries the loss to the end of the path; ref is the last
 // hop's loss.
-func (x *analyzer) lossRun(run, resp []int, ref pool) {
+func (x *analyzer) lossRun(run, resp []int, ref pool) (settled bool) {
 	s := run[0]
 	refRate := ref.share()
 	refLo, refHi := Wilson(float64(ref.lost), float64(ref.n), z95)
@@ -206,6 +204,7 @@ func (x *analyzer) lossRun(run, resp []int, ref pool) {
 			Action: "None needed for the excess.",
 		})
 	}
+	return f.Settled
 }
 
 // prevAnswering is the index of the answering hop before hop s in resp, or -1.

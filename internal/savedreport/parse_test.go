@@ -52,14 +52,14 @@ func TestLabSamples(t *testing.T) {
 		{"mtr095/lab-loop.json", MtrJSON, 12, "routing-loop 3-4", "Problem: Routing loop from hop 3: 198.18.2.2, 198.18.3.2 repeat every 2 hops and the probes never reach 198.18.5.2."},
 		{"mtr095/lab-reject-r.txt", MtrText, 4, "unreachable 4", "Problem: Hop 4 (198.18.2.2) answers \"unreachable (the report has no code)\""},
 		{"mtr095/lab-reject.json", MtrJSON, 4, "unreachable 4", "Problem: Hop 4 (198.18.2.2) answers"},
-		{"mtr095/lab-throttle2-loss4-mtr-o.txt", MtrText, 6, "loss-starts 4-6", "Problem: Real loss starts at hop 4 (198.18.3.2)"},
+		{"mtr095/lab-throttle2-loss4-mtr-o.txt", MtrText, 6, "loss-starts 4-6", "Not settled yet: Real loss starts at hop 4 (198.18.3.2)"},
 		{"mtr095/lab-throttle2-loss4-mtr-rwb.txt", MtrText, 6, "loss-starts 4-6", "Problem: Real loss starts at hop 4 (198.18.3.2)"},
-		{"mtr095/lab-throttle2-loss4-mtr-r.txt", MtrText, 6, "loss-starts 4-6", "Problem: Real loss starts at hop 4 (r4.lab.test)"},
+		{"mtr095/lab-throttle2-loss4-mtr-r.txt", MtrText, 6, "loss-starts 4-6", "Not settled yet: Real loss starts at hop 4 (r4.lab.test)"},
 		// At 20 probes these two did not settle where the loss starts; the analysis says so.
-		{"mtr095/lab-throttle2-loss4-mtr.json", MtrJSON, 6, "loss-starts 2-6", "Not settled yet: Real loss starts at hop 2 (r2.lab.test)"},
-		{"mtr095/lab-throttle2-loss4-mtr-rz.txt", MtrText, 6, "loss-starts 2-6", "Not settled yet: Real loss starts at hop 2 (r2.lab.test)"},
-		{"mtr095/lab-throttle2-loss4-mtr.csv", MtrCSV, 6, "loss-starts 2-6", "Not settled yet: Real loss starts at hop 2 (r2.lab.test)"},
-		{"mtr095/lab-throttle2-loss4-mtr.xml", MtrXML, 6, "loss-starts 2-6", "Not settled yet: Real loss starts at hop 2 (r2.lab.test)"},
+		{"mtr095/lab-throttle2-loss4-mtr.json", MtrJSON, 6, "loss-starts 4-6", "Not settled yet: Real loss starts at hop 4 (r4.lab.test)"},
+		{"mtr095/lab-throttle2-loss4-mtr-rz.txt", MtrText, 6, "loss-starts 4-6", "Not settled yet: Real loss starts at hop 4 (r4.lab.test)"},
+		{"mtr095/lab-throttle2-loss4-mtr.csv", MtrCSV, 6, "loss-starts 4-6", "Not settled yet: Real loss starts at hop 4 (r4.lab.test)"},
+		{"mtr095/lab-throttle2-loss4-mtr.xml", MtrXML, 6, "loss-starts 4-6", "Not settled yet: Real loss starts at hop 4 (r4.lab.test)"},
 		{"mtr095/lab-throttle2-loss4-mtr-r6.txt", MtrText, 6, "loss-starts 4-6", "Not settled yet: Real loss starts at hop 4 (2001:db8:3::2)"},
 		{"winmtr/loss-from-5.txt", WinMTRText, 7, "loss-starts 5, 7", "Problem: Real loss starts at hop 5 (203.0.113.9)"},
 		{"winmtr/loss-from-5.html", WinMTRHTML, 7, "loss-starts 5, 7", "Problem: Real loss starts at hop 5 (203.0.113.9)"},
@@ -305,5 +305,27 @@ func TestASFromReport(t *testing.T) {
 	// "AS???" is no AS.
 	if r := mustParse(t, strings.ReplaceAll(in, "AS64501", "AS???")); r.Rows[2].ASN != 0 {
 		t.Errorf("AS??? read as %d", r.Rows[2].ASN)
+	}
+}
+
+// TestHostNamedLikeAnAS: with -b, a router whose name starts with "AS" keeps its name and address;
+// only "AS<number>" or "AS???" is -z's column.
+func TestHostNamedLikeAnAS(t *testing.T) {
+	in := "Start: 2026-11-29T21:00:00+0000\n" +
+		"HOST: vm                                  Loss%   Snt   Last   Avg  Best  Wrst StDev\n" +
+		"  1.|-- ASR9K-1.isp.example (198.18.0.2)   0.0%    10    0.1   0.1   0.1   0.1   0.0\n" +
+		"  2.|-- AS64500  r2.lab.test (198.18.1.2)   0.0%    10    0.1   0.1   0.1   0.1   0.0\n"
+	r, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Rows[0].Hosts; len(got) == 0 || got[0] != "198.18.0.2" && got[0] != "ASR9K-1.isp.example" {
+		t.Errorf("hop 1 hosts %q, want the router's name or address, not an AS column", got)
+	}
+	if r.Rows[0].ASN != 0 {
+		t.Errorf("hop 1 ASN %d, want none", r.Rows[0].ASN)
+	}
+	if r.Rows[1].ASN != 64500 {
+		t.Errorf("hop 2 ASN %d, want 64500", r.Rows[1].ASN)
 	}
 }

@@ -3,6 +3,7 @@ package savedreport
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -77,7 +78,7 @@ func parseText(s string) (*Report, error) {
 		host = strings.TrimSpace(host)
 		// -z puts the AS ("AS???", "AS64500") before the host.
 		row := Row{TTL: num, RecvExact: true}
-		if hf := strings.Fields(host); len(hf) > 1 && strings.HasPrefix(hf[0], "AS") {
+		if hf := strings.Fields(host); len(hf) > 1 && asColumn.MatchString(hf[0]) {
 			host = strings.Join(hf[1:], " ")
 			row.ASN = parseASN(hf[0])
 		}
@@ -209,3 +210,7 @@ func addrLike(w string) bool {
 	}
 	return true
 }
+
+// asColumn is what -z prints before a host: "AS" and a number, or "AS???" when unknown. Only that
+// is the AS column; a router named "ASR9K-1.example" is a host.
+var asColumn = regexp.MustCompile(`^AS(\d+|\?\?\?)$`)
