@@ -183,6 +183,34 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
+			// Echo replies, port unreachables and RSTs are each the
+			// destination's own answer, so each probe kind loses them.
+			name: "destination throttling 50 % shows loss at the destination only",
+			spec: Spec{ThrottleDest: 50},
+			check: func(t *testing.T, l *Lab, target netip.Addr, hops []netip.Addr) {
+				for _, c := range []struct {
+					mode   []string
+					lo, hi float64
+				}{
+					{nil, 20, 80}, // 50 % ± >4 standard deviations
+					{[]string{"-u"}, 20, 80},
+					// mtr's TCP probes are connect()s: the client's kernel
+					// retransmits a SYN whose RST was dropped, and the second
+					// RST may still come in time, so the loss lies between
+					// 25 % (p²) and 50 %.
+					{[]string{"-T", "-P", "80"}, 5, 80},
+				} {
+					hs := mtr(t, l, target, append([]string{"-n", "-c", "50"}, c.mode...)...)
+					wantPath(t, hs, strs(hops...))
+					t.Logf("mtr %v: destination loss %.0f%%", c.mode, hs[len(hs)-1].Loss)
+					for k := 1; k < len(hs); k++ {
+						wantLoss(t, hs, k, 0, 0)
+					}
+					wantLoss(t, hs, len(hs), c.lo, c.hi)
+				}
+			},
+		},
+		{
 			name: "real loss from hop 3 shows on every later hop",
 			spec: Spec{LossFrom: 3, LossPercent: 30},
 			check: func(t *testing.T, l *Lab, target netip.Addr, hops []netip.Addr) {

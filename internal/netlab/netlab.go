@@ -48,6 +48,12 @@ type Spec struct {
 	// look-alike of ICMP rate limiting, where hop k shows loss but the hops
 	// behind it do not.
 	Throttle map[int]int
+	// ThrottleDest is the percentage (0..100) of the answers the
+	// destination generates itself (ICMP echo replies, ICMP destination
+	// unreachables, TCP SYN-ACKs and RSTs) that it drops again: the
+	// look-alike of a host that rate limits or firewalls its answers, where
+	// only the last hop shows loss and every router answers.
+	ThrottleDest int
 	// SlowAnswer maps hop k to the time router k's ICMP errors (time
 	// exceeded, and the unreachables it generates) are held before they
 	// leave: the look-alike of a busy control plane, where hop k's RTT is
@@ -333,6 +339,7 @@ func (s Spec) normalize() (Spec, error) {
 	errs = append(errs,
 		inChain("LossFrom", s.LossFrom, 1),
 		percent("LossPercent", s.LossPercent),
+		percent("ThrottleDest", s.ThrottleDest),
 		inChain("Loop", s.Loop, 2),
 		inChain("Dead", s.Dead, 1),
 		inChain("NoRoute", s.NoRoute, 1),
