@@ -12,13 +12,13 @@
 // 198.18.(k-1).2 / 2001:db8:k-1::2 and the destination is 198.18.N.2 /
 // 2001:db8:N::2 (see Lab.Hops4 and Lab.Hops6).
 //
-// Faults (throttled ICMP, real loss, silent destination, routing loop, dead
-// node, missing route) are made with nftables tables and routes inside the
-// namespaces, so what the client sees is produced by the real kernel; slow
-// answers hold the kernel's own ICMP errors in a TUN device for a while (see
-// slow.go). All
-// traffic stays inside the lab: only 198.18.0.0/15 and 2001:db8::/32 are used
-// and the client has no path to the host's network.
+// Faults (answers throttled at a router or at the destination, real loss,
+// silent destination, routing loop, dead node, missing route) are made with
+// nftables tables and routes inside the namespaces, so what the client sees
+// is produced by the real kernel; slow answers hold the kernel's own ICMP
+// errors in a TUN device for a while (see slow.go). All traffic stays inside
+// the lab: only 198.18.0.0/15 and 2001:db8::/32 are used and the client has
+// no path to the host's network.
 //
 // Building a lab needs root, iproute2 (ip) and nftables (nft); DNS needs
 // dnsmasq. Tests use New, which skips when those are missing.
