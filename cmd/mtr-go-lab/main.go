@@ -181,6 +181,7 @@ func up(args []string) error {
 	fs.IntVar(&spec.LossFrom, "loss-from", spec.LossFrom, "real loss starts at this hop (0: none)")
 	fs.IntVar(&spec.LossPercent, "loss", spec.LossPercent, "real loss, percent")
 	fs.BoolVar(&spec.SilentDest, "silent-dest", false, "destination never answers")
+	fs.IntVar(&spec.ThrottleDest, "throttle-dest", 0, "destination drops this percentage of its answers: echo replies, unreachables, TCP SYN-ACK/RST (0: none)")
 	fs.IntVar(&spec.Loop, "loop", 0, "routing loop between this hop and the one before (0: none)")
 	fs.IntVar(&spec.Dead, "dead", 0, "this hop answers but forwards nothing (0: none)")
 	fs.IntVar(&spec.NoRoute, "noroute", 0, "this hop has no route to the destination (0: none)")

@@ -58,3 +58,20 @@ func FuzzHopValues(f *testing.F) {
 		}
 	})
 }
+
+// TestUpRejectsBadSpec: a bad lab flag is refused before anything is built, naming what is wrong.
+func TestUpRejectsBadSpec(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"-throttle-dest", "101"}, "ThrottleDest = 101, want 0..100"},
+		{[]string{"-throttle-dest", "-5"}, "ThrottleDest = -5, want 0..100"},
+		{[]string{"-routers", "3", "-loss-from", "4"}, "LossFrom = 4"},
+	} {
+		err := up(tc.args)
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("up %q: error %v, want one containing %q", tc.args, err, tc.wantErr)
+		}
+	}
+}

@@ -61,6 +61,8 @@ func TestLabAnalyze(t *testing.T) {
 			kind: "loss-starts", hops: "3-6", conclusion: "Problem: Real loss starts at hop 3 (198.18.2.2)", also: []string{"rate-limited"}},
 		{name: "silent destination", spec: netlab.Spec{Routers: 5, SilentDest: true},
 			kind: "interrupted", hops: "5", conclusion: "Problem: No answer after hop 5 (198.18.4.2)"},
+		{name: "destination throttles", spec: netlab.Spec{Routers: 5, ThrottleDest: 50},
+			kind: "destination-throttles", hops: "6", conclusion: "Problem: Only the destination's end of the path loses probes (from hop 6 (198.18.5.2): "},
 		{name: "dead node", spec: netlab.Spec{Routers: 5, Dead: 3},
 			kind: "interrupted", hops: "3", conclusion: "Problem: No answer after hop 3 (198.18.2.2)"},
 		{name: "routing loop", spec: netlab.Spec{Routers: 5, Loop: 4}, args: []string{"-m", "10"},

@@ -262,6 +262,20 @@ func (l *Lab) nftRules(i int) string {
 		iifname %q drop
 	}`, ndAccept, ifClient))
 	}
+	if i == n+1 && s.ThrottleDest > 0 {
+		// Output hook, as for a router's Throttle: the destination has
+		// received the probe and answered, only the answer is lost. Its
+		// own traffic to the client is nothing but answers (no echo
+		// requests, no SYNs), so neighbour discovery is all that must pass.
+		p := s.ThrottleDest
+		chains = append(chains, fmt.Sprintf(`chain throttledest {
+		type filter hook output priority filter; policy accept;
+		icmp type { echo-reply, destination-unreachable } numgen random mod 100 < %d drop
+		icmpv6 type { echo-reply, destination-unreachable } numgen random mod 100 < %d drop
+		tcp flags & (syn | ack) == syn | ack numgen random mod 100 < %d drop
+		tcp flags & rst == rst numgen random mod 100 < %d drop
+	}`, p, p, p, p))
+	}
 	if len(chains) == 0 {
 		return ""
 	}

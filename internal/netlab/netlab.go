@@ -12,13 +12,13 @@
 // 198.18.(k-1).2 / 2001:db8:k-1::2 and the destination is 198.18.N.2 /
 // 2001:db8:N::2 (see Lab.Hops4 and Lab.Hops6).
 //
-// Faults (throttled ICMP, real loss, silent destination, routing loop, dead
-// node, missing route) are made with nftables tables and routes inside the
-// namespaces, so what the client sees is produced by the real kernel; slow
-// answers hold the kernel's own ICMP errors in a TUN device for a while (see
-// slow.go). All
-// traffic stays inside the lab: only 198.18.0.0/15 and 2001:db8::/32 are used
-// and the client has no path to the host's network.
+// Faults (answers throttled at a router or at the destination, real loss,
+// silent destination, routing loop, dead node, missing route) are made with
+// nftables tables and routes inside the namespaces, so what the client sees
+// is produced by the real kernel; slow answers hold the kernel's own ICMP
+// errors in a TUN device for a while (see slow.go). All traffic stays inside
+// the lab: only 198.18.0.0/15 and 2001:db8::/32 are used and the client has
+// no path to the host's network.
 //
 // Building a lab needs root, iproute2 (ip) and nftables (nft); DNS needs
 // dnsmasq. Tests use New, which skips when those are missing.
@@ -48,6 +48,12 @@ type Spec struct {
 	// look-alike of ICMP rate limiting, where hop k shows loss but the hops
 	// behind it do not.
 	Throttle map[int]int
+	// ThrottleDest is the percentage (0..100) of the answers the
+	// destination generates itself (ICMP echo replies, ICMP destination
+	// unreachables, TCP SYN-ACKs and RSTs) that it drops again: the
+	// look-alike of a host that rate limits or firewalls its answers, where
+	// only the last hop shows loss and every router answers.
+	ThrottleDest int
 	// SlowAnswer maps hop k to the time router k's ICMP errors (time
 	// exceeded, and the unreachables it generates) are held before they
 	// leave: the look-alike of a busy control plane, where hop k's RTT is
@@ -333,6 +339,7 @@ func (s Spec) normalize() (Spec, error) {
 	errs = append(errs,
 		inChain("LossFrom", s.LossFrom, 1),
 		percent("LossPercent", s.LossPercent),
+		percent("ThrottleDest", s.ThrottleDest),
 		inChain("Loop", s.Loop, 2),
 		inChain("Dead", s.Dead, 1),
 		inChain("NoRoute", s.NoRoute, 1),

@@ -13,10 +13,12 @@ func TestSpecValidation(t *testing.T) {
 		wantErr string
 	}{
 		{"zero value is 5 clean routers", Spec{}, ""},
-		{"every fault at once", Spec{Routers: 6, Throttle: map[int]int{2: 40}, LossFrom: 5, LossPercent: 15, SilentDest: true, Loop: 3, Dead: 6, NoRoute: 4, DNS: true}, ""},
+		{"every fault at once", Spec{Routers: 6, Throttle: map[int]int{2: 40}, LossFrom: 5, LossPercent: 15, SilentDest: true, ThrottleDest: 30, Loop: 3, Dead: 6, NoRoute: 4, DNS: true}, ""},
 		{"too many routers", Spec{Routers: MaxRouters + 1}, "Routers"},
 		{"throttle beyond the chain", Spec{Routers: 3, Throttle: map[int]int{4: 10}}, "Throttle hop"},
 		{"throttle over 100 %", Spec{Throttle: map[int]int{1: 101}}, "Throttle[1]"},
+		{"destination throttle over 100 %", Spec{ThrottleDest: 101}, "ThrottleDest"},
+		{"destination throttle negative", Spec{ThrottleDest: -1}, "ThrottleDest"},
 		{"loss percent negative", Spec{LossFrom: 1, LossPercent: -1}, "LossPercent"},
 		{"loop at the first router", Spec{Loop: 1}, "Loop"},
 		{"dead beyond the chain", Spec{Routers: 2, Dead: 3}, "Dead"},
