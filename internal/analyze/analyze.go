@@ -36,6 +36,9 @@ type Input struct {
 	Local netip.Addr
 	// Protocol is the kind of probe the snapshot was taken with; advice names the other ones.
 	Protocol vocab.Protocol
+	// NoSpread: the numbers carry no StDev (a saved report that lacks it), so neither a lone
+	// spike nor an unsteady Avg can be told. NoLatency: they cannot judge latency at all.
+	NoSpread, NoLatency bool
 }
 
 // Kind is what a finding says about the path.

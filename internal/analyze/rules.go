@@ -66,7 +66,12 @@ func Analyze(in Input) Analysis {
 	}
 	x.loadBalanced()
 	x.loss()
-	x.latency()
+	if !in.NoLatency {
+		x.latency()
+	}
+	if in.NoSpread {
+		x.findings = slices.DeleteFunc(x.findings, func(f Finding) bool { return f.Kind == Spike || f.Kind == Unsteady })
+	}
 	slices.SortStableFunc(x.findings, func(a, b Finding) int {
 		if a.Kind != b.Kind {
 			return int(a.Kind) - int(b.Kind)

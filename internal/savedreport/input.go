@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -30,25 +29,9 @@ var standInRE = regexp.MustCompile(`\b24[0-9]\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
 // Analyze reads the report's numbers with the same rules as a live run.
 func (r *Report) Analyze() Analysis {
 	snap, names, as, limits := r.snapshot()
-	a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: as})
-	if !r.HasStDev {
-		// Without StDev neither a lone spike nor an unsteady Avg can be told.
-		a.Findings = slices.DeleteFunc(a.Findings, func(f analyze.Finding) bool {
-			return f.Kind == analyze.Spike || f.Kind == analyze.Unsteady
-		})
-	}
-	if !r.judgesLatency() {
-		a.Findings = slices.DeleteFunc(a.Findings, func(f analyze.Finding) bool {
-			switch f.Kind {
-			case analyze.Spike, analyze.Unsteady, analyze.Deprioritised, analyze.LatencyStarts:
-				return true
-			}
-			return false
-		})
-	}
-	if len(a.Findings) == 0 {
-		a.Conclusion = "No problem found on this path."
-	}
+	// What the format cannot support is left out before the conclusion is drawn, so the
+	// conclusion never rests on a finding the notes say cannot be made.
+	a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: as, NoSpread: !r.HasStDev, NoLatency: !r.judgesLatency()})
 	if len(names) > 0 {
 		put := func(s string) string {
 			return standInRE.ReplaceAllStringFunc(s, func(m string) string {

@@ -329,3 +329,24 @@ func TestHostNamedLikeAnAS(t *testing.T) {
 		t.Errorf("hop 2 ASN %d, want 64500", r.Rows[1].ASN)
 	}
 }
+
+// TestConclusionFollowsWhatTheFormatSupports: a report without StDev, Best or Wrst cannot judge
+// latency, so the conclusion must not rest on a latency finding either (it did once: "Latency
+// rises at hop 3" under a note that latency is not judged).
+func TestConclusionFollowsWhatTheFormatSupports(t *testing.T) {
+	in := "Start: 2026-11-29T21:00:00+0000\n" +
+		"HOST: vm                          Loss%   Snt   Avg\n" +
+		"  1.|-- 198.18.0.2                 0.0%    50   1.0\n" +
+		"  2.|-- 198.18.1.2                 0.0%    50   1.1\n" +
+		"  3.|-- 198.18.2.2                 0.0%    50  40.0\n" +
+		"  4.|-- 198.18.3.2                 0.0%    50  41.0\n" +
+		"  5.|-- 198.18.4.2                 0.0%    50  42.0\n"
+	r, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.Analyze()
+	if len(a.Findings) != 0 || a.Conclusion != "No problem found on this path." || a.Reverse != "" {
+		t.Errorf("findings %d, conclusion %q, reverse %q; want none, no problem, no reverse command", len(a.Findings), a.Conclusion, a.Reverse)
+	}
+}
