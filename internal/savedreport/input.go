@@ -150,7 +150,7 @@ func (r *Report) snapshot() (stats.Snapshot, map[netip.Addr]string, map[netip.Ad
 	if inferred {
 		limits = append(limits, fmt.Sprintf("Hop %d's router also answered hop %d and the path ends there: read as a destination-unreachable answer, whose code the report does not hold.", last.TTL, last.TTL-1))
 	}
-	if len(names) > 0 {
+	if len(byName) > 0 {
 		limits = append(limits, "Some hops are named without their addresses (a report made without -n or -b): whether they are private, and so the regions, is judged from their position only.")
 	}
 	return snap, names, as, limits

@@ -350,3 +350,22 @@ func TestConclusionFollowsWhatTheFormatSupports(t *testing.T) {
 		t.Errorf("findings %d, conclusion %q, reverse %q; want none, no problem, no reverse command", len(a.Findings), a.Conclusion, a.Reverse)
 	}
 }
+
+// TestNoNameNoteForAnUnansweredEnd: an -n report whose path ends in ??? names no hop without its
+// address; the destination stand-in must not say it does.
+func TestNoNameNoteForAnUnansweredEnd(t *testing.T) {
+	in := "Start: 2026-11-29T21:00:00+0000\n" +
+		"HOST: vm                          Loss%   Snt   Last   Avg  Best  Wrst StDev\n" +
+		"  1.|-- 198.18.0.2                 0.0%    10    0.1   0.1   0.1   0.1   0.0\n" +
+		"  2.|-- 198.18.1.2                 0.0%    10    0.1   0.1   0.1   0.1   0.0\n" +
+		"  3.|-- ???                       100.0    10    0.0   0.0   0.0   0.0   0.0\n"
+	r, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range r.Analyze().Limits {
+		if strings.Contains(l, "named without their addresses") {
+			t.Errorf("false note: %s", l)
+		}
+	}
+}
