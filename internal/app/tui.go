@@ -188,7 +188,11 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 	}
 	if res.Analyze {
 		// The pane was open when the view ended: its analysis goes under the final table too.
-		a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: s.asForAnalysis(snap), Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
+		in := analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()}
+		if res.IPInfo >= 0 { // the lookups the view had on (-y/-z, or its keys)
+			in.AS = asinfo.ForAnalysis(snap, as.Info)
+		}
+		a := analyze.Analyze(in)
 		final.Analysis = &a
 	}
 	if err := report.Text(env.Stdout, snap, lookup, final); err != nil {
