@@ -129,6 +129,8 @@ func parseRaw(s string) (*Report, error) {
 	r := &Report{Format: MtrRaw, HasLatency: true, HasStDev: true, HasRange: true, Resolution: 0.001}
 	hops := make([]rawHop, maxStreamHop)
 	pending := map[int64]int{} // probe seq → hop, until answered
+	sentAt := map[int64]int{}  // probe seq → the line it was sent on
+	lastAnswer := 0            // the line of the last answer
 	events := 0
 	for n, raw := range strings.Split(s, "\n") {
 		ln := n + 1
@@ -165,6 +167,7 @@ func parseRaw(s string) (*Report, error) {
 			// A seq sent again has wrapped (mtr's tokens run 33000…65535): the older probe,
 			// if unanswered, is lost.
 			pending[seq] = int(hop)
+			sentAt[seq] = ln
 			h.sent++
 		case "h":
 			a, err := netip.ParseAddr(f[2])
@@ -194,18 +197,26 @@ func parseRaw(s string) (*Report, error) {
 			if !ok {
 				return nil, lineErr(r.Format, ln, "probe %q is not a number 0-65535", cleanName(f[3]))
 			}
-			sentAt, ok := pending[seq]
+			sentTo, ok := pending[seq]
 			switch {
 			case !ok:
 				return nil, lineErr(r.Format, ln, "an answer to probe %d, which was not sent or was answered already", seq)
-			case sentAt != int(hop):
-				return nil, lineErr(r.Format, ln, "an answer at hop %d to probe %d, sent to hop %d", hop, seq, sentAt)
+			case sentTo != int(hop):
+				return nil, lineErr(r.Format, ln, "an answer at hop %d to probe %d, sent to hop %d", hop, seq, sentTo)
 			case h.latest == "":
 				return nil, lineErr(r.Format, ln, "an answer at hop %d before an \"h\" line names who answered", hop)
 			}
 			delete(pending, seq)
+			lastAnswer = ln
 			h.recv++
 			h.rtts = append(h.rtts, float64(us)/1000)
+		}
+	}
+	// Probes sent after the stream's last answer were still in flight when it ended (a run cut
+	// short, as by Ctrl-C): like mtr, they are not counted as lost.
+	for seq, hop := range pending {
+		if sentAt[seq] > lastAnswer {
+			hops[hop].sent--
 		}
 	}
 	last := -1 // the last hop that answered

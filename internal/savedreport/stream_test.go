@@ -206,3 +206,27 @@ func TestStreamLabSamples(t *testing.T) {
 		})
 	}
 }
+
+// TestRawCutShortLeavesTheProbesInFlight: a raw stream ended (Ctrl-C) after probes whose answers
+// had not come yet: like mtr, those probes are in flight, not lost; a probe that went unanswered
+// while later ones were answered is lost.
+func TestRawCutShortLeavesTheProbesInFlight(t *testing.T) {
+	in := strings.Join([]string{
+		"x 0 33000", "h 0 198.18.0.2", "p 0 1000 33000",
+		"x 1 33001", "h 1 198.18.1.2", "p 1 2000 33001",
+		"x 0 33002", // lost: hop 2's later probe was answered
+		"x 1 33003", "p 1 2000 33003",
+		"x 0 33004", "x 1 33005", // the stream ends before their answers
+		"",
+	}, "\n")
+	r, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Rows[0]; got.Sent != 2 || got.Recv != 1 {
+		t.Errorf("hop 1: snt %d rcv %d, want 2 1 (probe 33002 lost, 33004 in flight)", got.Sent, got.Recv)
+	}
+	if got := r.Rows[1]; got.Sent != 2 || got.Recv != 2 {
+		t.Errorf("hop 2: snt %d rcv %d, want 2 2 (probe 33005 in flight)", got.Sent, got.Recv)
+	}
+}
