@@ -369,3 +369,18 @@ func TestNoNameNoteForAnUnansweredEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestPastedWithANumberedListAfter: a ticket whose words after the report are a numbered list is
+// still read; a damaged hop line after a stray line is still an error.
+func TestPastedWithANumberedListAfter(t *testing.T) {
+	table := "HOST: vm                          Loss%   Snt   Last   Avg  Best  Wrst StDev\n" +
+		"  1.|-- 198.18.0.2                 0.0%    10    0.1   0.1   0.1   0.1   0.0\n" +
+		"  2.|-- 198.18.1.2                 0.0%    10    0.1   0.1   0.1   0.1   0.0\n"
+	r, err := Parse([]byte("Here is my mtr:\n" + table + "\nWhat I tried:\n1. Rebooted the modem\n2. Called the ISP\n"))
+	if err != nil || len(r.Rows) != 2 {
+		t.Fatalf("rows %v, err %v; want the 2 hops and the list ignored", r, err)
+	}
+	if _, err := Parse([]byte(table + "oops\n  3.|-- 198.18.2.2   0.0%    10    0.1   0.1   0.1   0.1   0.0\n")); err == nil {
+		t.Error("a hop line after a stray line was accepted")
+	}
+}

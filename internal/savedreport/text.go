@@ -66,6 +66,9 @@ func parseText(s string) (*Report, error) {
 			continue
 		}
 		if stray != 0 {
+			if !fitsColumns(rest, len(cols)) {
+				break // words after the report that happen to be numbered ("1. Rebooted the modem")
+			}
 			return nil, lineErr(r.Format, stray, "expected a hop line (\"1.|-- host ...\")")
 		}
 		f := strings.Fields(rest)
@@ -214,3 +217,18 @@ func addrLike(w string) bool {
 // asColumn is what -z prints before a host: "AS" and a number, or "AS???" when unknown. Only that
 // is the AS column; a router named "ASR9K-1.example" is a host.
 var asColumn = regexp.MustCompile(`^AS(\d+|\?\?\?)$`)
+
+// fitsColumns reports whether the rest of a numbered line holds a host and n numbers (a Loss%
+// with its sign), as a hop line of the table does.
+func fitsColumns(rest string, n int) bool {
+	f := strings.Fields(rest)
+	if len(f) < n+1 {
+		return false
+	}
+	for _, v := range f[len(f)-n:] {
+		if _, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64); err != nil {
+			return false
+		}
+	}
+	return true
+}
