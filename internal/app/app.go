@@ -237,17 +237,6 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 	if err != nil {
 		return nil, err
 	}
-	// Sequence numbers still awaiting an answer are never reused, so an interval so short that
-	// more probes than the prober can tell apart would be in flight within -Z is refused.
-	seqs := 0
-	if sq, ok := probe.Prober(p).(probe.Sequencer); ok {
-		seqs = sq.Sequences()
-	}
-	if floor := trace.MinInterval(cfg.First, cfg.Max, cfg.Timeout, seqs); cfg.Interval < floor {
-		p.Close()
-		return nil, fmt.Errorf("-i %g: too short with -f %d, -m %d and -Z %g: probes would reuse sequence numbers still awaiting answers; use -i %g or more, or a smaller -Z or -m",
-			cfg.Interval.Seconds(), cfg.First, cfg.Max, cfg.Timeout.Seconds(), math.Ceil(floor.Seconds()*1e6)/1e6)
-	}
 	tr := trace.New(p, target, trace.Config{
 		First:      cfg.First,
 		Max:        cfg.Max,
@@ -257,6 +246,15 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 		Timeout:    cfg.Timeout,
 		Grace:      cfg.Grace,
 	})
+	// Sequence numbers still awaiting an answer are never reused, so an interval so short that
+	// more probes than the prober can tell apart would be in flight within -Z is refused now,
+	// in the options' words, rather than when the run starts.
+	var ie *trace.IntervalError
+	if err := tr.CheckInterval(); errors.As(err, &ie) {
+		p.Close()
+		return nil, fmt.Errorf("-i %g: too short with -f %d, -m %d and -Z %g: probes would reuse sequence numbers still awaiting answers; use -i %g or more, or a smaller -Z or -m",
+			ie.Interval.Seconds(), ie.First, ie.Last, ie.Timeout.Seconds(), math.Ceil(ie.Floor.Seconds()*1e6)/1e6)
+	}
 	if names != nil || as != nil {
 		tr.OnNewAddress(func(a netip.Addr) {
 			if names != nil {

@@ -126,7 +126,6 @@ type Tracer struct {
 	clock   Clock
 	out     map[uint16]outstanding // probes that may still be answered, by sequence
 	seq     uint16                 // last sequence used
-	seqs    int                    // sequences the prober tells apart: 0..seqs-1 (it may change)
 	gen     int                    // bumped by Reset: answers to older probes no longer count
 	changed chan struct{}
 	seen    map[netip.Addr]bool
@@ -149,7 +148,6 @@ func New(p Prober, target netip.Addr, cfg Config) *Tracer {
 		clock:   cfg.Clock,
 		out:     make(map[uint16]outstanding),
 		seq:     uint16(int(binary.BigEndian.Uint16(b[:])) % seqs),
-		seqs:    seqs,
 		changed: make(chan struct{}, 1),
 		resume:  make(chan struct{}, 1),
 		seen:    make(map[netip.Addr]bool),
@@ -230,7 +228,7 @@ func (t *Tracer) SetInterval(d time.Duration) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := checkInterval(d, t.cfg.First, t.cfg.Max, t.cfg.Timeout, t.seqs); err != nil {
+	if err := t.checkInterval(d, t.cfg.First, t.cfg.Max); err != nil {
 		return err
 	}
 	t.cfg.Interval = d
@@ -238,11 +236,12 @@ func (t *Tracer) SetInterval(d time.Duration) error {
 }
 
 // CheckInterval reports whether the current interval is long enough for the prober's sequence
-// space as it is now (see MinInterval), e.g. after the live view switched protocols.
+// space as it is now (see MinInterval): before a run, or after the live view switched protocols.
+// The error is an *IntervalError.
 func (t *Tracer) CheckInterval() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return checkInterval(t.cfg.Interval, t.cfg.First, t.cfg.Max, t.cfg.Timeout, sequences(t.prober))
+	return t.checkInterval(t.cfg.Interval, t.cfg.First, t.cfg.Max)
 }
 
 // MinInterval is the shortest interval (-i) at which a run over TTLs first..last with this
@@ -264,10 +263,22 @@ func MinInterval(first, last int, timeout time.Duration, seqs int) time.Duration
 	return (timeout*hops + n - 1) / n
 }
 
-func checkInterval(d time.Duration, first, last int, timeout time.Duration, seqs int) error {
-	if floor := MinInterval(first, last, timeout, seqs); d < floor {
-		return fmt.Errorf("interval %v is too short: with TTLs %d..%d and a %v timeout, probes would reuse sequence numbers still awaiting answers; use at least %v (or a shorter -Z, or a smaller -m)",
-			d, first, last, timeout, floor)
+// IntervalError is an interval below MinInterval for the run's TTLs, timeout and prober.
+type IntervalError struct {
+	Interval, Floor, Timeout time.Duration
+	First, Last              int
+}
+
+func (e *IntervalError) Error() string {
+	return fmt.Sprintf("interval %v is too short: with TTLs %d..%d and a %v timeout, probes would reuse sequence numbers still awaiting answers; use at least %v (or a shorter -Z, or a smaller -m)",
+		e.Interval, e.First, e.Last, e.Timeout, e.Floor)
+}
+
+// checkInterval is the one check of interval d over TTLs first..last against the floor for the
+// timeout and the prober's sequence space as it is now. t.mu is held.
+func (t *Tracer) checkInterval(d time.Duration, first, last int) error {
+	if floor := MinInterval(first, last, t.cfg.Timeout, sequences(t.prober)); d < floor {
+		return &IntervalError{Interval: d, Floor: floor, Timeout: t.cfg.Timeout, First: first, Last: last}
 	}
 	return nil
 }
@@ -287,7 +298,7 @@ func (t *Tracer) SetTTLRange(first, max int) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := checkInterval(t.cfg.Interval, first, max, t.cfg.Timeout, t.seqs); err != nil {
+	if err := t.checkInterval(t.cfg.Interval, first, max); err != nil {
 		return err
 	}
 	p := stats.NewPath(t.target, first, max)
@@ -317,10 +328,7 @@ func (t *Tracer) notify() {
 // interrupted, an error when the prober fails for good (closed), or the error of a configuration
 // the scheduler cannot run (an interval that would reuse sequence numbers).
 func (t *Tracer) Run(ctx context.Context) error {
-	t.mu.Lock()
-	err := checkInterval(t.cfg.Interval, t.cfg.First, t.cfg.Max, t.cfg.Timeout, t.seqs)
-	t.mu.Unlock()
-	if err != nil {
+	if err := t.CheckInterval(); err != nil {
 		return err
 	}
 	replies := t.prober.Replies()
@@ -535,9 +543,9 @@ func (t *Tracer) step() (time.Duration, error) {
 func (t *Tracer) nextSeq() uint16 {
 	// The live view may switch to a protocol with fewer numbers: numbers still held above the new
 	// space stay reserved until answered or expired, and new ones come from the new space.
-	t.seqs = sequences(t.prober)
-	for range t.seqs {
-		t.seq = uint16((int(t.seq) + 1) % t.seqs)
+	n := sequences(t.prober)
+	for range n {
+		t.seq = uint16((int(t.seq) + 1) % n)
 		if _, busy := t.out[t.seq]; !busy {
 			return t.seq
 		}
@@ -547,7 +555,7 @@ func (t *Tracer) nextSeq() uint16 {
 	var oldest uint16
 	var at time.Time
 	for seq, o := range t.out {
-		if int(seq) < t.seqs && (at.IsZero() || o.sent.Before(at)) {
+		if int(seq) < n && (at.IsZero() || o.sent.Before(at)) {
 			oldest, at = seq, o.sent
 		}
 	}
