@@ -118,22 +118,10 @@ func probesToSettle(share, rate float64, hops, now int, above bool) int {
 		}
 		return hi < rate
 	}
-	if (above && share <= rate) || (!above && share >= rate) || !ok(maxProbes) {
+	if (above && share <= rate) || (!above && share >= rate) {
 		return 0
 	}
-	lo, hi := now, maxProbes // ok(hi) holds; find the smallest c in (lo, hi] where it does
-	if lo < 0 {
-		lo = 0
-	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		if ok(mid) {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi
+	return firstCount(now, ok)
 }
 
 // probesApart is the smallest per-hop probe count c, above now, at which two hops of c probes
@@ -144,10 +132,19 @@ func probesApart(a, b float64, now int) int {
 		n := float64(c)
 		return diffZ(a*n, n, b*n, n) >= zApart
 	}
-	if a >= b || !ok(maxProbes) {
+	if a >= b {
 		return 0
 	}
-	lo, hi := max(now, 0), maxProbes
+	return firstCount(now, ok)
+}
+
+// firstCount is the smallest probe count c in (now, maxProbes] for which ok holds, ok being false
+// below some count and true from it on; 0 when it does not hold even at maxProbes.
+func firstCount(now int, ok func(c int) bool) int {
+	if !ok(maxProbes) {
+		return 0
+	}
+	lo, hi := max(now, 0), maxProbes // ok(hi) holds
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
 		if ok(mid) {
