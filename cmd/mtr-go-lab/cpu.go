@@ -42,26 +42,14 @@ func cpu(bin string, args []string) error {
 	if *dur <= 0 || *runs <= 0 || *routers <= 0 || *cols < 40 || *rows < 10 {
 		return errors.New("cpu: -for, -runs and -routers must be positive, the terminal at least 40x10")
 	}
-	mtrGo, err := findBinary(bin)
-	if err != nil {
-		return err
-	}
-	mtr, err := exec.LookPath("mtr")
-	if err != nil {
-		return errors.New("cpu: mtr not found (apt-get install mtr-tiny)")
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	lab, err := netlab.Build(netlab.Spec{Routers: *routers})
+	sb, err := newSideBySide(bin, true, "cpu: mtr not found (apt-get install mtr-tiny)", *routers, *v6)
 	if err != nil {
 		return err
 	}
-	defer closeLab(lab)
-	target := lab.Target4
-	if *v6 {
-		target = lab.Target6
-	}
+	defer closeLab(sb.lab)
+	mtrGo, mtr, lab, target := sb.mtrGo, sb.mtr, sb.lab, sb.target
 	if *extra != "" {
 		fmt.Printf("mtr-go also given: %s\n", *extra)
 	}

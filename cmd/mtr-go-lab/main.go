@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -228,6 +229,38 @@ func up(args []string) error {
 	fmt.Println("\nCtrl-C removes the lab.")
 	<-sigs
 	return nil
+}
+
+// sideBySide is what a comparison of mtr-go with mtr needs: both binaries (mtr "" when not
+// wanted) and a clean lab path of routers routers with its destination of the chosen family.
+// The caller closes the lab (closeLab).
+type sideBySide struct {
+	mtrGo, mtr string
+	lab        *netlab.Lab
+	target     netip.Addr
+}
+
+// newSideBySide finds the binaries and builds the lab; noMtr is the error when mtr is wanted but
+// not installed.
+func newSideBySide(bin string, wantMtr bool, noMtr string, routers int, v6 bool) (*sideBySide, error) {
+	mtrGo, err := findBinary(bin)
+	if err != nil {
+		return nil, err
+	}
+	sb := &sideBySide{mtrGo: mtrGo}
+	if wantMtr {
+		if sb.mtr, err = exec.LookPath("mtr"); err != nil {
+			return nil, errors.New(noMtr)
+		}
+	}
+	if sb.lab, err = netlab.Build(netlab.Spec{Routers: routers}); err != nil {
+		return nil, err
+	}
+	sb.target = sb.lab.Target4
+	if v6 {
+		sb.target = sb.lab.Target6
+	}
+	return sb, nil
 }
 
 func closeLab(lab *netlab.Lab) {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -41,28 +40,14 @@ func rtt(bin string, args []string) error {
 	if *count <= 0 || *routers <= 0 || *routers > netlab.MaxRouters {
 		return errors.New("rtt: -c and -routers must be positive")
 	}
-	mtrGo, err := findBinary(bin)
-	if err != nil {
-		return err
-	}
-	mtr := ""
-	if !*noMtr {
-		if mtr, err = exec.LookPath("mtr"); err != nil {
-			return errors.New("rtt: mtr not found (apt-get install mtr-tiny, or -no-mtr)")
-		}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	lab, err := netlab.Build(netlab.Spec{Routers: *routers})
+	sb, err := newSideBySide(bin, !*noMtr, "rtt: mtr not found (apt-get install mtr-tiny, or -no-mtr)", *routers, *v6)
 	if err != nil {
 		return err
 	}
-	defer closeLab(lab)
-	target := lab.Target4
-	if *v6 {
-		target = lab.Target6
-	}
+	defer closeLab(sb.lab)
+	mtrGo, mtr, lab, target := sb.mtrGo, sb.mtr, sb.lab, sb.target
 	common := []string{"-n", "-c", strconv.Itoa(*count), "-i", *interval}
 	if *udp {
 		common = append(common, "-u")
