@@ -2,11 +2,11 @@ package tui
 
 import (
 	"fmt"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"math"
 	"net/netip"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/internal/asinfo"
@@ -172,7 +172,7 @@ func (u *ui) mark(ttl int) string {
 func paneText(a analyze.Analysis, w int) []paneLine {
 	var out []paneLine
 	add := func(text, indent string, bold bool) {
-		for _, l := range wrap(clean(text), w, indent) {
+		for _, l := range wrap(vocab.StripControl(text), w, indent) {
 			out = append(out, paneLine{l, bold})
 		}
 	}
@@ -213,17 +213,6 @@ func findingHead(f analyze.Finding) string {
 		head += ")"
 	}
 	return head
-}
-
-// clean drops control characters: the analysis quotes addresses and, with AS lookups, names
-// from DNS, which must not move the terminal's cursor.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // wrap breaks s into lines of at most w runes at spaces, continuation lines starting with

@@ -2,9 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"net/netip"
-	"strings"
-	"unicode"
 )
 
 // nonPublic are the ranges that never leave the client's own network: RFC 1918, CGNAT (RFC 6598),
@@ -116,12 +115,7 @@ func (x *analyzer) asText(a netip.Addr) string {
 		return ""
 	}
 	// The name comes from DNS: no control character of it reaches a report or a terminal.
-	name := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, info.Name)
+	name := vocab.StripControl(info.Name)
 	if name != "" {
 		return fmt.Sprintf(", AS%d (%s)", info.ASN, name)
 	}

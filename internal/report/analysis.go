@@ -3,12 +3,12 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"html"
 	"io"
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
 )
@@ -38,26 +38,16 @@ const reverseText = "Reverse path: on the far end, run"
 func writeTextAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
 	bw.WriteString("\nAnalysis:\n")
 	for i, f := range a.Findings {
-		fmt.Fprintf(bw, "%2d. [%s] %s\n", i+1, plain(findingHead(f)), plain(f.Summary))
-		fmt.Fprintf(bw, "    Do: %s\n", plain(f.Action))
+		fmt.Fprintf(bw, "%2d. [%s] %s\n", i+1, vocab.StripControl(findingHead(f)), vocab.StripControl(f.Summary))
+		fmt.Fprintf(bw, "    Do: %s\n", vocab.StripControl(f.Action))
 		if f.Contact != "" {
-			fmt.Fprintf(bw, "    Contact: %s\n", plain(f.Contact))
+			fmt.Fprintf(bw, "    Contact: %s\n", vocab.StripControl(f.Contact))
 		}
 	}
-	fmt.Fprintf(bw, "Conclusion: %s\n", plain(a.Conclusion))
+	fmt.Fprintf(bw, "Conclusion: %s\n", vocab.StripControl(a.Conclusion))
 	if a.Reverse != "" {
-		fmt.Fprintf(bw, "%s: %s\n", reverseText, plain(a.Reverse))
+		fmt.Fprintf(bw, "%s: %s\n", reverseText, vocab.StripControl(a.Reverse))
 	}
-}
-
-// plain drops control characters, so network text cannot move the terminal's cursor.
-func plain(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 func writeMarkdownAnalysis(bw *bufio.Writer, a *analyze.Analysis) {

@@ -1,6 +1,10 @@
 package vocab
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+	"unicode"
+)
 
 // TimeLayout is mtr's strftime "%Y-%m-%dT%H:%M:%S%z": the report's Start line and the live
 // view's clock.
@@ -17,4 +21,15 @@ func HostText(a netip.Addr, name string, showIPs bool) string {
 	default:
 		return name
 	}
+}
+
+// StripControl drops control characters from text that came from the network or a file (names,
+// AS names, findings quoting them), so it cannot move a terminal's cursor or clear its screen.
+func StripControl(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 }

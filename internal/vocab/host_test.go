@@ -31,3 +31,16 @@ func TestTimeLayoutIsMtrs(t *testing.T) {
 		t.Errorf("%q, want mtr's %%Y-%%m-%%dT%%H:%%M:%%S%%z", got)
 	}
 }
+
+func TestStripControl(t *testing.T) {
+	for in, want := range map[string]string{
+		"r2.lab.test":                 "r2.lab.test",
+		"evil\x1b[2J\x1b]0;title\x07": "evil[2J]0;title",
+		"tab\there\nnext\x7f":         "tabherenext",
+		"LAB-CARRIER-3 é":             "LAB-CARRIER-3 é",
+	} {
+		if got := StripControl(in); got != want {
+			t.Errorf("StripControl(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
