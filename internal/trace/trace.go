@@ -341,6 +341,7 @@ func (t *Tracer) Run(ctx context.Context) error {
 	next := t.clock.Now()
 	idle := false // paused: the tick is not re-armed until SetPaused(false)
 	var drain *drainer
+	var drainC <-chan time.Time // drain's timer, once the last round is over
 	defer func() {
 		if drain != nil {
 			drain.timer.Close()
@@ -356,8 +357,8 @@ func (t *Tracer) Run(ctx context.Context) error {
 		end := t.roundStart.Add(t.cfg.Interval + t.cfg.Grace)
 		t.mu.Unlock()
 		drain = &drainer{timer: t.clock.NewTimer(), end: end}
+		drainC = drain.timer.C()
 	}
-	var drainC <-chan time.Time
 
 	for {
 		select {
@@ -370,7 +371,6 @@ func (t *Tracer) Run(ctx context.Context) error {
 			t.answer(r)
 			if drain == nil && t.lastRoundOver() {
 				startDrain()
-				drainC = drain.timer.C()
 			}
 		case <-drainC:
 		case <-t.resume:
@@ -393,7 +393,6 @@ func (t *Tracer) Run(ctx context.Context) error {
 			}
 			if wait < 0 { // the last round is over
 				startDrain()
-				drainC = drain.timer.C()
 				break
 			}
 			next = next.Add(wait)
