@@ -115,7 +115,10 @@ func TestLabAnalyzeNamesTheAS(t *testing.T) {
 	lab := netlab.New(t, netlab.Spec{Routers: 5, DNS: true, LossFrom: 3, LossPercent: 30})
 	out := run(t, lab, binary(t), "-r", "-z", "--analyze", "-n", "-c", "30", "-i", "0.1", "-G", "0.5", lab.Target4.String())
 	_, rest, _ := strings.Cut(out, "\nAnalysis:\n")
-	for _, want := range []string{"[loss-starts, hops 3-6]", "Contact: the carrier that runs 198.18.2.2, AS64503 (LAB-CARRIER-3)"} {
+	// What is checked is whom the finding names; whether 30 probes settle where the loss starts
+	// is up to chance (a hop at the start losing under half the end's rate leaves it open: CI
+	// met hop 3 at 13.3 % against 33.3 %), so the head is matched without its settledness.
+	for _, want := range []string{"[loss-starts, hops 3-6", "Contact: the carrier that runs 198.18.2.2, AS64503 (LAB-CARRIER-3)"} {
 		if !strings.Contains(rest, want) {
 			t.Errorf("analysis lacks %q:\n%s", want, out)
 		}
