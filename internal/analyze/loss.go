@@ -130,12 +130,18 @@ func (x *analyzer) lossRun(run, resp []int, ref pool) (settled bool) {
 	conf := 1.0
 	more := 0
 	var why []string
+	// Every hop of the run carries the loss, so the run's probes together measure it better than
+	// the last hop alone, whose count may be low by chance.
+	var carried pool
+	for _, i := range run {
+		carried.add(x.ev[i].Sent, x.ev[i].Lost)
+	}
 	if prev := prevAnswering(resp, s); prev >= 0 && x.ev[prev].Loss < 100*refRate {
 		e := x.ev[prev]
-		z := diffZ(float64(e.Lost), float64(e.Sent), float64(ref.lost), float64(ref.n))
+		z := diffZ(float64(e.Lost), float64(e.Sent), float64(carried.lost), float64(carried.n))
 		conf = coverage(z * z95 / zApart) // zApart reads as 95 %, like every other call
 		if z < zApart {
-			more = probesApart(float64(e.Lost)/float64(e.Sent), refRate, e.Sent)
+			more = probesApart(float64(e.Lost)/float64(e.Sent), carried.share(), e.Sent)
 			why = append(why, fmt.Sprintf("hop %d before it lost %d of %d, too few to show the loss was not there yet", e.TTL, e.Lost, e.Sent))
 		}
 	}
