@@ -291,3 +291,13 @@ func (h *Hop) setMPLS(ip netip.Addr, labels []Label) {
 		}
 	}
 }
+
+// answeredFrom reports whether ip is among the addresses this hop has answered from.
+func (h *Hop) answeredFrom(ip netip.Addr) bool {
+	for i := range h.Addrs {
+		if h.Addrs[i].IP == ip {
+			return true
+		}
+	}
+	return false
+}

@@ -277,3 +277,40 @@ func TestFailedSendIsALostProbeWithItsReason(t *testing.T) {
 		t.Errorf("after recovery: err %q snt %d rcv %d drop %d; want none 4 2 2", h.SendErr, h.Sent, h.Recv, h.Drop())
 	}
 }
+
+func TestPathChangesCountNewResponders(t *testing.T) {
+	r2 := netip.MustParseAddr("198.18.1.2")
+	r2b := netip.MustParseAddr("198.18.101.2")
+	p := NewPath(dst, 1, 30)
+	seq := uint16(0)
+	answer := func(ttl int, from netip.Addr) {
+		seq++
+		p.Sent(ttl, seq)
+		p.Reply(ttl, seq, from, ms(1), "")
+	}
+	// Round 1 finds the path: first answers are no change.
+	answer(1, r1)
+	answer(2, r2)
+	answer(3, dst)
+	// Round 2 the same path.
+	answer(1, r1)
+	answer(2, r2)
+	answer(3, dst)
+	if got := p.Snapshot().PathChanges; got != 0 {
+		t.Fatalf("steady path: %d changes, want 0", got)
+	}
+	// Hop 2 moves to another router (1), hop 1 flaps back and forth between two (1: only the
+	// first sight of r1b is new).
+	answer(1, r1b)
+	answer(2, r2b)
+	answer(1, r1)
+	answer(1, r1b)
+	answer(2, r2)
+	if got := p.Snapshot().PathChanges; got != 2 {
+		t.Fatalf("changes = %d, want 2", got)
+	}
+	p.Reset()
+	if got := p.Snapshot().PathChanges; got != 0 {
+		t.Fatalf("after reset: %d changes, want 0", got)
+	}
+}

@@ -12,6 +12,10 @@ type Path struct {
 	First  int // first TTL probed (mtr -f)
 	Max    int // largest TTL probed (mtr -m)
 	hops   []Hop
+
+	// changes counts answers from an address new to a hop that had answered before: the path
+	// moved (or an ECMP branch showed itself for the first time, which happens once per branch).
+	changes int
 }
 
 // NewPath returns an empty path to target for TTLs first..max.
@@ -49,6 +53,9 @@ func (p *Path) SendFailed(ttl int, seq uint16, reason string) {
 // ICMP error shown for the hop ("no route to host"), or "" for an echo reply or time exceeded.
 func (p *Path) Reply(ttl int, seq uint16, addr netip.Addr, rtt time.Duration, errText string) {
 	if h := p.Hop(ttl); h != nil {
+		if h.Known() && !h.answeredFrom(addr) {
+			p.changes++
+		}
 		h.reply(seq, addr, rtt, errText)
 	}
 }
@@ -72,6 +79,7 @@ func (p *Path) Reset() {
 	for i := range p.hops {
 		p.hops[i] = Hop{TTL: i + 1}
 	}
+	p.changes = 0
 }
 
 // DestTTL returns the lowest TTL whose latest responder is the target, or 0.
@@ -107,12 +115,16 @@ type Snapshot struct {
 	Target netip.Addr
 	First  int
 	Hops   []Hop // Hops[i].TTL == First+i
+
+	// PathChanges counts answers that came from an address new to a hop that had already
+	// answered from another one: a route change, or the first sight of each further ECMP branch.
+	PathChanges int
 }
 
 // Snapshot copies the hops a view shows.
 func (p *Path) Snapshot() Snapshot {
 	end := p.End()
-	s := Snapshot{Target: p.Target, First: p.First}
+	s := Snapshot{Target: p.Target, First: p.First, PathChanges: p.changes}
 	if end < p.First {
 		return s
 	}
