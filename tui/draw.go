@@ -26,7 +26,7 @@ var (
 // the cells that changed since the last frame reach s (see canvas).
 func (u *ui) draw(s tcell.Screen, snap stats.Snapshot) {
 	u.cv.begin(s.Size())
-	u.paint(&u.cv, snap)
+	u.paint(u.cv, snap)
 	u.cv.flush(s)
 }
 
@@ -83,6 +83,9 @@ func (u *ui) drawKeys(s *canvas) {
 		}
 		x = s.put(x, 2, k[:1], bold)
 		x = s.put(x, 2, k[1:], plain)
+	}
+	if u.hint != "" {
+		s.put(x+3, 2, u.hint, plain)
 	}
 }
 

@@ -22,7 +22,45 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 	defer s.Fini()
 	u := newUI(ctl, names, opt)
 	u.color = u.color && s.Colors() > 0
+	loop(ctx, s, &single{u: u, src: src}, names, opt)
+	return u.result()
+}
 
+// viewer is what the loop shows: one target's screen, or several targets' (multi).
+type viewer interface {
+	// draw paints a frame; full asks for every cell to be sent again (Ctrl-L, a resize).
+	draw(s tcell.Screen) (full bool)
+	key(ev *tcell.EventKey) (quit bool)
+	resized()
+	// analysisWait is how long until the analysis pane may be refreshed, 0 when it need not.
+	analysisWait() time.Duration
+	changed() <-chan struct{}
+}
+
+// single is the view of one target: today's screen, mtr's.
+type single struct {
+	u   *ui
+	src Source
+}
+
+func (v *single) draw(s tcell.Screen) bool {
+	v.u.draw(s, v.src.Snapshot())
+	full := v.u.redraw
+	v.u.redraw = false
+	return full
+}
+
+func (v *single) key(ev *tcell.EventKey) bool {
+	v.u.key(ev)
+	return v.u.quit
+}
+
+func (v *single) resized()                    { v.u.redraw = true }
+func (v *single) analysisWait() time.Duration { return v.u.analysisWait() }
+func (v *single) changed() <-chan struct{}    { return v.src.Changed() }
+
+// loop runs v on s until the user quits, opt.Done is closed or ctx ends.
+func loop(ctx context.Context, s tcell.Screen, v viewer, names Names, opt Options) {
 	events := make(chan tcell.Event, 32)
 	stopEvents := make(chan struct{})
 	defer close(stopEvents)
@@ -49,15 +87,13 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 			armed = false
 			timer.Stop()
 		}
-		u.draw(s, src.Snapshot())
-		if u.redraw {
-			u.redraw = false
+		if v.draw(s) {
 			s.Sync()
 		} else {
 			s.Show()
 		}
 		last = time.Now()
-		if wait := u.analysisWait(); wait > 0 && !armed {
+		if wait := v.analysisWait(); wait > 0 && !armed {
 			// The path changed too soon after the last analysis: draw again when it may run.
 			armed = true
 			timer.Reset(wait)
@@ -77,28 +113,27 @@ func Run(ctx context.Context, s tcell.Screen, src Source, ctl Control, names Nam
 	for {
 		// While a redraw is pending, further change signals add nothing: leave them in their
 		// channels instead of waking up for each probe.
-		changed, renamed, asRenamed := src.Changed(), nameUpdates, asUpdates
+		changed, renamed, asRenamed := v.changed(), nameUpdates, asUpdates
 		if armed {
 			changed, renamed, asRenamed = nil, nil, nil
 		}
 		select {
 		case <-ctx.Done():
-			return u.result()
+			return
 		case <-opt.Done:
-			return u.result()
+			return
 		case ev, ok := <-events:
 			if !ok {
-				return u.result()
+				return
 			}
 			switch ev := ev.(type) {
 			case *tcell.EventKey:
-				u.key(ev)
-				if u.quit {
-					return u.result()
+				if v.key(ev) {
+					return
 				}
 				show() // answer keys at once
 			case *tcell.EventResize:
-				u.redraw = true
+				v.resized()
 				show()
 			}
 		case <-changed:

@@ -122,8 +122,9 @@ type ui struct {
 	prompt  *prompt
 	status  string // one-line answer to the last key, cleared by the next key
 	quit    bool
-	redraw  bool   // Ctrl-L: repaint every cell
-	cv      canvas // the frames, so that only changed cells reach the screen
+	redraw  bool    // Ctrl-L: repaint every cell
+	cv      *canvas // the frames, so that only changed cells reach the screen (shared by the targets of one screen)
+	hint    string  // with several targets: which one this is and how to get to the others
 
 	// Current values of what prompts change, shown as their defaults.
 	interval           time.Duration
@@ -148,6 +149,7 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 		mode: opt.DisplayMode, dns: opt.DNS, showIPs: opt.ShowIPs, mpls: opt.MPLS, color: !opt.NoColor,
 		interval: opt.Interval, size: opt.Size, pattern: opt.Pattern, tos: opt.TOS,
 		clock:  time.Now,
+		cv:     &canvas{},
 		ipinfo: -1,
 	}
 	if opt.AS != nil && opt.IPInfo >= 0 && opt.IPInfo < asinfo.NumFields {
