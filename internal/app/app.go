@@ -96,20 +96,32 @@ func Main(env Env) int {
 
 	// Every target's sockets are opened first, while the process may still hold the privilege raw
 	// sockets need; then root and all capabilities are dropped for good, before any answer is
-	// parsed. Targets then run one after another, as in mtr.
-	sessions := make([]*session, len(cfg.Targets))
-	openErrs := make([]error, len(cfg.Targets))
-	for i, target := range cfg.Targets {
-		sessions[i], openErrs[i] = open(ctx, cfg, target, host, names, as)
-		if sessions[i] != nil {
-			sessions[i].privileged = privileged
+	// parsed. The targets then run at once (runAll).
+	newProber := probe.NewSwitch // every target's prober opens through this one value
+	sessions := make([]*session, 0, len(cfg.Targets))
+	code := exitOK
+	for _, target := range cfg.Targets {
+		s, err := open(ctx, cfg, target, host, names, as, newProber)
+		switch {
+		case errors.Is(err, probe.ErrPermission):
+			// The wrapped socket error adds nothing the user can act on; the three remedies do.
+			fmt.Fprintf(env.Stderr, "mtr-go: no permission to open ICMP sockets: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s), or allow unprivileged ICMP (sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"); -u or -T probes need none of these\n", selfPath())
+			for _, s := range sessions {
+				s.close()
+			}
+			return exitFail
+		case err != nil:
+			// An unknown host among several: said now, and the others still run.
+			fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+			code = exitFail
+			continue
 		}
+		s.privileged = privileged
+		sessions = append(sessions, s)
 	}
 	defer func() {
 		for _, s := range sessions {
-			if s != nil {
-				s.close()
-			}
+			s.close()
 		}
 	}()
 	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
@@ -119,21 +131,12 @@ func Main(env Env) int {
 		return exitFail
 	}
 
-	code := exitOK
-	for i := range cfg.Targets {
-		s, err := sessions[i], openErrs[i]
-		if err == nil {
-			err = view(ctx, s, env)
-			s.close()
-		}
-		switch {
-		case ctx.Err() != nil:
-			return exitInterrupted
-		case errors.Is(err, probe.ErrPermission):
-			// The wrapped socket error adds nothing the user can act on; the three remedies do.
-			fmt.Fprintf(env.Stderr, "mtr-go: no permission to open ICMP sockets: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s), or allow unprivileged ICMP (sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"); -u or -T probes need none of these\n", selfPath())
-			return exitFail
-		case err != nil:
+	errs := runAll(ctx, sessions, view, env)
+	if ctx.Err() != nil {
+		return exitInterrupted
+	}
+	for _, err := range errs {
+		if err != nil {
 			fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
 			code = exitFail
 		}
@@ -208,7 +211,8 @@ type session struct {
 }
 
 // open resolves the target and opens the prober and scheduler for it.
-func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver, as *asinfo.Lookups) (*session, error) {
+func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver, as *asinfo.Lookups,
+	newProber func(probe.Config, ...probe.Protocol) (*probe.Switch, error)) (*session, error) {
 	target, err := lookupHost(ctx, name, cfg.Family)
 	if err != nil {
 		return nil, err
@@ -233,7 +237,7 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 	if cfg.Mode == cli.ModeDefault || cfg.Mode == cli.ModeCurses {
 		early = append(early, probe.ICMPProbes, probe.TCPProbes)
 	}
-	p, err := probe.NewSwitch(pcfg, early...)
+	p, err := newProber(pcfg, early...)
 	if err != nil {
 		return nil, err
 	}

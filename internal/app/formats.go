@@ -30,7 +30,11 @@ func htmlDoc(w io.Writer, b batch) error { return report.HTML(w, b.snap, b.names
 
 // csvDoc prints the header line only before the first target's rows on a stream.
 func csvDoc(w io.Writer, b batch) error {
-	return report.CSV(w, b.snap, b.names, b.meta, b.opts, csvHeaders.first(w))
+	stream := w
+	if s, ok := w.(*slot); ok {
+		stream = s.base()
+	}
+	return report.CSV(w, b.snap, b.names, b.meta, b.opts, csvHeaders.first(stream))
 }
 
 // batch is what a batch writer needs from a finished session.
@@ -51,13 +55,16 @@ func batchView(write func(io.Writer, batch) error) view {
 		}
 		snap := s.tracer.Snapshot()
 		warnUnsent(env.Stderr, snap)
-		names := s.lookup(snap, true)
-		return write(env.Stdout, batch{
+		b := batch{
 			snap:  snap,
-			names: names,
+			names: s.lookup(snap, true),
 			meta:  s.meta(start, time.Now()),
 			opts:  s.reportOptions(snap),
-		})
+		}
+		if t, ok := env.Stdout.(*slot); ok {
+			t.waitTurn() // so the first document in command-line order is the one with the CSV header
+		}
+		return write(env.Stdout, b)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -115,10 +116,6 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		as = asinfo.New(nil, s.cfg.Provider4, s.cfg.Provider6, dnsWait, s.cfg.Analyze)
 		defer as.Close()
 	}
-	ipinfo := -1
-	if s.cfg.ASLookup {
-		ipinfo = s.cfg.IPInfo
-	}
 	if !s.cfg.CountSet {
 		s.tracer.SetCount(0) // mtr's live view probes until quit; -c makes it stop
 	}
@@ -139,7 +136,30 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		runErr = s.run(runCtx)
 	}()
 
-	res := tui.Run(ctx, scr, s.tracer, control{s.tracer, s.prober, s.privileged}, names, tui.Options{
+	opt := s.tuiOptions(env, as)
+	opt.Done = done
+	res := tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
+	stop()
+	<-done
+	if crash != nil {
+		panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", crash.value, crash.stack))
+	}
+
+	if err := s.final(env, start, res, names, as); err != nil {
+		return err
+	}
+	return runErr
+}
+
+func (s *session) control() control { return control{s.tracer, s.prober, s.privileged} }
+
+// tuiOptions are the live view's options for the session.
+func (s *session) tuiOptions(env Env, as *asinfo.Lookups) tui.Options {
+	ipinfo := -1
+	if s.cfg.ASLookup {
+		ipinfo = s.cfg.IPInfo
+	}
+	return tui.Options{
 		Version:     env.Version,
 		LocalHost:   s.host,
 		Local:       s.prober.LocalAddr(),
@@ -158,14 +178,12 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		Analyze:     s.cfg.Analyze,
 		IPInfo:      ipinfo,
 		AS:          as,
-		Done:        done,
-	})
-	stop()
-	<-done
-	if crash != nil {
-		panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", crash.value, crash.stack))
 	}
+}
 
+// final prints the session's table as the live view last showed it, so it stays in the
+// scrollback.
+func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve.Resolver, as *asinfo.Lookups) error {
 	snap := s.tracer.Snapshot()
 	lookup := report.Names(func(netip.Addr) string { return "" })
 	if res.DNS {
@@ -195,8 +213,80 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		a := analyze.Analyze(in)
 		final.Analysis = &a
 	}
-	if err := report.Text(env.Stdout, snap, lookup, final); err != nil {
-		return err
+	return report.Text(env.Stdout, snap, lookup, final)
+}
+
+// liveViews is the live view of several targets on one screen: they all probe at once, their
+// starts staggered over the first interval, until the user quits, every target's -c rounds are
+// done, or ctx ends; then each target's final table is printed, in command-line order. ok is
+// false when there is no terminal tcell can drive and fallback allows a report instead.
+func liveViews(ctx context.Context, sessions []*session, env Env, fallback bool) (errs []error, ok bool) {
+	scr, err := tcell.NewScreen()
+	if err == nil {
+		err = scr.Init()
 	}
-	return runErr
+	if err != nil {
+		if fallback {
+			return nil, false
+		}
+		return []error{fmt.Errorf("cannot use the terminal for the live view (%v); use -r for a report", err)}, true
+	}
+	// One resolver and one AS cache for all targets (see liveView for why they exist with -n).
+	names, as := sessions[0].names, sessions[0].as
+	if names == nil {
+		names = resolve.New(nil, dnsWait, 8)
+		defer names.Close()
+	}
+	if as == nil {
+		as = asinfo.New(nil, sessions[0].cfg.Provider4, sessions[0].cfg.Provider6, dnsWait, sessions[0].cfg.Analyze)
+		defer as.Close()
+	}
+
+	n := len(sessions)
+	start := time.Now()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	errs = make([]error, n)
+	crashes := make([]*panicked, n)
+	targets := make([]tui.Target, n)
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		if !s.cfg.CountSet {
+			s.tracer.SetCount(0)
+		}
+		targets[i] = tui.Target{Source: s.tracer, Control: s.control(), Options: s.tuiOptions(env, as)}
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					crashes[i] = &panicked{r, debug.Stack()}
+				}
+			}()
+			sleep(runCtx, stagger(i, n, s.cfg.Interval))
+			errs[i] = s.run(runCtx)
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	results := tui.RunMulti(ctx, scr, targets, names, tui.Options{
+		Version:   env.Version,
+		LocalHost: sessions[0].host,
+		NoColor:   os.Getenv("NO_COLOR") != "",
+		AS:        as,
+		Done:      done,
+	})
+	stop()
+	<-done
+	for _, c := range crashes {
+		if c != nil {
+			panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", c.value, c.stack))
+		}
+	}
+	for i, s := range sessions {
+		if err := s.final(env, start, results[i], names, as); err != nil {
+			errs[i] = err
+		}
+		s.close()
+	}
+	return errs, true
 }

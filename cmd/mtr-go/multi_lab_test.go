@@ -1,0 +1,113 @@
+package main
+
+import (
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mtr-go/mtr-go/internal/netlab"
+	"github.com/mtr-go/mtr-go/internal/vocab"
+)
+
+// reports splits the output of several -r reports into each one's report and start time.
+func reports(t *testing.T, out string) ([]report, []time.Time) {
+	t.Helper()
+	var rs []report
+	var starts []time.Time
+	for _, part := range strings.Split(out, "Start: ")[1:] {
+		line, _, _ := strings.Cut(part, "\n")
+		at, err := time.Parse(vocab.TimeLayout, line)
+		if err != nil {
+			t.Fatalf("start line %q: %v", line, err)
+		}
+		starts = append(starts, at)
+		rs = append(rs, parseReport(t, "Start: "+part))
+	}
+	return rs, starts
+}
+
+// sameReport checks that a report of several targets' run shows what the target's run alone
+// showed: the same hops and addresses, every hop sent every round and clean.
+func sameReport(t *testing.T, who string, got, alone report, rounds int) {
+	t.Helper()
+	if len(got.rows) != len(alone.rows) {
+		t.Errorf("%s: %d hops, alone %d\n%s\nalone:\n%s", who, len(got.rows), len(alone.rows), got.raw, alone.raw)
+		return
+	}
+	for i, r := range got.rows {
+		a := alone.rows[i]
+		addrs := append([]string{r.host}, r.extra...)
+		aloneAddrs := append([]string{a.host}, a.extra...)
+		switch {
+		case r.hop != a.hop:
+			t.Errorf("%s: hop %d where alone it is %d", who, r.hop, a.hop)
+		case !slices.Equal(addrs, aloneAddrs):
+			t.Errorf("%s: hop %d from %v, alone %v", who, r.hop, addrs, aloneAddrs)
+		}
+		if r.snt != rounds || r.loss != 0 || a.snt != rounds || a.loss != 0 {
+			t.Errorf("%s: hop %d Snt %d Loss %.1f%% (alone %d, %.1f%%), want %d and 0%%", who, r.hop, r.snt, r.loss, a.snt, a.loss, rounds)
+		}
+	}
+}
+
+// Three targets traced at once: A at the end of the chain, B router 2 (a shorter path, which
+// ends there), C the destination again over IPv6, behind A's routers.
+func TestLabSeveralTargetsAtOnce(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 4, TCPOpen: []int{80}, DNS: true})
+	targets := []netip.Addr{lab.Target4, lab.Hops4[1], lab.Target6}
+	const rounds = 10
+	for _, proto := range []struct {
+		name string
+		args []string
+	}{{"ICMP", nil}, {"UDP", []string{"-u"}}, {"TCP", []string{"-T"}}} {
+		t.Run(proto.name, func(t *testing.T) {
+			base := append(slices.Clone(proto.args), "-r", "-n", "-c", "10", "-i", "0.2")
+			var alone []report
+			began := time.Now()
+			for _, a := range targets {
+				alone = append(alone, mtrgo(t, lab, append(slices.Clone(base), a.String())...))
+			}
+			oneByOne := time.Since(began)
+
+			began = time.Now()
+			out := run(t, lab, binary(t), append(slices.Clone(base), addrs(targets)...)...)
+			atOnce := time.Since(began)
+			t.Logf("%s -c %d -i 0.2, 3 targets: at once %v; one after another %v", proto.name, rounds, atOnce.Round(time.Millisecond), oneByOne.Round(time.Millisecond))
+
+			got, starts := reports(t, out)
+			if len(got) != len(targets) {
+				t.Fatalf("%d reports, want %d:\n%s", len(got), len(targets), out)
+			}
+			// Each run takes 2 s at least (10 rounds at -i 0.2): one after another, the second
+			// second-resolution start would be 2 s or more after the first.
+			for i, s := range starts {
+				if d := s.Sub(starts[0]); d < 0 || d > time.Second {
+					t.Errorf("report %d started %v after the first: the targets did not run at once", i+1, d)
+				}
+			}
+			for i := range targets {
+				if !strings.HasPrefix(got[i].rows[len(got[i].rows)-1].host, targets[i].String()) {
+					t.Errorf("report %d does not end at %v: out of command-line order?\n%s", i+1, targets[i], got[i].raw)
+				}
+				sameReport(t, targets[i].String(), got[i], alone[i], rounds)
+			}
+		})
+	}
+
+	t.Run("unknown host among them", func(t *testing.T) {
+		out, errOut, err := runErr(lab, binary(t), "-r", "-n", "-c", "2", "-i", "0.1", lab.Target4.String(), "no-such-host.lab.test", lab.Target6.String())
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("exit: %v, want code 1", err)
+		}
+		if lines := strings.Split(strings.TrimSpace(errOut), "\n"); len(lines) != 1 || lines[0] != "mtr-go: unknown host: no-such-host.lab.test" {
+			t.Errorf("stderr %q, want the one line for the unknown host", errOut)
+		}
+		got, _ := reports(t, out)
+		if len(got) != 2 || got[0].rows[len(got[0].rows)-1].host != lab.Target4.String() || got[1].rows[len(got[1].rows)-1].host != lab.Target6.String() {
+			t.Errorf("want the reports of the two known targets, in order:\n%s", out)
+		}
+	})
+}
