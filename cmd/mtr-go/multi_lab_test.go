@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,8 +83,8 @@ func TestLabSeveralTargetsAtOnce(t *testing.T) {
 			if len(got) != len(targets) {
 				t.Fatalf("%d reports, want %d:\n%s", len(got), len(targets), out)
 			}
-			// Each run takes 2 s at least (10 rounds at -i 0.2): one after another, the second
-			// second-resolution start would be 2 s or more after the first.
+			// A run takes 1.8 s at least (10 rounds at -i 0.2): one after another, the third
+			// start (to the second) would be 3 s or more after the first.
 			for i, s := range starts {
 				if d := s.Sub(starts[0]); d < 0 || d > time.Second {
 					t.Errorf("report %d started %v after the first: the targets did not run at once", i+1, d)
@@ -110,4 +112,76 @@ func TestLabSeveralTargetsAtOnce(t *testing.T) {
 			t.Errorf("want the reports of the two known targets, in order:\n%s", out)
 		}
 	})
+}
+
+// summaryRE reads a line of the live view's summary of several targets: number, target,
+// destination Loss% and Avg, hops, path changes, protocol.
+var summaryRE = regexp.MustCompile(`(?m)^ *(\d+)\. (\S+) +([\d.]+%|-) +([\d.]+|-) +(\d+) +(\d+)  (ICMP|UDP|TCP) *$`)
+
+func TestLabLiveUISeveralTargets(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 3})
+	targets := []netip.Addr{lab.Target4, lab.Hops4[1], lab.Target6}
+	p := newPane(t, fmt.Sprintf("ip netns exec %s %s -n -i 0.2 %s; echo mtr-go-exit=$?; sleep 600", lab.Client, binary(t), strings.Join(addrs(targets), " ")))
+
+	// The summary: one line per target, in order, each reaching its destination, clean.
+	wantHops := []string{"4", "2", "4"}
+	s := p.waitScreen("3 summary lines, every destination reached", func(s string) bool {
+		m := summaryRE.FindAllStringSubmatch(s, -1)
+		if len(m) != 3 {
+			return false
+		}
+		for i, l := range m {
+			if l[2] != targets[i].String() || l[3] != "0.0%" || l[5] != wantHops[i] || l[7] != "ICMP" {
+				return false
+			}
+		}
+		return true
+	})
+	if !strings.Contains(s, "-> 3 targets") {
+		t.Errorf("summary title:\n%s", s)
+	}
+
+	// Tab, Tab: target 2's full view, its two hops.
+	p.keys("Tab")
+	p.waitScreen("target 1's view", func(s string) bool { return strings.Contains(s, "[1/3]") })
+	p.keys("Tab")
+	s = p.waitScreen("target 2's hops", func(s string) bool {
+		h := liveHops(s)
+		return strings.Contains(s, "[2/3]") && len(h) == 2 && h[1].host == lab.Hops4[0].String() && h[2].host == targets[1].String()
+	})
+	if !strings.Contains(s, "-> "+targets[1].String()) {
+		t.Errorf("target 2's view does not name it:\n%s", s)
+	}
+
+	// r resets target 2 only: target 3's counts go on.
+	p.waitScreen("Snt above 10", func(s string) bool { return liveHops(s)[1].snt > 10 })
+	p.keys("r")
+	p.waitScreen("target 2 reset", func(s string) bool { h := liveHops(s); return h[1].snt > 0 && h[1].snt <= 5 })
+	p.keys("Tab")
+	s = p.waitScreen("target 3's hops", func(s string) bool {
+		h := liveHops(s)
+		return strings.Contains(s, "[3/3]") && len(h) == 4 && h[4].host == targets[2].String()
+	})
+	if h := liveHops(s); h[1].snt <= 10 {
+		t.Errorf("r in target 2's view reset target 3 too (Snt %d):\n%s", h[1].snt, s)
+	}
+
+	// l: the list again; q quits all, with each target's final table in order.
+	p.keys("l")
+	p.waitScreen("the summary again", func(s string) bool { return len(summaryRE.FindAllString(s, -1)) == 3 })
+	p.keys("q")
+	s = p.waitScreen("the final tables", func(s string) bool { return strings.Contains(s, "mtr-go-exit=") })
+	if !strings.Contains(s, "mtr-go-exit=0") || strings.Count(s, "Start: ") != 3 {
+		t.Errorf("after q:\n%s", s)
+	}
+	last := regexp.MustCompile(`(?m)^ +\d+\.\|-- (\S+)`).FindAllStringSubmatch(s, -1)
+	var ends []string
+	for i, m := range last {
+		if i+1 == len(last) || strings.HasPrefix(last[i+1][0], "  1.") {
+			ends = append(ends, m[1])
+		}
+	}
+	if !slices.Equal(ends, addrs(targets)) {
+		t.Errorf("final tables end at %v, want %v:\n%s", ends, addrs(targets), s)
+	}
 }
