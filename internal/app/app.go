@@ -272,7 +272,11 @@ func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolv
 	return &session{cfg: cfg, name: name, target: target, host: host, prober: p, tracer: tr, names: names, as: as}, nil
 }
 
-func (s *session) close() { s.prober.Close() }
+func (s *session) close() {
+	if s.prober != nil { // nil in tests of runAll, whose views probe nothing
+		s.prober.Close()
+	}
+}
 
 // run runs the scheduler; an interrupt is not an error here (the view still shows what it has).
 func (s *session) run(ctx context.Context) error {
