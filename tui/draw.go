@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -419,8 +420,18 @@ var helpText = []string{
 	" press any key to go back...",
 }
 
+// targetHelp is added to the help of one target's view among several.
+var targetHelp = []string{
+	"  Tab     next target, Shift-Tab previous; l or Esc: the list of targets",
+	"  (these keys act on this target only; q quits every target)",
+}
+
 func (u *ui) drawHelp(s *canvas, w, h int) {
-	for i, l := range helpText {
+	text := helpText
+	if u.hint != "" {
+		text = append(slices.Clone(helpText[:len(helpText)-2]), append(targetHelp, helpText[len(helpText)-2:]...)...)
+	}
+	for i, l := range text {
 		if 2+i >= h {
 			break
 		}

@@ -152,6 +152,13 @@ func TestMultiSwitchingAndKeysActOnTheTargetInView(t *testing.T) {
 		t.Fatalf("target 2's hops not shown:\n%s", strings.Join(got[4:8], "\n"))
 	}
 
+	// Its help tells how to get to the others.
+	pressMulti(m, "?")
+	if got = drawMulti(t, s, m); !strings.Contains(strings.Join(got, "\n"), "Tab     next target") {
+		t.Errorf("target view's help lacks the target keys:\n%s", strings.Join(got, "\n"))
+	}
+	pressMulti(m, "x") // any key leaves the help
+
 	// Run keys act on it alone.
 	pressMulti(m, "r", "p")
 	if ctls[1].resets != 1 || !ctls[1].paused || ctls[0].resets != 0 || ctls[0].paused || ctls[2].resets != 0 {
