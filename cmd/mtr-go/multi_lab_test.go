@@ -99,6 +99,46 @@ func TestLabSeveralTargetsAtOnce(t *testing.T) {
 		})
 	}
 
+	// The other formats keep command-line order too: streamed (raw, split) or whole (CSV, JSON).
+	// Target C is the only IPv6 one, so every line about it comes after every line about A and B.
+	for _, format := range []string{"-l", "-p", "-C", "-j", "-x"} {
+		t.Run("format "+format, func(t *testing.T) {
+			out := run(t, lab, binary(t), format, "-n", "-c", "3", "-i", "0.1", lab.Target4.String(), lab.Hops4[1].String(), lab.Target6.String())
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			lastV4, firstV6 := -1, len(lines)
+			for i, l := range lines {
+				if strings.Contains(l, "198.18.") {
+					lastV4 = i
+				}
+				if strings.Contains(l, "2001:db8:") && i < firstV6 {
+					firstV6 = i
+				}
+			}
+			if lastV4 < 0 || firstV6 == len(lines) || lastV4 > firstV6 {
+				t.Errorf("IPv4 lines up to %d, IPv6 from %d: not in command-line order\n%s", lastV4+1, firstV6+1, out)
+			}
+			switch format {
+			case "-C":
+				if n := strings.Count(out, "Mtr_Version,"); n != 1 {
+					t.Errorf("%d CSV headers, want one table:\n%s", n, out)
+				}
+				var hosts []string
+				for _, l := range lines[1:] {
+					if h := strings.Split(l, ",")[3]; len(hosts) == 0 || hosts[len(hosts)-1] != h {
+						hosts = append(hosts, h)
+					}
+				}
+				if want := addrs([]netip.Addr{lab.Target4, lab.Hops4[1], lab.Target6}); !slices.Equal(hosts, want) {
+					t.Errorf("CSV rows by target %v, want %v", hosts, want)
+				}
+			case "-j":
+				if n := strings.Count(out, `"dst":`); n != 3 {
+					t.Errorf("%d JSON documents, want 3:\n%s", n, out)
+				}
+			}
+		})
+	}
+
 	t.Run("unknown host among them", func(t *testing.T) {
 		out, errOut, err := runErr(lab, binary(t), "-r", "-n", "-c", "2", "-i", "0.1", lab.Target4.String(), "no-such-host.lab.test", lab.Target6.String())
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
