@@ -119,8 +119,8 @@ func TestLabSeveralTargetsAtOnce(t *testing.T) {
 			}
 			switch format {
 			case "-C":
-				if n := strings.Count(out, "Mtr_Version,"); n != 1 {
-					t.Errorf("%d CSV headers, want one table:\n%s", n, out)
+				if n := strings.Count(out, "Mtr_Version,"); n != 1 || !strings.HasPrefix(out, "Mtr_Version,") {
+					t.Errorf("%d CSV headers, want one table under one header:\n%s", n, out)
 				}
 				var hosts []string
 				for _, l := range lines[1:] {
