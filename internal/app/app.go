@@ -100,8 +100,15 @@ func Main(env Env) int {
 	newProber := probe.NewSwitch // every target's prober opens through this one value
 	sessions := make([]*session, 0, len(cfg.Targets))
 	code := exitOK
-	for _, target := range cfg.Targets {
-		s, err := open(ctx, cfg, target, host, names, as, newProber)
+	addrs, lookupErrs := resolveAll(ctx, cfg.Targets, func(ctx context.Context, name string) (netip.Addr, error) {
+		return lookupHost(ctx, name, cfg.Family)
+	})
+	for i, target := range cfg.Targets {
+		err := lookupErrs[i]
+		var s *session
+		if err == nil {
+			s, err = open(cfg, target, addrs[i], host, names, as, newProber)
+		}
 		switch {
 		case errors.Is(err, probe.ErrPermission):
 			// The wrapped socket error adds nothing the user can act on; the three remedies do.
@@ -210,13 +217,9 @@ type session struct {
 	privileged bool // may set intervals below 1 s (root or cap_net_raw when started)
 }
 
-// open resolves the target and opens the prober and scheduler for it.
-func open(ctx context.Context, cfg *cli.Config, name, host string, names *resolve.Resolver, as *asinfo.Lookups,
+// open opens the prober and scheduler for the target name, resolved to target.
+func open(cfg *cli.Config, name string, target netip.Addr, host string, names *resolve.Resolver, as *asinfo.Lookups,
 	newProber func(probe.Config, ...probe.Protocol) (*probe.Switch, error)) (*session, error) {
-	target, err := lookupHost(ctx, name, cfg.Family)
-	if err != nil {
-		return nil, err
-	}
 	pcfg := probe.Config{
 		Target:    target,
 		Source:    cfg.Source,

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"io"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -96,4 +97,27 @@ func fanOut(r io.Reader, n int) []*io.PipeReader {
 		}
 	}()
 	return readers
+}
+
+// lookups is how many target names are looked up at once: a list of a thousand names (-F) takes
+// the time of its slowest few lookups, not of all of them in a row (up to 10 s each for a name
+// no server answers), without a thousand queries in flight at the resolver.
+const lookups = 32
+
+// resolveAll looks every name up with lookup, several at once, and returns the addresses and
+// errors in the names' order.
+func resolveAll(ctx context.Context, names []string, lookup func(context.Context, string) (netip.Addr, error)) ([]netip.Addr, []error) {
+	addrs := make([]netip.Addr, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, lookups)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			addrs[i], errs[i] = lookup(ctx, name)
+		})
+	}
+	wg.Wait()
+	return addrs, errs
 }

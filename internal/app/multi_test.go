@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -91,5 +93,45 @@ func TestRunAllSplitKeysReachEveryTarget(t *testing.T) {
 	}
 	if want := "t1 read \"rq\"\nt2 read \"rq\"\nt3 read \"rq\"\n"; out.String() != want {
 		t.Errorf("output\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+func TestResolveAllLooksUpAtOnceInOrder(t *testing.T) {
+	index := map[string]int{}
+	var names []string
+	for i := range 3 * lookups {
+		name := fmt.Sprintf("host%d.lab.test", i)
+		if i == 5 {
+			name = "no-such-host.lab.test"
+		}
+		names = append(names, name)
+		index[name] = i
+	}
+	// The first lookups wait until `lookups` of them are in flight: one at a time, they would
+	// wait forever (the test's timeout says so).
+	var started sync.WaitGroup
+	started.Add(lookups)
+	lookup := func(ctx context.Context, name string) (netip.Addr, error) {
+		i := index[name]
+		if i < lookups {
+			started.Done()
+			started.Wait()
+		}
+		if i == 5 {
+			return netip.Addr{}, errors.New("unknown host: " + name)
+		}
+		return netip.AddrFrom4([4]byte{198, 18, 50, byte(i)}), nil
+	}
+	addrs, errs := resolveAll(context.Background(), names, lookup)
+	for i, name := range names {
+		if i == 5 {
+			if errs[i] == nil || addrs[i].IsValid() {
+				t.Errorf("%s: %v %v, want an error", name, addrs[i], errs[i])
+			}
+			continue
+		}
+		if want := netip.AddrFrom4([4]byte{198, 18, 50, byte(i)}); errs[i] != nil || addrs[i] != want {
+			t.Errorf("%s: %v %v, want %v", name, addrs[i], errs[i], want)
+		}
 	}
 }
