@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -67,6 +68,10 @@ func TestDestAddrs(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Thousands of probes one at a time are nothing a lab may drop.
+	if n, err := l.Drops(); n != 0 || err != nil {
+		t.Errorf("lab interfaces dropped %d packets (%v)", n, err)
 	}
 }
 
@@ -185,4 +190,30 @@ func (a *answers) tcp(to netip.Addr, port int) error {
 		return err
 	}
 	return c.Close()
+}
+
+// ipLinkJSON is `ip -s -j link show` of a router, trimmed.
+const ipLinkJSON = `[{"ifindex":1,"ifname":"lo","mtu":65536,"stats64":{"rx":{"bytes":0,"packets":0,"errors":0,"dropped":0},"tx":{"bytes":0,"packets":0,"errors":0,"dropped":0}}},` +
+	`{"ifindex":2,"ifname":"todest","link_index":2,"stats64":{"rx":{"bytes":9,"packets":1,"errors":0,"dropped":3,"over_errors":0},"tx":{"bytes":9,"packets":1,"errors":0,"dropped":40}}},` +
+	`{"ifindex":3,"ifname":"toclient","stats64":{"rx":{"dropped":500},"tx":{"dropped":0}}}]`
+
+func TestLinkDrops(t *testing.T) {
+	if n, err := linkDrops([]byte(ipLinkJSON)); n != 543 || err != nil {
+		t.Errorf("got %d, %v; want 543", n, err)
+	}
+	for _, bad := range []string{"", "[{", `[{"ifname":"lo"}]`, `[{"stats64":{"rx":{"dropped":-1}}}]`, `{"stats64":{}}`} {
+		if _, err := linkDrops([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func FuzzLinkDrops(f *testing.F) {
+	f.Add([]byte(ipLinkJSON))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := linkDrops(b); err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("error of several lines: %q", err)
+		}
+	})
 }
