@@ -37,7 +37,7 @@ func scale(bin string, args []string) error {
 	v6 := fs.Bool("6", false, "trace the destination's IPv6 addresses")
 	udp := fs.Bool("u", false, "UDP probes (the -u of both)")
 	tcp := fs.Bool("T", false, "TCP probes (the -T of both)")
-	mtrMax := fs.Int("mtr-max", 100, "most mtr processes run at once: larger N are skipped (0: no mtr)")
+	mtrMax := fs.Int("mtr-max", 1000, "most mtr processes run at once: larger N are skipped (0: no mtr)")
 	timeout := fs.Duration("timeout", 0, "kill a run that takes longer (default: 3 × c × i + 60s)")
 	extra := fs.String("mtrgo", "", `more options for mtr-go alone, e.g. "-Z 2"`)
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +100,8 @@ func scale(bin string, args []string) error {
 
 	var rows []scaleRow
 	mtrStop := "" // why mtr is not run for larger N
+	var mtrLast scaleRun
+	mtrLastN := 0 // the largest N mtr was measured at
 	if sb.mtr == "" {
 		mtrStop = "not run (-mtr-max 0)"
 	}
@@ -120,6 +122,8 @@ func scale(bin string, args []string) error {
 			row.mtrSkip = mtrStop
 		case n > *mtrMax:
 			row.mtrSkip = fmt.Sprintf("skipped: more than -mtr-max %d processes", *mtrMax)
+		case forecast(mtrLast, mtrLastN, n, runtime.NumCPU(), memAvailableKB()) != "":
+			row.mtrSkip = "skipped: " + forecast(mtrLast, mtrLastN, n, runtime.NumCPU(), memAvailableKB())
 		default:
 			fmt.Fprintf(os.Stderr, "N=%d: %d mtr processes...\n", n, n)
 			argvs := make([][]string, n)
@@ -131,6 +135,9 @@ func scale(bin string, args []string) error {
 				return ctx.Err()
 			}
 			row.mtr = r
+			if n > mtrLastN {
+				mtrLast, mtrLastN = r, n
+			}
 			if why := overwhelmed(r, oneRun, runtime.NumCPU()); why != "" {
 				mtrStop = fmt.Sprintf("skipped: at N=%d %s", n, why)
 			}
@@ -173,6 +180,7 @@ type scaleRun struct {
 	probes int           // Snt over every hop of every target
 	hops   int           // hops reported, over every target
 	lossy  []lossyHop    // hops whose loss is above 0, worst first
+	drops  uint64        // packets the lab's interfaces dropped during the run
 	bad    []string      // targets without a report or whose path is not the lab's
 	err    string        // why the run has no numbers
 }
@@ -193,6 +201,7 @@ func runScale(ctx context.Context, lab *netlab.Lab, timeout time.Duration, argvs
 	cmds := make([]*exec.Cmd, len(argvs))
 	outs := make([]bytes.Buffer, len(argvs))
 	errs := make([]bytes.Buffer, len(argvs))
+	dropsBefore, dropsErr := lab.Drops()
 	start := time.Now()
 	// Started from a thread inside the client namespace rather than through "ip netns exec",
 	// whose own work before it execs would be counted in each process's CPU time.
@@ -264,6 +273,12 @@ func runScale(ctx context.Context, lab *netlab.Lab, timeout time.Duration, argvs
 		reports = append(reports, rep...)
 	}
 	r.tally(reports, targets, path)
+	dropsAfter, err := lab.Drops()
+	if err = errors.Join(dropsErr, err); err != nil {
+		r.err = err.Error()
+		return r
+	}
+	r.drops = dropsAfter - dropsBefore
 	return r
 }
 
@@ -319,6 +334,51 @@ func overwhelmed(r scaleRun, oneRun time.Duration, cores int) string {
 		return fmt.Sprintf("%d mtr processes took %.0f s for %.0f s of rounds", r.procs, r.wall.Seconds(), oneRun.Seconds())
 	}
 	return ""
+}
+
+// forecastFree is the most mtr processes run without a smaller N measured first.
+const forecastFree = 100
+
+// forecast says why N mtr processes would be more than this machine copes with, judged from
+// the run of last (lastN processes, 0 if none): they would need more than 90 % of its cores
+// or half its available memory, scaled from last by N/lastN. Without a measurement only up to
+// forecastFree processes are run.
+func forecast(last scaleRun, lastN, n, cores int, memAvailKB int64) string {
+	if lastN == 0 || last.err != "" || last.wall <= 0 {
+		if n > forecastFree {
+			return fmt.Sprintf("over %d mtr processes need a smaller N measured first to forecast from (add one to -n)", forecastFree)
+		}
+		return ""
+	}
+	scale := float64(n) / float64(lastN)
+	busy := last.cpu.Seconds() / last.wall.Seconds() * scale
+	rss := float64(last.rssKB) * scale
+	switch {
+	case busy > 0.9*float64(cores):
+		return fmt.Sprintf("%d mtr processes would keep %.1f of %d cores busy (from N=%d)", n, busy, cores, lastN)
+	case memAvailKB > 0 && rss > float64(memAvailKB)/2:
+		return fmt.Sprintf("%d mtr processes would take %.1f GB, over half the %.1f GB available (from N=%d)",
+			n, rss/(1<<20), float64(memAvailKB)/(1<<20), lastN)
+	}
+	return ""
+}
+
+// memAvailableKB is MemAvailable of /proc/meminfo, or 0 when unknown.
+func memAvailableKB() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // jsonReport is one target's report in mtr's --json document, as both programs write it.
@@ -414,17 +474,18 @@ func (r *scaleRun) tally(reports []jsonReport, targets []string, path []netip.Ad
 // printScaleTable prints a line per N, mtr-go's numbers beside mtr's, then the worst losses and
 // wrong paths of every run, at most a few each.
 func printScaleTable(w io.Writer, rows []scaleRow) {
-	const colsGo = "%6s %8s %12s %9s %8s"
+	const colsGo = "%6s %8s %12s %6s %9s %8s"
 	fmt.Fprintf(w, "%5s  %-*s | %s\n", "", runWidth, "mtr-go: one process for all N targets", "mtr: one process per target")
 	fmt.Fprintf(w, "%5s  "+colsGo+" | "+colsGo+"\n", "N",
-		"wall s", "probes/s", "lossy hops", "CPU s/1k", "RSS MB", "wall s", "probes/s", "lossy hops", "CPU s/1k", "RSS MB")
+		"wall s", "probes/s", "lossy hops", "drops", "CPU s/1k", "RSS MB", "wall s", "probes/s", "lossy hops", "drops", "CPU s/1k", "RSS MB")
 	for _, row := range rows {
 		fmt.Fprintf(w, "%5d  %-*s | %s\n", row.n, runWidth, runColumns(row.mtrGo, ""), runColumns(row.mtr, row.mtrSkip))
 	}
 	fmt.Fprint(w, `
 probes/s: Snt over every hop of every target / wall time (which includes the wait for late
 answers after the last round). lossy hops: hops of any target reporting loss on this clean
-path (must be 0) / all hops. CPU s/1k: user + system CPU seconds per 1,000 probes (mtr's with
+path (must be 0) / all hops. drops: packets the lab's interfaces dropped meanwhile (lost
+there, not in the program). CPU s/1k: user + system CPU seconds per 1,000 probes (mtr's with
 its mtr-packet). RSS: mtr-go's max RSS; mtr's the peak of the sum over its processes (mtr and
 mtr-packet), sampled every second.
 `)
@@ -455,7 +516,7 @@ mtr-packet), sampled every second.
 }
 
 // runWidth is the width of a run's half of a table line.
-const runWidth = 47
+const runWidth = 54
 
 // runColumns is one run's half of a table line: its numbers, or why it has none (a failure in
 // full below the table).
@@ -477,5 +538,5 @@ func runColumns(r scaleRun, skip string) string {
 	if len(r.bad) > 0 {
 		lossy += "!"
 	}
-	return fmt.Sprintf("%6.1f %8.0f %12s %9.4f %8.1f", r.wall.Seconds(), perSec, lossy, perK, float64(r.rssKB)/1024)
+	return fmt.Sprintf("%6.1f %8.0f %12s %6d %9.4f %8.1f", r.wall.Seconds(), perSec, lossy, r.drops, perK, float64(r.rssKB)/1024)
 }

@@ -160,7 +160,7 @@ func TestOverwhelmed(t *testing.T) {
 
 func TestPrintScaleTable(t *testing.T) {
 	clean := scaleRun{procs: 1, wall: 10 * time.Second, cpu: 2200 * time.Millisecond, rssKB: 10240, probes: 11000, hops: 1100}
-	lossy := scaleRun{procs: 100, wall: 16 * time.Second, cpu: 8 * time.Second, rssKB: 512000, probes: 8000, hops: 1100,
+	lossy := scaleRun{procs: 100, wall: 16 * time.Second, cpu: 8 * time.Second, rssKB: 512000, probes: 8000, hops: 1100, drops: 7,
 		lossy: []lossyHop{{"198.19.16.7", 11, "198.19.16.7", 30}, {"198.19.16.2", 3, "198.18.2.2", 10}}}
 	rows := []scaleRow{
 		{n: 100, mtrGo: clean, mtr: lossy},
@@ -171,8 +171,8 @@ func TestPrintScaleTable(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		// 11000 probes in 10 s; 2.2 s of CPU for 11 thousand; 10 MB.
-		"  100    10.0     1100       0/1100    0.2000     10.0 |   16.0      500       2/1100    1.0000    500.0\n",
-		" 1000  failed (see below)                              | skipped: more than -mtr-max 100 processes\n",
+		"  100    10.0     1100       0/1100      0    0.2000     10.0 |   16.0      500       2/1100      7    1.0000    500.0\n",
+		" 1000  failed (see below)                                     | skipped: more than -mtr-max 100 processes\n",
 		"N=100 mtr, worst loss: 198.19.16.7 hop 11 (198.19.16.7) 30.0%, 198.19.16.2 hop 3 (198.18.2.2) 10.0%\n",
 		"N=1000 mtr-go: timed out after 1m30s, killed\n",
 	} {
@@ -182,5 +182,32 @@ func TestPrintScaleTable(t *testing.T) {
 	}
 	if strings.Contains(out, "N=100 mtr-go") {
 		t.Errorf("a clean run listed below the table:\n%s", out)
+	}
+}
+
+func TestForecast(t *testing.T) {
+	// 100 mtr processes kept 0.4 cores busy and took 1 GB.
+	at100 := scaleRun{procs: 100, wall: 20 * time.Second, cpu: 8 * time.Second, rssKB: 1 << 20}
+	const avail = 24 << 20 // KB
+	for _, tc := range []struct {
+		last         scaleRun
+		lastN, n     int
+		cores        int
+		memAvailKB   int64
+		wantContains string
+	}{
+		{scaleRun{}, 0, 10, 2, avail, ""},
+		{scaleRun{}, 0, 100, 2, avail, ""},
+		{scaleRun{}, 0, 101, 2, avail, "need a smaller N measured first"},
+		{at100, 100, 400, 2, avail, ""}, // 1.6 cores
+		{at100, 100, 1000, 2, avail, "1000 mtr processes would keep 4.0 of 2 cores busy (from N=100)"},
+		{at100, 100, 1000, 8, avail, ""},
+		{at100, 100, 1000, 8, 16 << 20, "would take 10.0 GB, over half the 16.0 GB available (from N=100)"},
+		{scaleRun{procs: 100, err: "timed out"}, 100, 1000, 8, avail, "need a smaller N measured first"},
+	} {
+		got := forecast(tc.last, tc.lastN, tc.n, tc.cores, tc.memAvailKB)
+		if (tc.wantContains == "") != (got == "") || !strings.Contains(got, tc.wantContains) {
+			t.Errorf("N=%d after N=%d on %d cores: %q, want %q", tc.n, tc.lastN, tc.cores, got, tc.wantContains)
+		}
 	}
 }
