@@ -8,7 +8,8 @@ import (
 // Drops returns how many packets the lab's interfaces have dropped so far, received and sent,
 // over every namespace. On a path without faults a probe can be lost in the lab only there
 // (a veth drops what it sends when its peer's backlog is full), so a program that reports
-// loss while Drops stays the same lost the answers itself.
+// loss while Drops stays the same lost the answers itself. Compare two calls: a lab may drop a
+// packet or two while it comes up (a veth that sends before its peer is up).
 func (l *Lab) Drops() (uint64, error) {
 	namespaces := l.namespaces
 	if l.parallel != "" {
