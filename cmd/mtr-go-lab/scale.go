@@ -242,25 +242,31 @@ func runScale(ctx context.Context, lab *netlab.Lab, timeout time.Duration, argvs
 	if len(argvs) > 1 {
 		r.rssKB = <-peak
 	}
-	switch {
-	case err != nil:
-		r.err = err.Error()
-		return r
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		r.err = fmt.Sprintf("timed out after %v, killed", timeout.Round(time.Second))
-		return r
-	case ctx.Err() != nil:
-		r.err = ctx.Err().Error()
-		return r
-	}
-	var reports []jsonReport
-	for i, cmd := range cmds {
+	for _, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 			if len(cmds) == 1 {
 				r.rssKB = ru.Maxrss
 			}
 		}
+	}
+	switch {
+	case err != nil:
+		r.err = err.Error()
+		return r
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		r.err = fmt.Sprintf("timed out after %v and killed, having used %.1f s of CPU and %.0f MB",
+			timeout.Round(time.Second), r.cpu.Seconds(), float64(r.rssKB)/1024)
+		return r
+	case ctx.Err() != nil:
+		r.err = ctx.Err().Error()
+		return r
+	}
+	var reports []jsonReport
+	for i := range cmds {
 		if waitErrs[i] != nil {
 			r.err = fmt.Sprintf("%s: %v: %s", argvs[i][0], waitErrs[i], firstLine(errs[i].String()))
 			return r
