@@ -197,6 +197,7 @@ func up(args []string) error {
 	fs.IntVar(&spec.NoRoute, "noroute", 0, "this hop has no route to the destination (0: none)")
 	fs.IntVar(&spec.Reject, "reject", 0, "this hop rejects traffic for the destination (0: none)")
 	fs.BoolVar(&spec.DNS, "dns", spec.DNS, "serve reverse DNS names in the lab")
+	fs.IntVar(&spec.DestAddrs, "dest-addrs", 0, "the destination also answers on this many more addresses (0: none)")
 	fs.Func("tcp", "a TCP port the destination listens on (repeatable), for -T probes", func(v string) error {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 1 || p > 65535 {
@@ -230,6 +231,9 @@ func up(args []string) error {
 		fmt.Printf("router %-2d %-14s %-15s %s\n", k, lab.Router(k), lab.Hops4[k-1], lab.Hops6[k-1])
 	}
 	fmt.Printf("dest      %-14s %-15s %s\n", lab.Dest(), lab.Target4, lab.Target6)
+	if n := len(lab.DestAddrs4); n > 0 {
+		fmt.Printf("          and %d more: %s..%s, %s..%s\n", n, lab.DestAddrs4[0], lab.DestAddrs4[n-1], lab.DestAddrs6[0], lab.DestAddrs6[n-1])
+	}
 	if spec.DNS {
 		fmt.Printf("DNS: %s in the client namespace (names *.lab.test; AS 64501+ for -z, -y)\n", lab.DNSServer)
 	}
