@@ -259,7 +259,7 @@ func runScale(ctx context.Context, lab *netlab.Lab, timeout time.Duration, argvs
 		return r
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		r.err = fmt.Sprintf("timed out after %v and killed, having used %.1f s of CPU and %.0f MB",
-			timeout.Round(time.Second), r.cpu.Seconds(), float64(r.rssKB)/1024)
+			timeout.Round(100*time.Millisecond), r.cpu.Seconds(), float64(r.rssKB)/1024)
 		return r
 	case ctx.Err() != nil:
 		r.err = ctx.Err().Error()

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtr-go/mtr-go/internal/netlab"
 )
 
 func TestParseCounts(t *testing.T) {
@@ -209,5 +212,31 @@ func TestForecast(t *testing.T) {
 		if (tc.wantContains == "") != (got == "") || !strings.Contains(got, tc.wantContains) {
 			t.Errorf("N=%d after N=%d on %d cores: %q, want %q", tc.n, tc.lastN, tc.cores, got, tc.wantContains)
 		}
+	}
+}
+
+// TestLabRunScale runs two mtr processes through runScale on a lab path, and a command that
+// outlives its timeout.
+func TestLabRunScale(t *testing.T) {
+	netlab.Require(t, netlab.Tool("mtr", "mtr-tiny"))
+	lab := netlab.New(t, netlab.Spec{Routers: 2, DestAddrs: 2})
+	targets := []string{lab.DestAddrs4[0].String(), lab.DestAddrs4[1].String()}
+	var argvs [][]string
+	for _, target := range targets {
+		argvs = append(argvs, []string{"mtr", "-j", "-n", "-c", "5", "-i", "0.2", "-G", "0.5", target})
+	}
+	r := runScale(context.Background(), lab, time.Minute, argvs, targets, lab.Hops4[:2])
+	if r.err != "" || len(r.bad) > 0 || len(r.lossy) > 0 {
+		t.Fatalf("error %q, wrong reports %q, lossy hops %+v", r.err, r.bad, r.lossy)
+	}
+	// 2 targets × 3 hops × 5 rounds.
+	if r.procs != 2 || r.probes != 30 || r.hops != 6 || r.cpu <= 0 || r.wall < time.Second {
+		t.Errorf("%d processes, %d probes, %d hops, CPU %v in %v; want 2, 30, 6, some CPU in a second or more",
+			r.procs, r.probes, r.hops, r.cpu, r.wall)
+	}
+
+	r = runScale(context.Background(), lab, 300*time.Millisecond, [][]string{{"sleep", "10"}}, targets[:1], lab.Hops4[:2])
+	if !strings.HasPrefix(r.err, "timed out after 300ms and killed") || r.wall > 5*time.Second {
+		t.Errorf("sleep 10 with a timeout of 0.3 s: error %q after %v", r.err, r.wall)
 	}
 }
