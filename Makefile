@@ -65,9 +65,10 @@ rtt: build
 	./$(LAB) rtt -bin ./$(BIN) $(ARGS)
 
 # Traces N = 10, 100, 1000 addresses of one lab destination at once behind 10 kernel routers at
-# -i 1: one mtr-go process for all N, then N mtr processes (up to 100 at once), and prints
-# probes/s, the loss reported on that clean path (must be 0), CPU per 1,000 probes and RSS side
-# by side. Needs root and mtr. ARGS as for "mtr-go-lab scale -h", e.g. ARGS="-n 10 -c 30 -6".
+# -i 1: one mtr-go process for all N, then N mtr processes (where the machine copes, forecast
+# from the smaller N), and prints probes/s, the loss reported on that clean path (must be 0), CPU
+# per 1,000 probes and RSS side by side. Needs root and mtr. ARGS as for "mtr-go-lab scale -h",
+# e.g. ARGS="-n 10 -c 30 -6".
 scale: build
 	./$(LAB) scale -bin ./$(BIN) $(ARGS)
 
