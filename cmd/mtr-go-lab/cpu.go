@@ -44,7 +44,7 @@ func cpu(bin string, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sb, err := newSideBySide(bin, true, "cpu: mtr not found (apt-get install mtr-tiny)", *routers, *v6)
+	sb, err := newSideBySide(bin, true, "cpu: mtr not found (apt-get install mtr-tiny)", netlab.Spec{Routers: *routers}, *v6)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@
 //	mtr-go-lab up [lab flags]
 //	mtr-go-lab [-bin PATH] cpu [-for 1m] [-i 0.2] [-runs 3] [-6]
 //	mtr-go-lab [-bin PATH] rtt [-c 50] [-i 0.1] [-6] [-u]
+//	mtr-go-lab [-bin PATH] scale [-n 10,100,1000] [-c 10] [-i 1] [-6] [-u|-T] [-mtr-max 100]
 //
 // demo builds a lab of 6 routers in which hop 2 throttles its ICMP answers
 // (40 %) and real loss (15 %) starts at hop 5, with reverse DNS, runs
@@ -20,6 +21,10 @@
 //
 // rtt runs mtr-go's report and then mtr's on a clean lab path while capturing the client's
 // packets, and compares each program's per-hop Avg with the capture's for its own probes.
+//
+// scale traces N of the addresses of a lab destination at once behind a clean path of 10
+// routers, for each N, with one mtr-go process and then with N mtr processes, and compares
+// probes per second, the loss reported where there is none, CPU per probe and memory.
 package main
 
 import (
@@ -67,7 +72,9 @@ func usage() {
   mtr-go-lab up [lab flags]                      build a lab and keep it until Ctrl-C
   mtr-go-lab [-bin PATH] cpu [flags]             CPU of mtr-go's and mtr's live views side by side
   mtr-go-lab [-bin PATH] rtt [flags]             mtr-go's and mtr's Avg against a packet capture
-  (run "mtr-go-lab up -h", "mtr-go-lab cpu -h" or "mtr-go-lab rtt -h" for their flags)
+  mtr-go-lab [-bin PATH] scale [flags]           N targets at once: one mtr-go against N mtr's
+  (run "mtr-go-lab up -h", "mtr-go-lab cpu -h", "mtr-go-lab rtt -h" or "mtr-go-lab scale -h"
+  for their flags)
 `)
 }
 
@@ -102,6 +109,8 @@ func run(args []string) (int, error) {
 		return 0, cpu(*bin, rest)
 	case "rtt":
 		return 0, rtt(*bin, rest)
+	case "scale":
+		return 0, scale(*bin, rest)
 	default:
 		usage()
 		return 2, fmt.Errorf("unknown command %q", cmd)
@@ -188,6 +197,7 @@ func up(args []string) error {
 	fs.IntVar(&spec.NoRoute, "noroute", 0, "this hop has no route to the destination (0: none)")
 	fs.IntVar(&spec.Reject, "reject", 0, "this hop rejects traffic for the destination (0: none)")
 	fs.BoolVar(&spec.DNS, "dns", spec.DNS, "serve reverse DNS names in the lab")
+	fs.IntVar(&spec.DestAddrs, "dest-addrs", 0, "the destination also answers on this many more addresses (0: none)")
 	fs.Func("tcp", "a TCP port the destination listens on (repeatable), for -T probes", func(v string) error {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 1 || p > 65535 {
@@ -221,6 +231,9 @@ func up(args []string) error {
 		fmt.Printf("router %-2d %-14s %-15s %s\n", k, lab.Router(k), lab.Hops4[k-1], lab.Hops6[k-1])
 	}
 	fmt.Printf("dest      %-14s %-15s %s\n", lab.Dest(), lab.Target4, lab.Target6)
+	if n := len(lab.DestAddrs4); n > 0 {
+		fmt.Printf("          and %d more: %s..%s, %s..%s\n", n, lab.DestAddrs4[0], lab.DestAddrs4[n-1], lab.DestAddrs6[0], lab.DestAddrs6[n-1])
+	}
 	if spec.DNS {
 		fmt.Printf("DNS: %s in the client namespace (names *.lab.test; AS 64501+ for -z, -y)\n", lab.DNSServer)
 	}
@@ -232,8 +245,8 @@ func up(args []string) error {
 }
 
 // sideBySide is what a comparison of mtr-go with mtr needs: both binaries (mtr "" when not
-// wanted) and a clean lab path of routers routers with its destination of the chosen family.
-// The caller closes the lab (closeLab).
+// wanted) and a lab path built from spec with its destination of the chosen family. The caller
+// closes the lab (closeLab).
 type sideBySide struct {
 	mtrGo, mtr string
 	lab        *netlab.Lab
@@ -242,7 +255,7 @@ type sideBySide struct {
 
 // newSideBySide finds the binaries and builds the lab; noMtr is the error when mtr is wanted but
 // not installed.
-func newSideBySide(bin string, wantMtr bool, noMtr string, routers int, v6 bool) (*sideBySide, error) {
+func newSideBySide(bin string, wantMtr bool, noMtr string, spec netlab.Spec, v6 bool) (*sideBySide, error) {
 	mtrGo, err := findBinary(bin)
 	if err != nil {
 		return nil, err
@@ -253,7 +266,7 @@ func newSideBySide(bin string, wantMtr bool, noMtr string, routers int, v6 bool)
 			return nil, errors.New(noMtr)
 		}
 	}
-	if sb.lab, err = netlab.Build(netlab.Spec{Routers: routers}); err != nil {
+	if sb.lab, err = netlab.Build(spec); err != nil {
 		return nil, err
 	}
 	sb.target = sb.lab.Target4

@@ -42,7 +42,7 @@ func rtt(bin string, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sb, err := newSideBySide(bin, !*noMtr, "rtt: mtr not found (apt-get install mtr-tiny, or -no-mtr)", *routers, *v6)
+	sb, err := newSideBySide(bin, !*noMtr, "rtt: mtr not found (apt-get install mtr-tiny, or -no-mtr)", netlab.Spec{Routers: *routers}, *v6)
 	if err != nil {
 		return err
 	}

@@ -162,6 +162,18 @@ func (l *Lab) nsConfig(i int) []string {
 		lines = append(lines,
 			fmt.Sprintf("route add default via %s", linkAddr4(n, false)),
 			fmt.Sprintf("route add ::/0 via %s", linkAddr6(n, false)))
+		if s.DestAddrs > 0 {
+			// IPv4 AnyIP: a local route makes every address in it the host's own, so the
+			// kernel answers on each (echo replies, unreachables and RSTs from the address
+			// probed) without an interface address per target. IPv6 answers echo and TCP
+			// that way too, but its ICMP errors take the probed address as source only when
+			// it is an interface address (the port unreachable would come from the
+			// destination's link address), so IPv6 gets one address each on lo.
+			lines = append(lines, fmt.Sprintf("route add local %s dev lo", destPrefix4(s.DestAddrs)))
+			for _, a := range l.DestAddrs6 {
+				lines = append(lines, fmt.Sprintf("addr add %s/128 dev lo nodad", a))
+			}
+		}
 	default: // router i: explicit routes to every link that is not attached
 		back4, back6 := linkAddr4(i-1, false), linkAddr6(i-1, false)
 		fwd4, fwd6 := linkAddr4(i, true), linkAddr6(i, true)
@@ -203,6 +215,20 @@ func (l *Lab) nsConfig(i int) []string {
 		case i < n:
 			lines = append(lines, l.forwardRoute(i, p4, fwd4), l.forwardRoute(i, p6, fwd6))
 		}
+		// The destination's further addresses go wherever its link does; router N, attached to
+		// that link, reaches them through the destination's own address.
+		if s.DestAddrs > 0 {
+			m4, m6 := destPrefix4(s.DestAddrs), destPrefix6(s.DestAddrs)
+			switch {
+			case s.NoRoute == i:
+			case s.Loop == i:
+				lines = append(lines,
+					fmt.Sprintf("route add %s via %s", m4, back4),
+					fmt.Sprintf("route add %s via %s", m6, back6))
+			default:
+				lines = append(lines, l.forwardRoute(i, m4, fwd4), l.forwardRoute(i, m6, fwd6))
+			}
+		}
 	}
 	return lines
 }
@@ -241,11 +267,16 @@ func (l *Lab) nftRules(i int) string {
 	}`, ndAccept, ifClient, s.LossPercent))
 		}
 		if s.Reject == i {
+			d4, d6 := linkPrefix4(n).String(), linkPrefix6(n).String()
+			if s.DestAddrs > 0 {
+				d4 = "{ " + d4 + ", " + destPrefix4(s.DestAddrs).String() + " }"
+				d6 = "{ " + d6 + ", " + destPrefix6(s.DestAddrs).String() + " }"
+			}
 			chains = append(chains, fmt.Sprintf(`chain noroute {
 		type filter hook forward priority filter; policy accept;
 		ip daddr %s reject with icmp type net-unreachable
 		ip6 daddr %s reject with icmpv6 type no-route
-	}`, linkPrefix4(n), linkPrefix6(n)))
+	}`, d4, d6))
 		}
 		if s.Dead == i {
 			// The forward hook runs after the TTL check, so the router still

@@ -114,6 +114,16 @@ type Spec struct {
 	// host that was up before the path; IPv4 is not affected. It cannot be
 	// combined with Loop or ECMP, whose routes need a preferred source.
 	FreshIPv6 bool
+	// DestAddrs, if > 0, makes the destination answer on that many more
+	// addresses (at most MaxDestAddrs), listed in Lab.DestAddrs4 and
+	// Lab.DestAddrs6: ICMP echo, UDP port unreachable and TCP SYN-ACK (the
+	// TCPOpen ports) or RST, each from the address probed, as with
+	// Target4/Target6. They come from 198.19.16.0/20 and 2001:db8:2000::/116;
+	// the routers route the smallest prefix that holds DestAddrs to the
+	// destination. The IPv4 ones are AnyIP (one local route, however many),
+	// the IPv6 ones interface addresses on lo (see nsConfig). For tracing
+	// many targets behind one path at once.
+	DestAddrs int
 	// NoPingGroup closes net.ipv4.ping_group_range in the client namespace
 	// (labs open it by default), so no one may open unprivileged ICMP
 	// sockets there.
@@ -122,6 +132,9 @@ type Spec struct {
 
 // MaxRouters is the longest chain a lab can have: link i uses 198.18.i.0/24.
 const MaxRouters = 250
+
+// MaxDestAddrs is the most addresses Spec.DestAddrs may ask for: a /20 of IPv4.
+const MaxDestAddrs = 4096
 
 // Lab is a built lab. Its fields are read-only; Close removes everything.
 type Lab struct {
@@ -149,6 +162,11 @@ type Lab struct {
 	// LAB-DEST. Nil unless Spec.DNS.
 	AS      map[netip.Addr]uint32
 	ASNames map[uint32]string
+	// DestAddrs4 and DestAddrs6 are the destination's Spec.DestAddrs further
+	// addresses, in order; nil without DestAddrs. Every hop before them is
+	// that of Target4/Target6.
+	DestAddrs4 []netip.Addr
+	DestAddrs6 []netip.Addr
 	// Parallel4 and Parallel6 are the addresses the parallel router of
 	// Spec.ECMP answers from at hop ECMP+1; zero without ECMP.
 	Parallel4 netip.Addr
@@ -212,6 +230,13 @@ func Build(spec Spec) (*Lab, error) {
 		l.Parallel4, l.Parallel6 = ecmpAddr4(0, true), ecmpAddr6(0, true)
 		name := "r" + strconv.Itoa(spec.ECMP+1) + "b.lab.test"
 		l.Names[l.Parallel4], l.Names[l.Parallel6] = name, name
+	}
+	if spec.DestAddrs > 0 {
+		p4, p6 := destPrefix4(spec.DestAddrs), destPrefix6(spec.DestAddrs)
+		for a4, a6 := p4.Addr(), p6.Addr(); len(l.DestAddrs4) < spec.DestAddrs; a4, a6 = a4.Next(), a6.Next() {
+			l.DestAddrs4 = append(l.DestAddrs4, a4)
+			l.DestAddrs6 = append(l.DestAddrs6, a6)
+		}
 	}
 	for i := 0; i <= n; i++ {
 		l.Hops4 = append(l.Hops4, linkAddr4(i, true))
@@ -353,6 +378,9 @@ func (s Spec) normalize() (Spec, error) {
 			errs = append(errs, fmt.Errorf("netlab: TCPOpen port %d, want 1..65535", p))
 		}
 	}
+	if s.DestAddrs < 0 || s.DestAddrs > MaxDestAddrs {
+		errs = append(errs, fmt.Errorf("netlab: DestAddrs = %d, want 0..%d", s.DestAddrs, MaxDestAddrs))
+	}
 	if s.FreshIPv6 && (s.Loop != 0 || s.ECMP != 0) {
 		errs = append(errs, errors.New("netlab: FreshIPv6 cannot be combined with Loop or ECMP"))
 	}
@@ -388,3 +416,23 @@ func linkAddr6(i int, right bool) netip.Addr {
 // linkPrefix4 and linkPrefix6 are the networks of link i.
 func linkPrefix4(i int) netip.Prefix { return netip.PrefixFrom(linkAddr4(i, false), 24).Masked() }
 func linkPrefix6(i int) netip.Prefix { return netip.PrefixFrom(linkAddr6(i, false), 64).Masked() }
+
+// destPrefix4 and destPrefix6 are the smallest prefixes from the start of the destination's
+// AnyIP ranges (198.19.16.0/20, 2001:db8:2000::/116) that hold n addresses: 198.19.0.0/24 and
+// 198.19.1.0/24 are the ECMP branch's links, 2001:db8:0..ff::/64 the chain's.
+func destPrefix4(n int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, 16, 0}), 32-hostBits(n))
+}
+
+func destPrefix6(n int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x20}), 128-hostBits(n))
+}
+
+// hostBits is the number of host bits a prefix needs to hold n >= 1 addresses.
+func hostBits(n int) int {
+	b := 0
+	for 1<<b < n {
+		b++
+	}
+	return b
+}
