@@ -226,6 +226,12 @@ func (s *Server) probe(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusBadRequest, fmt.Sprintf("count=%d does not fit the scrape timeout: rounds would reuse sequence numbers still awaiting answers; ask for fewer", req.count))
 			return
 		}
+		if errors.Is(err, probe.ErrNoPrivilege) || errors.Is(err, probe.ErrPermission) {
+			// The server's privileges went once its own sockets were open; what is left is
+			// the unprivileged probers.
+			fail(w, http.StatusServiceUnavailable, fmt.Sprintf("protocol=%s needs raw sockets, given up after start, or unprivileged ICMP (sysctl net.ipv4.ping_group_range); protocol=udp or tcp need neither", strings.ToLower(req.protocol.String())))
+			return
+		}
 		fail(w, http.StatusInternalServerError, fmt.Sprintf("open prober for %s: %v", addr, err))
 		return
 	}

@@ -380,3 +380,17 @@ func TestNewFailsOnAnUnknownTarget(t *testing.T) {
 		t.Errorf("open failure: %v", err)
 	}
 }
+
+// TestProbeWithoutPrivilegeSaysWhy: once the server's privileges are gone, an ICMP /probe that
+// cannot open a ping socket is answered 503 with the remedy, not a socket error.
+func TestProbeWithoutPrivilegeSaysWhy(t *testing.T) {
+	n := &fakeNet{p: labPath}
+	s := testServer(t, n, "198.18.0.0/15")
+	s.opts.Open = func(probe.Config) (probe.Prober, error) {
+		return nil, fmt.Errorf("%w (open raw ICMPv4 socket: %w)", probe.ErrNoPrivilege, probe.ErrPermission)
+	}
+	status, body := get(t, s.Handler(), "/probe?target=198.18.5.2")
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "protocol=icmp needs raw sockets") {
+		t.Errorf("%d %q", status, body)
+	}
+}
