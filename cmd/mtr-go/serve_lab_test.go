@@ -23,7 +23,7 @@ import (
 
 // The namespace is the lab's own, so fixed ports cannot meet anything else.
 const (
-	exporterAddr   = "127.0.0.1:9116"
+	exporterAddr   = "127.0.0.1:9816"
 	prometheusAddr = "127.0.0.1:9090"
 	outsideAllow   = "192.0.2.1" // TEST-NET-1: outside --serve-allow, so never probed
 )

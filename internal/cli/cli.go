@@ -505,7 +505,7 @@ func (f *flagSet) finishServe() error {
 func listenAddr(s string) (string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return "", fmt.Errorf("--serve: want HOST:PORT (e.g. 127.0.0.1:9116 or [::1]:9116): %q", s)
+		return "", fmt.Errorf("--serve: want HOST:PORT (e.g. 127.0.0.1:9816 or [::1]:9816): %q", s)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return "", fmt.Errorf("--serve: port %q is not a number 0-65535", port)
