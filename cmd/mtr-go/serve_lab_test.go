@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -237,6 +239,18 @@ scrape_configs:
 		}
 	}
 
+	// The README's alert fires on this path: 30 % real loss at the destination, not its own
+	// throttling.
+	alert := readmeAlertExpr(t)
+	fired, err := promQuery(c, alert)
+	byJob := map[string]string{}
+	for _, f := range fired {
+		byJob[f.labels["job"]] = f.labels["target"]
+	}
+	if err != nil || byJob["mtr-go"] != target {
+		t.Errorf("README's alert %q: %v (%v), want it to fire for %s", alert, fired, err, target)
+	}
+
 	// /probe: the allowed target is traced and answers; the one outside --serve-allow is refused
 	// (Prometheus records the scrape as failed, with the 403).
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
@@ -273,5 +287,50 @@ scrape_configs:
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/-/healthy: %d", resp.StatusCode)
+	}
+}
+
+// readmeYAML returns the README's yaml blocks: the Prometheus configuration, then the rules.
+func readmeYAML(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for _, part := range strings.Split(string(b), "```yaml\n")[1:] {
+		block, _, _ := strings.Cut(part, "```")
+		blocks = append(blocks, block)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("README has %d yaml blocks, want the scrape configuration and the alert rule", len(blocks))
+	}
+	return blocks
+}
+
+// readmeAlertExpr is the expression of the README's alert rule.
+func readmeAlertExpr(t *testing.T) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(readmeYAML(t)[1], "expr: |\n")
+	expr, _, ok2 := strings.Cut(rest, "for:")
+	if !ok || !ok2 {
+		t.Fatal("README's alert rule has no expr: | ... for:")
+	}
+	return strings.Join(strings.Fields(expr), " ")
+}
+
+// TestLabREADMEPrometheusConfig: the README's scrape configuration and alert rule are what
+// Prometheus's own checker accepts.
+func TestLabREADMEPrometheusConfig(t *testing.T) {
+	netlab.Require(t, netlab.Tool("promtool", "prometheus"))
+	dir := t.TempDir()
+	for i, check := range []string{"config", "rules"} {
+		f := filepath.Join(dir, check+".yml")
+		if err := os.WriteFile(f, []byte(readmeYAML(t)[i]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("promtool", "check", check, f).CombinedOutput(); err != nil {
+			t.Errorf("promtool check %s on the README's block: %v\n%s", check, err, out)
+		}
 	}
 }
