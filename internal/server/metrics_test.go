@@ -1,12 +1,14 @@
 package server
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
@@ -168,5 +170,70 @@ func TestRTTBucketsAreInclusive(t *testing.T) {
 	h := w.histograms()[1]
 	if h.n != 3 || h.counts[0] != 1 || h.counts[1] != 1 || h.counts[len(rttBuckets)] != 1 {
 		t.Errorf("histogram %+v: want one answer at le=0.0005, one at le=0.001, one above 10 s", h)
+	}
+}
+
+// TestStalledScrapeDoesNotBlockProbing: a scraper that stops reading half-way through /metrics
+// leaves the probing goroutine free to record answers: nothing the answers need is held while
+// a metric is handed over.
+func TestStalledScrapeDoesNotBlockProbing(t *testing.T) {
+	p, evs := loadBalanced()
+	w := newWatch("lab.example", dest, probe.ICMPProbes, fixed{p}, nil)
+	for _, ev := range evs {
+		w.observe(ev)
+	}
+	c := &collector{lossWindow: 100, watches: []*watch{w}}
+	ch := make(chan prometheus.Metric) // nobody reads past the first metric: a stalled client
+	go c.Collect(ch)
+	<-ch
+	done := make(chan struct{})
+	go func() {
+		w.observe(trace.Event{Kind: trace.EventReply, TTL: 1, RTT: time.Millisecond})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("recording an answer waited for a stalled scrape")
+	}
+	go func() {
+		for range ch { // let Collect finish
+		}
+	}()
+}
+
+// BenchmarkScrape is the cost of one /metrics scrape of 1,000 targets of 10 hops each
+// (snapshots, analysis and encoding included).
+func BenchmarkScrape(b *testing.B) {
+	c := &collector{lossWindow: 100}
+	for i := range 1000 {
+		p := stats.NewPath(dest, 1, 30)
+		seq := uint16(0)
+		for range 100 {
+			for ttl := 1; ttl <= 10; ttl++ {
+				seq++
+				p.Sent(ttl, seq)
+				from := netip.AddrFrom4([4]byte{198, 18, byte(ttl), 1})
+				if ttl == 10 {
+					from = dest
+				}
+				if seq%7 != 0 || ttl < 5 {
+					p.Reply(ttl, seq, from, time.Duration(ttl)*time.Millisecond, "")
+				}
+			}
+		}
+		w := newWatch(fmt.Sprintf("target%d", i), dest, probe.ICMPProbes, fixed{p}, nil)
+		for ttl := 1; ttl <= 10; ttl++ {
+			w.observe(trace.Event{Kind: trace.EventReply, TTL: ttl, RTT: time.Millisecond})
+		}
+		c.watches = append(c.watches, w)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := testutil.GatherAndCount(reg); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
