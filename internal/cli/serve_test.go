@@ -89,3 +89,28 @@ func TestServeErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseAllow: whatever --serve-allow holds (it may come from a unit file or a script), it
+// is refused in one line or read as valid, masked prefixes of unmapped addresses.
+func FuzzParseAllow(f *testing.F) {
+	for _, s := range []string{"198.18.0.0/15,2001:db8::/32", "192.0.2.7", "::ffff:198.51.100.0/120", ",", "fe80::1%eth0/64", "::ffff:0:0/90"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ps, err := ParseAllow(s)
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\n\r") {
+				t.Errorf("%q: error on two lines: %q", s, err)
+			}
+			return
+		}
+		if len(ps) == 0 {
+			t.Errorf("%q: accepted with no prefix", s)
+		}
+		for _, p := range ps {
+			if !p.IsValid() || p != p.Masked() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+				t.Errorf("%q: accepted %v", s, p)
+			}
+		}
+	})
+}
