@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -332,5 +333,120 @@ func TestLabREADMEPrometheusConfig(t *testing.T) {
 		if out, err := exec.Command("promtool", "check", check, f).CombinedOutput(); err != nil {
 			t.Errorf("promtool check %s on the README's block: %v\n%s", check, err, out)
 		}
+	}
+}
+
+// TestLabExporterAsTheUnitRunsIt runs the systemd unit's ExecStart as the unit would: an
+// unprivileged user whose only capability is CAP_NET_RAW (ambient, bounding set CAP_NET_RAW,
+// no new privileges), by setpriv(1) in the lab. The exporter opens its sockets with it, then
+// holds no capability at all, and serves its target's metrics; /probe is refused, as the unit
+// gives no --serve-allow.
+func TestLabExporterAsTheUnitRunsIt(t *testing.T) {
+	netlab.Require(t, netlab.Tool("setpriv", "util-linux"))
+	lab := netlab.New(t, netlab.Spec{Routers: 2})
+
+	// A directory the unprivileged user can read: the binary and the targets file.
+	dir, err := os.MkdirTemp("", "mtrgo-unit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mtr-go"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "targets"), []byte(lab.Target4.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unit, err := os.ReadFile("../../internal/server/mtr-go.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, l := range strings.Split(string(unit), "\n") {
+		if cmd, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			args = strings.Fields(cmd)
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("no ExecStart in the unit")
+	}
+	args[0] = filepath.Join(dir, "mtr-go")
+	for i := range args {
+		if args[i] == "/etc/mtr-go/targets" {
+			args[i] = filepath.Join(dir, "targets")
+		}
+	}
+	setpriv := []string{"--reuid", "65534", "--regid", "65534", "--clear-groups",
+		"--inh-caps", "-all,+net_raw", "--ambient-caps", "+net_raw", "--bounding-set", "-all,+net_raw", "--no-new-privs"}
+
+	log, err := os.Create(filepath.Join(t.TempDir(), "exporter.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := lab.Command(context.Background(), "setpriv", append(setpriv, args...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		out, _ := os.ReadFile(log.Name())
+		t.Logf("mtr-go %v:\n%s", args[1:], out)
+	})
+
+	i := slices.Index(args, "--serve")
+	if i < 0 || i+1 >= len(args) {
+		t.Fatalf("the unit's ExecStart has no --serve ADDR: %v", args)
+	}
+	addr := args[i+1]
+	c := labClient(lab)
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if resp, err := c.Get("http://" + addr + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			if strings.Contains(body, fmt.Sprintf(`mtrgo_destination_ttl{target=%q} 3`, lab.Target4)) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no destination in /metrics after 30 s:\n%s", body)
+		}
+	}
+	// ip netns exec and setpriv exec the exporter in place: the process started is mtr-go.
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		switch k {
+		case "Uid":
+			if f := strings.Fields(v); len(f) == 0 || f[0] != "65534" {
+				t.Errorf("runs as uid %q", v)
+			}
+		case "CapInh", "CapPrm", "CapEff", "CapAmb":
+			if strings.TrimSpace(v) != "0000000000000000" {
+				t.Errorf("%s %s: a capability left after the sockets were open", k, strings.TrimSpace(v))
+			}
+		}
+	}
+	resp, err := c.Get("http://" + addr + "/probe?target=" + lab.Target4.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "without --serve-allow") {
+		t.Errorf("/probe under the unit's options: %d %q", resp.StatusCode, b)
 	}
 }
