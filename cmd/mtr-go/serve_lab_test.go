@@ -144,7 +144,7 @@ func TestLabPrometheusScrapesTheExporter(t *testing.T) {
 	target := lab.Target4.String()
 
 	startInLab(t, lab, binary(t), "--serve", exporterAddr, "--serve-allow", "198.18.0.0/15,2001:db8::/32",
-		"-n", "-i", "0.1", "--serve-loss-window", "100", target)
+		"-n", "-i", "0.05", "--serve-loss-window", "200", target)
 
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
@@ -179,11 +179,11 @@ scrape_configs:
 		"--log.level=warn")
 
 	c := labClient(lab)
-	// The loss window is the newest 100 probes per hop: wait until Prometheus has scraped a
-	// full window at the last lossy hop (at -i 0.1, about 10 s of probing).
+	// The loss window is the newest 200 probes per hop: wait until Prometheus has scraped a
+	// full window at the last lossy hop (at -i 0.05, about 10 s of probing).
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if v, ok := one(t, c, `mtrgo_probes_sent_total{job="mtr-go",ttl="5"}`); ok && v >= 110 {
+		if v, ok := one(t, c, `mtrgo_probes_sent_total{job="mtr-go",ttl="5"}`); ok && v >= 210 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -193,8 +193,8 @@ scrape_configs:
 		time.Sleep(500 * time.Millisecond)
 	}
 
-	// Each hop's loss ratio as Prometheus stored it. The window holds 100 probes, so a binomial
-	// loss of p has a standard deviation of at most 5 points: ±0.17 is beyond 3 of them.
+	// Each hop's loss ratio as Prometheus stored it. The window holds 200 probes, so a binomial
+	// loss of p has a standard deviation of at most 3.5 points: ±0.15 is beyond 4 of them.
 	want := map[string]float64{"1": 0, "2": 0.5, "3": 0, "4": 0.3, "5": 0.3, "6": 0.3}
 	samples, err := promQuery(c, `mtrgo_loss_ratio{job="mtr-go"}`)
 	if err != nil {
@@ -209,7 +209,7 @@ scrape_configs:
 	}
 	for ttl, w := range want {
 		v, ok := got[ttl]
-		tol := 0.17
+		tol := 0.15
 		if w == 0 {
 			tol = 0.03 // a clean hop: at most a late answer or two
 		}
@@ -218,8 +218,8 @@ scrape_configs:
 		}
 	}
 	t.Logf("loss by TTL from PromQL: %v", got)
-	if v, ok := one(t, c, `mtrgo_destination_loss_ratio{job="mtr-go"}`); !ok || v < 0.13 || v > 0.47 {
-		t.Errorf("mtrgo_destination_loss_ratio: %v (present %v), want 0.3 ± 0.17", v, ok)
+	if v, ok := one(t, c, `mtrgo_destination_loss_ratio{job="mtr-go"}`); !ok || v < 0.15 || v > 0.45 {
+		t.Errorf("mtrgo_destination_loss_ratio: %v (present %v), want 0.3 ± 0.15", v, ok)
 	}
 	if v, ok := one(t, c, `mtrgo_destination_ttl{job="mtr-go"}`); !ok || v != 6 {
 		t.Errorf("mtrgo_destination_ttl: %v (present %v), want 6", v, ok)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -51,7 +52,7 @@ var (
 		"mtrgo_loss_ratio of the hop where the target answers: the loss the whole path carries.",
 		[]string{"target"}, nil)
 	descFinding = prometheus.NewDesc("mtrgo_analysis_finding",
-		"A finding of the path analysis (mtr-go --analyze) at the hop where it starts; the value is its confidence (0-1), settled from 0.95.",
+		"A finding of the path analysis (mtr-go --analyze) of the loss window, at the hop where it starts; the value is its confidence (0-1), settled from 0.95.",
 		[]string{"target", "ttl", "kind"}, nil)
 )
 
@@ -187,7 +188,7 @@ func (c *collector) collect(w *watch, ch chan<- prometheus.Metric) {
 	if w.local != nil {
 		local = w.local()
 	}
-	for _, f := range findings(analyze.Analyze(analyze.Input{Snapshot: snap, Local: local, Protocol: w.protocol})) {
+	for _, f := range findings(analyze.Analyze(analyze.Input{Snapshot: recent(snap, c.lossWindow), Local: local, Protocol: w.protocol})) {
 		ch <- prometheus.MustNewConstMetric(descFinding, prometheus.GaugeValue, f.confidence, target, strconv.Itoa(f.ttl), f.kind)
 	}
 }
@@ -219,17 +220,18 @@ func findings(a analyze.Analysis) []finding {
 	return out
 }
 
-// recentLoss is the share of the newest n settled probes of h that got no answer, and how many
-// probes that share is over. The newest probe does not count while it may still be answered,
-// as in mtr's Loss%; an older one still pending is lost (a newer probe went out since).
+// window is h as its newest n settled probes saw it: their count, answers and RTT summary.
+// The newest probe does not count while it may still be answered, as in mtr's Loss%; an older
+// one still pending is lost (a newer probe went out since). Late answers count.
 //
-// A window of probes, not the whole run, is what an alert needs: the run's Loss% of a
-// long-running exporter would hide a new outage behind days of clean history, and Prometheus
-// cannot subtract it back out of a ratio. Counting probes rather than seconds keeps the ratio's
-// precision the same at any -i.
-func recentLoss(h *stats.Hop, n int) (ratio float64, settled int) {
-	lost := 0
-	for i := 0; settled < n; i++ {
+// The exporter reports loss, and analyses the path, over such a window rather than the whole
+// run: the run's Loss% of a long-running exporter would hide a new outage behind days of clean
+// history, and Prometheus cannot take a ratio apart again. Counting probes rather than seconds
+// keeps the precision of the ratio the same at any -i.
+func window(h *stats.Hop, n int) stats.Hop {
+	s := stats.Summary{TTL: h.TTL, Addrs: h.Addrs}
+	var rtts []float64
+	for i := 0; s.Sent < n; i++ {
 		r, ok := h.Recent(i)
 		if !ok {
 			break
@@ -237,13 +239,52 @@ func recentLoss(h *stats.Hop, n int) (ratio float64, settled int) {
 		if i == 0 && r.Pending && h.InFlight {
 			continue
 		}
-		settled++
+		s.Sent++
 		if r.Pending {
-			lost++
+			continue
 		}
+		if len(rtts) == 0 {
+			s.Last, s.Best, s.Wrst = r.RTT, r.RTT, r.RTT
+		}
+		s.Best, s.Wrst = min(s.Best, r.RTT), max(s.Wrst, r.RTT)
+		rtts = append(rtts, stats.Ms(r.RTT))
 	}
-	if settled == 0 {
+	s.Recv = len(rtts)
+	if s.Recv > 0 {
+		for _, v := range rtts {
+			s.Avg += v
+		}
+		s.Avg /= float64(s.Recv)
+	}
+	if s.Recv > 1 {
+		var ss float64
+		for _, v := range rtts {
+			ss += (v - s.Avg) * (v - s.Avg)
+		}
+		s.StDev = math.Sqrt(ss / float64(s.Recv-1))
+	}
+	w := stats.FromSummary(s)
+	w.Err, w.SendErr = h.Err, h.SendErr
+	return w
+}
+
+// recentLoss is the share of the newest n settled probes of h that got no answer, and how many
+// probes that share is over (see window).
+func recentLoss(h *stats.Hop, n int) (ratio float64, settled int) {
+	w := window(h, n)
+	if w.Sent == 0 {
 		return 0, 0
 	}
-	return float64(lost) / float64(settled), settled
+	return float64(w.Drop()) / float64(w.Sent), w.Sent
+}
+
+// recent is snap as the newest n settled probes of each hop saw the path: what the analysis
+// reads, so that its verdict follows the path as it is now.
+func recent(snap stats.Snapshot, n int) stats.Snapshot {
+	out := snap
+	out.Hops = make([]stats.Hop, len(snap.Hops))
+	for i := range snap.Hops {
+		out.Hops[i] = window(&snap.Hops[i], n)
+	}
+	return out
 }

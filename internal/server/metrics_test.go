@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
@@ -235,5 +237,55 @@ func BenchmarkScrape(b *testing.B) {
 		if _, err := testutil.GatherAndCount(reg); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWindowHandComputed: answers of 1, 2, 3 and 4 ms, then a lost probe, then one in flight.
+func TestWindowHandComputed(t *testing.T) {
+	p := stats.NewPath(dest, 1, 30)
+	for i, ms := range []int{1, 2, 3, 4} {
+		p.Sent(1, uint16(i))
+		p.Reply(1, uint16(i), hop1, time.Duration(ms)*time.Millisecond, "")
+	}
+	p.Sent(1, 10) // lost: superseded by the next
+	p.Sent(1, 11) // in flight
+	h := p.Hop(1)
+	w := window(h, 100)
+	if w.Sent != 5 || w.Recv != 4 || w.Best != time.Millisecond || w.Worst != 4*time.Millisecond ||
+		w.Last != 4*time.Millisecond || w.Avg() != 2.5 || math.Abs(w.StDev()-math.Sqrt(5.0/3)) > 1e-12 || w.Loss() != 20 {
+		t.Errorf("window of 100: Sent %d Recv %d Best %v Wrst %v Last %v Avg %v StDev %v Loss %v; want 5 4 1ms 4ms 4ms 2.5 1.291 20",
+			w.Sent, w.Recv, w.Best, w.Worst, w.Last, w.Avg(), w.StDev(), w.Loss())
+	}
+	w = window(h, 2) // the lost probe and the 4 ms answer
+	if w.Sent != 2 || w.Recv != 1 || w.Avg() != 4 || w.StDev() != 0 {
+		t.Errorf("window of 2: Sent %d Recv %d Avg %v StDev %v; want 2 1 4 0", w.Sent, w.Recv, w.Avg(), w.StDev())
+	}
+}
+
+// TestAnalysisFollowsTheWindow: real loss from hop 2 that ended 100 rounds ago is no finding
+// any more, though the whole run still carries it.
+func TestAnalysisFollowsTheWindow(t *testing.T) {
+	p := stats.NewPath(dest, 1, 30)
+	seq := uint16(0)
+	for r := range 200 {
+		for ttl, from := range []netip.Addr{hop1, hop2a, dest} {
+			seq++
+			p.Sent(ttl+1, seq)
+			if r >= 100 || ttl == 0 || r%2 == 0 { // rounds 0-99: half lost from hop 2 on
+				p.Reply(ttl+1, seq, from, time.Duration(ttl+1)*time.Millisecond, "")
+			}
+		}
+	}
+	snap := p.Snapshot()
+	if a := analyze.Analyze(analyze.Input{Snapshot: snap}); len(a.Findings) == 0 {
+		t.Fatal("the whole run shows no finding: the test path is wrong")
+	}
+	c := &collector{lossWindow: 100, watches: []*watch{newWatch("t", dest, probe.ICMPProbes, fixed{p}, nil)}}
+	if n := testutil.CollectAndCount(c, "mtrgo_analysis_finding"); n != 0 {
+		got, _ := testutil.CollectAndFormat(c, expfmt.TypeTextPlain, "mtrgo_analysis_finding")
+		t.Errorf("%d findings over a clean window:\n%s", n, got)
+	}
+	if v := testutil.CollectAndCount(c, "mtrgo_loss_ratio"); v != 3 {
+		t.Errorf("%d loss series, want 3", v)
 	}
 }

@@ -101,12 +101,14 @@ func New(ctx context.Context, opts Options, targets []string) (*Server, error) {
 			s.Close()
 		}
 	}()
+	tcfg := opts.Trace
+	tcfg.Count = 0 // without end
 	for _, name := range targets {
 		addr, err := opts.Resolve(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		t, err := s.open(name, addr, opts.Probe, opts.Trace)
+		t, err := s.open(name, addr, opts.Probe, tcfg)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
