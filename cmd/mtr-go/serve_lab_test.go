@@ -281,6 +281,18 @@ scrape_configs:
 	if resp.StatusCode != http.StatusForbidden || !bytes.Equal(body, []byte(`target "192.0.2.1" (192.0.2.1) is outside --serve-allow`+"\n")) {
 		t.Errorf("/probe outside the allow list: %d %q", resp.StatusCode, body)
 	}
+	// IPv6, over UDP, straight from the exporter: its own registry, the destination reached.
+	resp, err = c.Get("http://" + exporterAddr + "/probe?protocol=udp&count=2&target=" + lab.Target6.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "\nprobe_success 1\n") ||
+		!strings.Contains(string(body), fmt.Sprintf(`mtrgo_destination_ttl{target=%q} 6`, lab.Target6)) {
+		t.Errorf("/probe of %s over UDP: %d\n%s", lab.Target6, resp.StatusCode, body)
+	}
+
 	resp, err = c.Get("http://" + exporterAddr + "/-/healthy")
 	if err != nil {
 		t.Fatal(err)

@@ -70,12 +70,17 @@ func serve(env Env, cfg *cli.Config) int {
 		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
 		return exitFail
 	}
+	// (With a shared probe.Mux, its Preopen of both families and the protocols /probe may ask
+	// for goes here, before the privileges go.)
 	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
 		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
 	} else if err != nil {
 		srv.Close()
 		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
 		return exitFail
+	}
+	if len(cfg.Targets) == 0 && len(cfg.Serve.Allow) == 0 {
+		fmt.Fprintf(env.Stderr, "mtr-go: warning: no targets and no --serve-allow: /metrics has no path to show and /probe refuses every target\n")
 	}
 	fmt.Fprintf(env.Stderr, "mtr-go: serving on %s: /metrics (%d targets), /probe, /-/healthy\n", srv.Addr(), len(cfg.Targets))
 	if err := srv.Run(ctx); err != nil {
