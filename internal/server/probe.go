@@ -30,6 +30,7 @@ const (
 	maxBudget           = 2 * time.Minute
 	defaultCount        = 10
 	maxTargetLen        = 253 // the longest DNS name
+	minTrace            = 100 * time.Millisecond
 )
 
 // probeRequest is a checked /probe query.
@@ -218,7 +219,12 @@ func (s *Server) probe(w http.ResponseWriter, r *http.Request) {
 	if req.protocol == probe.ICMPProbes {
 		pcfg.Paris, pcfg.LocalPort = false, 0 // UDP and TCP options of the command line
 	}
-	tcfg := probeTiming(s.opts.Trace, req.count, budget-time.Since(start))
+	left := budget - time.Since(start)
+	if left < minTrace {
+		fail(w, http.StatusGatewayTimeout, fmt.Sprintf("resolving %q left %v of the scrape's %v: too little to trace", req.target, left.Round(time.Millisecond), budget.Round(time.Millisecond)))
+		return
+	}
+	tcfg := probeTiming(s.opts.Trace, req.count, left)
 	t, err := s.open(req.target, addr, pcfg, tcfg)
 	if err != nil {
 		var ie *trace.IntervalError

@@ -394,3 +394,21 @@ func TestProbeWithoutPrivilegeSaysWhy(t *testing.T) {
 		t.Errorf("%d %q", status, body)
 	}
 }
+
+// TestProbeAfterASlowLookup: a lookup that takes nearly all of the scrape's time leaves a 504
+// saying so, not a trace cut short into false loss.
+func TestProbeAfterASlowLookup(t *testing.T) {
+	n := &fakeNet{p: labPath}
+	s := testServer(t, n, "198.18.0.0/15")
+	s.opts.Resolve = func(ctx context.Context, host string) (netip.Addr, error) {
+		time.Sleep(450 * time.Millisecond)
+		return netip.MustParseAddr("198.18.5.2"), nil
+	}
+	status, body := get(t, s.Handler(), "/probe?target=slow.test", scrapeTimeoutHeader, "1")
+	if status != http.StatusGatewayTimeout || !strings.Contains(body, `resolving "slow.test" left`) {
+		t.Errorf("%d %q", status, body)
+	}
+	if len(n.opened) != 0 {
+		t.Errorf("probers opened: %v", n.opened)
+	}
+}
