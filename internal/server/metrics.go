@@ -147,6 +147,7 @@ func (c *collector) collect(w *watch, ch chan<- prometheus.Metric) {
 	target := w.name
 	ch <- prometheus.MustNewConstMetric(descTarget, prometheus.GaugeValue, 1, target, w.addr.String(), strings.ToLower(w.protocol.String()))
 	ch <- prometheus.MustNewConstMetric(descChanges, prometheus.CounterValue, float64(snap.PathChanges), target)
+	win := recent(snap, c.lossWindow)
 	destTTL := 0
 	for i := range snap.Hops {
 		h := &snap.Hops[i]
@@ -156,8 +157,10 @@ func (c *collector) collect(w *watch, ch chan<- prometheus.Metric) {
 		ttl := strconv.Itoa(h.TTL)
 		ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(h.Sent), target, ttl)
 		ch <- prometheus.MustNewConstMetric(descAnswered, prometheus.CounterValue, float64(h.Recv), target, ttl)
-		loss, settled := recentLoss(h, c.lossWindow)
+		settled := win.Hops[i].Sent
+		loss := 0.0
 		if settled > 0 {
+			loss = float64(win.Hops[i].Drop()) / float64(settled)
 			ch <- prometheus.MustNewConstMetric(descLoss, prometheus.GaugeValue, loss, target, ttl)
 		}
 		for j, a := range h.Addrs {
@@ -188,7 +191,7 @@ func (c *collector) collect(w *watch, ch chan<- prometheus.Metric) {
 	if w.local != nil {
 		local = w.local()
 	}
-	for _, f := range findings(analyze.Analyze(analyze.Input{Snapshot: recent(snap, c.lossWindow), Local: local, Protocol: w.protocol})) {
+	for _, f := range findings(analyze.Analyze(analyze.Input{Snapshot: win, Local: local, Protocol: w.protocol})) {
 		ch <- prometheus.MustNewConstMetric(descFinding, prometheus.GaugeValue, f.confidence, target, strconv.Itoa(f.ttl), f.kind)
 	}
 }
@@ -230,7 +233,8 @@ func findings(a analyze.Analysis) []finding {
 // keeps the precision of the ratio the same at any -i.
 func window(h *stats.Hop, n int) stats.Hop {
 	s := stats.Summary{TTL: h.TTL, Addrs: h.Addrs}
-	var rtts []float64
+	var buf [stats.HistoryLen]float64
+	rtts := buf[:0]
 	for i := 0; s.Sent < n; i++ {
 		r, ok := h.Recent(i)
 		if !ok {
