@@ -6,7 +6,7 @@ LAB      := bin/mtr-go-lab
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test test-short lint fuzz install uninstall demo cpu rtt scale clean
+.PHONY: all build test test-short lint fuzz install install-service uninstall demo cpu rtt scale clean
 
 all: build
 
@@ -44,8 +44,16 @@ install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mtr-go
 	setcap cap_net_raw+ep $(DESTDIR)$(PREFIX)/bin/mtr-go
 
+# Installs the exporter's systemd unit (internal/server/mtr-go.service: a dynamic user with
+# CAP_NET_RAW only) and an empty targets file; then: systemctl enable --now mtr-go.
+install-service:
+	sed 's|/usr/local/bin/mtr-go|$(PREFIX)/bin/mtr-go|' internal/server/mtr-go.service > mtr-go.service.tmp
+	install -D -m 0644 mtr-go.service.tmp $(DESTDIR)/etc/systemd/system/mtr-go.service
+	rm -f mtr-go.service.tmp
+	test -e $(DESTDIR)/etc/mtr-go/targets || install -D -m 0644 /dev/null $(DESTDIR)/etc/mtr-go/targets
+
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mtr-go
+	rm -f $(DESTDIR)$(PREFIX)/bin/mtr-go $(DESTDIR)/etc/systemd/system/mtr-go.service
 
 # Builds a small lab path (6 kernel routers in network namespaces: hop 2 throttles its ICMP,
 # real loss from hop 5 on, reverse DNS) and runs mtr-go on it. Needs root. ARGS adds options.

@@ -73,6 +73,9 @@ func Main(env Env) int {
 		fmt.Fprintf(env.Stderr, "mtr-go: -i %g: intervals below 1 second need root or cap_net_raw, as in mtr (run with sudo, or once: sudo setcap cap_net_raw+ep %s)\n", cfg.Interval.Seconds(), selfPath())
 		return exitFail
 	}
+	if cfg.Serve.Addr != "" {
+		return serve(env, cfg)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()

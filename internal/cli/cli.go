@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -84,8 +85,32 @@ type Config struct {
 	IPInfo               int
 	Provider4, Provider6 string
 
+	// Serve is the exporter's configuration; Serve.Addr is "" unless --serve was given.
+	Serve Serve
+
 	Help, Version bool
 }
+
+// Serve is how mtr-go runs as a Prometheus exporter (--serve and its knobs).
+type Serve struct {
+	Addr  string         // --serve: the host:port to listen on
+	Allow []netip.Prefix // --serve-allow: the targets /probe may trace; none: /probe is refused
+	// LossWindow is how many of each hop's newest probes its loss ratio covers
+	// (--serve-loss-window).
+	LossWindow int
+	MaxCount   int // --serve-max-count: the largest count= a /probe request may ask for
+	MaxProbes  int // --serve-max-probes: /probe requests traced at once; more get 429
+}
+
+// Defaults and limits of the exporter's knobs. The loss window cannot exceed the rounds a hop
+// remembers (stats.HistoryLen, 200); 100 probes is 100 s at -i 1, short enough to follow an
+// incident and long enough that one lost probe is 1 %.
+const (
+	DefaultLossWindow = 100
+	MaxLossWindow     = 200
+	DefaultMaxCount   = 100
+	DefaultMaxProbes  = 4
+)
 
 // Errors for the cases main handles apart from plain failures.
 var (
@@ -111,6 +136,9 @@ type flagSet struct {
 	v4, v6, udp, tcp, sctp     bool
 	aslookup, paris            bool
 	provider4, provider6       string
+	serve, serveAllow          string
+	lossWindow, serveMaxCount  int
+	serveMaxProbes             int
 	order                      []string // -o given several times: the last wins
 	seen                       []string // long names of the flags given, in command-line order
 }
@@ -165,6 +193,11 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.StringVarP(&f.timeout, "timeout", "Z", "10", "`SECONDS` an unanswered probe may still be answered")
 	fs.StringVarP(&f.grace, "gracetime", "G", "5", "longest wait in `SECONDS` for answers after the last round")
 	fs.StringVarP(&f.mark, "mark", "M", "", "set SO_MARK `MARK` on probes")
+	fs.StringVar(&f.serve, "serve", "", "run as a Prometheus exporter listening on `HOST:PORT` (/metrics, /probe)")
+	fs.StringVar(&f.serveAllow, "serve-allow", "", "`CIDR,...` that /probe may trace (none: /probe is refused)")
+	fs.IntVar(&f.lossWindow, "serve-loss-window", DefaultLossWindow, "newest `PROBES` per hop that the exported loss ratio covers")
+	fs.IntVar(&f.serveMaxCount, "serve-max-count", DefaultMaxCount, "largest count= a /probe request may ask (`N`)")
+	fs.IntVar(&f.serveMaxProbes, "serve-max-probes", DefaultMaxProbes, "/probe requests traced at once (`N`); more are answered 429")
 	f.fs = fs
 	return f
 }
@@ -409,10 +442,113 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		}
 		cfg.Targets = append(cfg.Targets, names...)
 	}
+	if f.serve != "" || f.changed("serve") {
+		return f.finishServe()
+	}
+	for _, name := range []string{"serve-allow", "serve-loss-window", "serve-max-count", "serve-max-probes"} {
+		if f.changed(name) {
+			return fmt.Errorf("--%s needs --serve", name)
+		}
+	}
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{"localhost"}
 	}
 	return nil
+}
+
+// finishServe checks the exporter's options. The exporter traces its targets without end, so
+// -c is refused rather than ignored (/probe takes count= per request), and it is a view of its
+// own, so no other display option applies. It may have no target at all: /probe only.
+func (f *flagSet) finishServe() error {
+	cfg := f.cfg
+	addr, err := listenAddr(f.serve)
+	if err != nil {
+		return err
+	}
+	if f.changed("report-cycles") {
+		return errors.New("--serve traces its targets without end: -c does not apply (a /probe request says count=)")
+	}
+	if cfg.Mode != ModeDefault || f.wide || f.changed("displaymode") {
+		return errors.New("--serve is a view of its own: -r, -w, -t, -p, -l, -j, -x, -C, --markdown, --html and --displaymode do not apply")
+	}
+	cfg.Serve = Serve{Addr: addr}
+	if f.changed("serve-allow") {
+		if cfg.Serve.Allow, err = ParseAllow(f.serveAllow); err != nil {
+			return err
+		}
+	}
+	if err := checkRange("--serve-loss-window", f.lossWindow, 1, MaxLossWindow); err != nil {
+		return err
+	}
+	if err := checkRange("--serve-max-count", f.serveMaxCount, 1, 10000); err != nil {
+		return err
+	}
+	if err := checkRange("--serve-max-probes", f.serveMaxProbes, 1, 1000); err != nil {
+		return err
+	}
+	cfg.Serve.LossWindow, cfg.Serve.MaxCount, cfg.Serve.MaxProbes = f.lossWindow, f.serveMaxCount, f.serveMaxProbes
+	// Given twice, a target would be two sets of series with the same labels.
+	seen := map[string]bool{}
+	targets := cfg.Targets[:0]
+	for _, t := range cfg.Targets {
+		if !seen[t] {
+			seen[t] = true
+			targets = append(targets, t)
+		}
+	}
+	cfg.Targets = targets
+	return nil
+}
+
+// listenAddr checks --serve's HOST:PORT. An empty host would listen on every interface; it is
+// allowed (":9116"), since that is what a user who types it wants, but the port is required.
+func listenAddr(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("--serve: want HOST:PORT (e.g. 127.0.0.1:9816 or [::1]:9816): %q", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", fmt.Errorf("--serve: port %q is not a number 0-65535", port)
+	}
+	if host != "" && !strings.ContainsAny(host, "%") {
+		if _, err := netip.ParseAddr(host); err != nil && checkDomain("--serve", host) != nil {
+			return "", fmt.Errorf("--serve: %q is neither an IP address nor a host name", host)
+		}
+	}
+	return s, nil
+}
+
+// ParseAllow reads --serve-allow: comma-separated prefixes (198.18.0.0/15, 2001:db8::/32) or
+// single addresses, which stand for themselves alone.
+func ParseAllow(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(item); err == nil && a.Zone() == "" {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("--serve-allow: not an address or CIDR prefix: %q", item)
+		}
+		if p.Addr().Is4In6() {
+			// ::ffff:198.18.0.0/111 means 198.18.0.0/15 to a user; targets are unmapped.
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("--serve-allow: %q mixes IPv4-mapped and IPv6 addresses", item)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--serve-allow: no prefix given (leave it out to refuse every /probe)")
+	}
+	return out, nil
 }
 
 // isReportFile tells a saved report from a host after --analyze: "-" (stdin), a path with a

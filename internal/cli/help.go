@@ -8,8 +8,7 @@ import (
 // usage is mtr-go's --help: every option on one screen, grouped as an mtr user looks for them.
 // pflag's generated help is not used: it does not fit a screen, and its bool-flag syntax changed
 // between pflag releases.
-const usage = `Usage: mtr-go [options] [HOST...]
-Trace the route to each HOST and keep probing every hop, like mtr.
+const usage = `Usage: mtr-go [options] [HOST...]  trace every hop, like mtr; MTR_OPTIONS first
 Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
         -t --curses        live UI (default, on tty)  -p --split    script lines
         -l --raw           raw events     -j --json   -C --csv     -x --xml
@@ -27,8 +26,9 @@ Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -I --interface NAME  send from NAME           -M --mark MARK     SO_MARK
         -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N
         -Z --timeout SECONDS  late answers (10)       -G --gracetime SECONDS (5)
-Input   -F --filename FILE  targets, one a line (- = stdin); MTR_OPTIONS first
-Other   -h --help  -v --version  --paris  -u/-T on one flow: one ECMP branch
+Other   -F --filename FILE  targets (- stdin)  -h --help  -v --version  --paris
+Serve   --serve HOST:PORT  exporter: /metrics, /probe  --serve-allow CIDR,...
+        --serve-loss-window N  --serve-max-count N  --serve-max-probes N
 Fields  L Loss%  D Drop  R Rcv  S Snt  N Last  B Best  A Avg  W Wrst  V StDev
         G Gmean  J Jttr  M Javg  X Jmax  I Jint  (space) gap
 ICMP needs sudo, or once: sudo setcap cap_net_raw+ep BINARY; -u/-T need neither

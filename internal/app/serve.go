@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/internal/privs"
+	"github.com/mtr-go/mtr-go/internal/server"
+	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/probe"
+)
+
+// openProber is where the exporter's probers come from: one value, so that a shared probe.Mux
+// can take its place (its Preopen before the privileges are dropped, then its Open).
+var openProber server.Opener = probe.OpenProber
+
+// serve runs mtr-go as a Prometheus exporter (--serve) until interrupted.
+func serve(env Env, cfg *cli.Config) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	opts := server.Options{
+		Addr:       cfg.Serve.Addr,
+		Allow:      cfg.Serve.Allow,
+		LossWindow: cfg.Serve.LossWindow,
+		MaxCount:   cfg.Serve.MaxCount,
+		MaxProbes:  cfg.Serve.MaxProbes,
+		Probe: probe.Config{
+			Source:    cfg.Source,
+			Interface: cfg.Interface,
+			Size:      cfg.Size,
+			Pattern:   cfg.Pattern,
+			TOS:       cfg.TOS,
+			Mark:      cfg.Mark,
+			Protocol:  cfg.Protocol,
+			Port:      cfg.Port,
+			LocalPort: cfg.LocalPort,
+			Paris:     cfg.Paris,
+			Timeout:   cfg.Timeout,
+		},
+		Trace: trace.Config{
+			First:      cfg.First,
+			Max:        cfg.Max,
+			MaxUnknown: cfg.MaxUnknown,
+			Interval:   cfg.Interval,
+			Timeout:    cfg.Timeout,
+			Grace:      cfg.Grace,
+		},
+		Open: openProber,
+		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
+			return lookupHost(ctx, host, cfg.Family)
+		},
+		Log: env.Stderr,
+	}
+	// The listener and every target's sockets are opened while the process may still hold the
+	// privileges they need; then they are dropped for good, before any answer is parsed or any
+	// request read. /probe opens its probers afterwards, unprivileged (ping sockets, UDP, TCP
+	// connect) until a shared probe.Mux preopens raw sockets here.
+	srv, err := server.New(ctx, opts, cfg.Targets)
+	switch {
+	case errors.Is(err, probe.ErrPermission):
+		fmt.Fprintf(env.Stderr, "mtr-go: no permission to open ICMP sockets: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s), or allow unprivileged ICMP (sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"); -u or -T probes need none of these\n", selfPath())
+		return exitFail
+	case err != nil:
+		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+		return exitFail
+	}
+	// (With a shared probe.Mux, its Preopen of both families and the protocols /probe may ask
+	// for goes here, before the privileges go.)
+	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
+		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
+	} else if err != nil {
+		srv.Close()
+		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
+		return exitFail
+	}
+	if len(cfg.Targets) == 0 && len(cfg.Serve.Allow) == 0 {
+		fmt.Fprintf(env.Stderr, "mtr-go: warning: no targets and no --serve-allow: /metrics has no path to show and /probe refuses every target\n")
+	}
+	fmt.Fprintf(env.Stderr, "mtr-go: serving on %s: /metrics (%d targets), /probe, /-/healthy\n", srv.Addr(), len(cfg.Targets))
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
