@@ -158,15 +158,25 @@ func quotedSYN(th []byte, r Reply, f tcpFlow) (Reply, bool) {
 
 // tcpPortFilter is the socket filter of the raw TCP socket: it sees every TCP segment the host
 // receives, and without a filter each one would wake the reader. Only segments from the probed
-// port are kept. An IPv4 raw socket's filter sees the IP header first, an IPv6 one the TCP header.
+// port are kept.
 func tcpPortFilter(is6 bool, port uint16) []bpf.Instruction {
-	load := []bpf.Instruction{bpf.LoadAbsolute{Off: 0, Size: 2}}
+	return tcpPortsFilter(is6, []uint16{port})
+}
+
+// maxFilterPorts is how many ports one filter can list: a classic BPF jump skips at most 255
+// instructions.
+const maxFilterPorts = 255
+
+// tcpPortsFilter keeps the segments from any of ports (none: nothing), at most maxFilterPorts.
+// An IPv4 raw socket's filter sees the IP header first, an IPv6 one the TCP header.
+func tcpPortsFilter(is6 bool, ports []uint16) []bpf.Instruction {
+	prog := []bpf.Instruction{bpf.LoadAbsolute{Off: 0, Size: 2}}
 	if !is6 {
-		load = []bpf.Instruction{bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2}}
+		prog = []bpf.Instruction{bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2}}
 	}
-	return append(load,
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipFalse: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	)
+	n := len(ports)
+	for i, p := range ports {
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(p), SkipTrue: uint8(n - i)})
+	}
+	return append(prog, bpf.RetConstant{Val: 0}, bpf.RetConstant{Val: 0xffff})
 }

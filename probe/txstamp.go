@@ -110,8 +110,11 @@ const maxTxLead = 10 * time.Microsecond
 
 // stamp records the kernel's transmit stamp for key, read from the error queue at now (which
 // carries the monotonic reading the stamp is re-based on). Stamps for keys that are not an
-// expected probe, or that contradict its user-space time, are dropped.
+// expected probe, or that contradict its user-space time, are dropped. A nil table drops them all.
 func (s *txStamps) stamp(key uint32, kernel, now time.Time) {
+	if s == nil {
+		return
+	}
 	at, ok := rebase(now, kernel)
 	if !ok {
 		return

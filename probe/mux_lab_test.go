@@ -1,0 +1,220 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/mtr-go/mtr-go/internal/netlab"
+	"golang.org/x/sys/unix"
+)
+
+// sockKind is a socket as the kernel describes it.
+type sockKind struct{ domain, typ, proto int }
+
+// openSockets counts this process's sockets by kind.
+func openSockets(t *testing.T) map[sockKind]int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[sockKind]int{}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		d, err1 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+		ty, err2 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+		p, err3 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue // not a socket
+		}
+		n[sockKind{d, ty, p}]++
+	}
+	return n
+}
+
+// muxLabTarget is one target of TestLabMux and the path its answers must come from.
+type muxLabTarget struct {
+	name  string
+	cfg   Config
+	path  []netip.Addr // who answers TTL 1, 2, …; the last is the target
+	p     Prober
+	ttlOf map[uint16]int
+}
+
+// TestLabMux traces many targets at once through one Mux: in both families, with ICMP, UDP and
+// TCP, four addresses behind the same path (the destination and three more on its link), a
+// router on a shorter path, and one address twice. Every target numbers its probes from 0 like
+// the others, so only the demultiplexer keeps them apart: each answer must come from the hop of
+// its own target's path at its probe's TTL, and every probe must be answered. The raw sockets
+// must be one per family and protocol (UDP: one more per family, for the address given twice).
+func TestLabMux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a lab")
+	}
+	lab := netlab.New(t, netlab.Spec{Routers: 3})
+	// More addresses on the destination's link (its interface towards the client is "toclient").
+	var extra4, extra6 []netip.Addr
+	for i := range 3 {
+		a4 := netip.AddrFrom4([4]byte{198, 18, 3, byte(10 + i)})
+		b6 := lab.Target6.As16()
+		b6[15] = byte(10 + i)
+		a6 := netip.AddrFrom16(b6)
+		for _, args := range [][]string{{"addr", "add", a4.String() + "/24", "dev", "toclient"},
+			{"addr", "add", a6.String() + "/64", "dev", "toclient", "nodad"}} {
+			if out, err := exec.Command("ip", append([]string{"-n", lab.Dest()}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("ip %v: %v: %s", args, err, out)
+			}
+		}
+		extra4, extra6 = append(extra4, a4), append(extra6, a6)
+	}
+	if lab.Target4 != netip.AddrFrom4([4]byte{198, 18, 3, 2}) {
+		t.Fatalf("destination %v is not on 198.18.3.0/24: the lab changed", lab.Target4)
+	}
+	var targets []*muxLabTarget
+	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
+		for _, fam := range []struct {
+			hops   []netip.Addr
+			extras []netip.Addr
+		}{{lab.Hops4, extra4}, {lab.Hops6, extra6}} {
+			dests := append([]netip.Addr{fam.hops[3], fam.hops[3]}, fam.extras...)
+			for i, d := range dests {
+				path := append(append([]netip.Addr{}, fam.hops[:3]...), d)
+				targets = append(targets, &muxLabTarget{name: fmt.Sprintf("%v %v #%d", proto, d, i), cfg: Config{Target: d, Protocol: proto}, path: path})
+			}
+			r2 := fam.hops[1]
+			targets = append(targets, &muxLabTarget{name: fmt.Sprintf("%v %v (router)", proto, r2), cfg: Config{Target: r2, Protocol: proto}, path: fam.hops[:2]})
+		}
+	}
+	before := openSockets(t)
+	m := NewMux(MuxOptions{})
+	defer m.Close()
+	err := lab.Run(func() error {
+		for _, tg := range targets {
+			p, err := m.Open(tg.cfg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", tg.name, err)
+			}
+			if _, ok := p.(*muxProber); !ok {
+				return fmt.Errorf("%s: got a %T, not a shared prober", tg.name, p)
+			}
+			tg.p, tg.ttlOf = p, map[uint16]int{}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := openSockets(t)
+	for kind, want := range map[sockKind]int{
+		{unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP}:      2, // ICMP probes, and TCP's errors
+		{unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6}:   2,
+		{unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP}:       1,
+		{unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_TCP}:      1,
+		{unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP}:     2, // the destination twice: two sockets
+		{unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP}:    2,
+		{unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP}:    0, // no ping sockets
+		{unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6}: 0,
+	} {
+		if got := after[kind] - before[kind]; got != want {
+			t.Errorf("sockets %+v: %d opened for %d targets; want %d", kind, got, len(targets), want)
+		}
+	}
+	// Three rounds: every target sends its TTLs with sequences from 0, all interleaved.
+	seq := uint16(0)
+	for round := 0; round < 3; round++ {
+		for ttl := 1; ttl <= 4; ttl++ {
+			for _, tg := range targets {
+				if ttl > len(tg.path) {
+					continue
+				}
+				s := seq + uint16(ttl)
+				if _, err := tg.p.Send(s, ttl); err != nil {
+					t.Fatalf("%s: send seq %d ttl %d: %v", tg.name, s, ttl, err)
+				}
+				tg.ttlOf[s] = ttl
+			}
+		}
+		seq += 10
+	}
+	deadline := time.After(10 * time.Second)
+	for _, tg := range targets {
+		for len(tg.ttlOf) > 0 {
+			select {
+			case r := <-tg.p.Replies():
+				ttl, ok := tg.ttlOf[r.Seq]
+				if !ok {
+					t.Errorf("%s: answer %+v to no probe of its own (a duplicate, or another target's)", tg.name, r)
+					continue
+				}
+				delete(tg.ttlOf, r.Seq)
+				if want := tg.path[ttl-1]; r.From != want {
+					t.Errorf("%s: seq %d ttl %d answered by %v; want %v", tg.name, r.Seq, ttl, r.From, want)
+				}
+				last := ttl == len(tg.path)
+				wantKind := map[bool]Kind{false: TimeExceeded, true: map[Protocol]Kind{ICMPProbes: EchoReply, UDPProbes: Unreachable, TCPProbes: Reached}[tg.cfg.Protocol]}[last]
+				if r.Kind != wantKind {
+					t.Errorf("%s: seq %d ttl %d: %v; want %v", tg.name, r.Seq, ttl, r.Kind, wantKind)
+				}
+				if tg.cfg.Protocol != TCPProbes && r.Sent.IsZero() {
+					t.Errorf("%s: seq %d: no kernel send time", tg.name, r.Seq)
+				}
+			case <-deadline:
+				t.Fatalf("%s: %d probes unanswered: %v", tg.name, len(tg.ttlOf), tg.ttlOf)
+			}
+		}
+	}
+	// No answer for one target reached another (each got exactly its own, checked above), and
+	// none is left over.
+	time.Sleep(100 * time.Millisecond)
+	for _, tg := range targets {
+		select {
+		case r := <-tg.p.Replies():
+			t.Errorf("%s: extra answer %+v", tg.name, r)
+		default:
+		}
+	}
+	st := m.Stats()
+	if st.QueueFull != 0 || st.KernelDrops != 0 {
+		t.Errorf("stats %+v: answers dropped", st)
+	}
+	if st.Demuxed == 0 {
+		t.Errorf("stats %+v: nothing counted", st)
+	}
+	t.Logf("%d targets, stats %+v", len(targets), st)
+	// Closing a target releases it only: the others keep their sockets and answers.
+	if err := targets[0].p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-targets[0].p.Replies(); ok {
+		t.Error("Replies still open after Close")
+	}
+	if _, err := targets[0].p.Send(1, 1); err == nil {
+		t.Error("Send after Close succeeded")
+	}
+	tg := targets[1]
+	if _, err := tg.p.Send(500, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-tg.p.Replies():
+		if r.Seq != 500 || r.From != tg.path[0] {
+			t.Errorf("after another target closed: %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer after another target closed")
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := openSockets(t); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Errorf("sockets after Close %v; before %v", got, before)
+	}
+}
