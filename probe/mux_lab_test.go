@@ -127,6 +127,14 @@ func TestLabMux(t *testing.T) {
 			t.Errorf("sockets %+v: %d opened for %d targets; want %d", kind, got, len(targets), want)
 		}
 	}
+	// Room for bursts: root may force the buffer past net.core.rmem_max.
+	for _, s := range m.socks {
+		var n int
+		_ = s.rc.Control(func(fd uintptr) { n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+		if n < muxRcvBuf {
+			t.Errorf("receive buffer %d; want at least %d", n, muxRcvBuf)
+		}
+	}
 	// Three rounds: every target sends its TTLs with sequences from 0, all interleaved.
 	seq := uint16(0)
 	for round := 0; round < 3; round++ {
@@ -216,5 +224,79 @@ func TestLabMux(t *testing.T) {
 	}
 	if got := openSockets(t); fmt.Sprint(got) != fmt.Sprint(before) {
 		t.Errorf("sockets after Close %v; before %v", got, before)
+	}
+}
+
+// TestLabMuxTOS: the TOS (traffic class) of one target travels with its packets only; the
+// others on the socket keep theirs, also after SetTOS.
+func TestLabMuxTOS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a lab")
+	}
+	lab := netlab.New(t, netlab.Spec{Routers: 3})
+	capt, err := lab.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capt.Close()
+	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
+		for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
+			m := NewMux(MuxOptions{})
+			var a, b Prober
+			err := lab.Run(func() error {
+				var err error
+				if a, err = m.Open(Config{Target: target, Protocol: proto, TOS: 0x20}); err != nil {
+					return err
+				}
+				b, err = m.Open(Config{Target: target, Protocol: proto})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := capt.Take(); err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range []struct {
+				p   Prober
+				ttl int
+				tos int
+			}{{a, 1, -1}, {b, 2, -1}, {a, 3, 0x48}} {
+				if step.tos >= 0 {
+					if err := step.p.(tunable).SetTOS(step.tos); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := step.p.Send(uint16(step.ttl), step.ttl); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+			pkts, err := capt.Take()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[int]int{}
+			for _, pk := range pkts {
+				d := pk.Data
+				if !pk.Out || len(d) < 40 {
+					continue
+				}
+				var ttl, tos int
+				var dst netip.Addr
+				if d[0]>>4 == 4 {
+					ttl, tos, dst = int(d[8]), int(d[1]), netip.AddrFrom4([4]byte(d[16:20]))
+				} else {
+					ttl, tos, dst = int(d[7]), int(d[0]&0x0f)<<4|int(d[1]>>4), netip.AddrFrom16([16]byte(d[24:40]))
+				}
+				if dst == target && ttl <= 3 {
+					got[ttl] = tos
+				}
+			}
+			if want := map[int]int{1: 0x20, 2: 0, 3: 0x48}; fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%v to %v: TOS by TTL %v; want %v", proto, target, got, want)
+			}
+			m.Close()
+		}
 	}
 }
