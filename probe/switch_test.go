@@ -19,7 +19,7 @@ func (f *fakeProber) Send(seq uint16, ttl int) (time.Time, error) {
 	f.sent = append(f.sent, seq)
 	return time.Now(), nil
 }
-func (f *fakeProber) Replies() <-chan Reply  { return f.replies }
+func (f *fakeProber) Replies() <-chan Reply { return f.replies }
 func (f *fakeProber) LocalAddr() netip.Addr { return netip.Addr{} }
 func (f *fakeProber) Close() error {
 	close(f.replies)
