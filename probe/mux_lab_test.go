@@ -369,3 +369,57 @@ func BenchmarkLabMux(b *testing.B) {
 		})
 	}
 }
+
+// TestLabMuxPreopen: Preopen opens the shared sockets of both families up front, and targets
+// opened later use them (a server drops its privileges in between); UDP targets at one address
+// with a fixed local port cannot share it, and say so.
+func TestLabMuxPreopen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a lab")
+	}
+	lab := netlab.New(t, netlab.Spec{Routers: 2})
+	before := openSockets(t)
+	m := NewMux(MuxOptions{})
+	defer m.Close()
+	var afterPre map[sockKind]int
+	err := lab.Run(func() error {
+		if err := m.Preopen(Config{}, ICMPProbes, UDPProbes, TCPProbes); err != nil {
+			return err
+		}
+		afterPre = openSockets(t)
+		for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
+			for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
+				if _, err := m.Open(Config{Target: target, Protocol: proto}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := 0
+	for k, n := range afterPre {
+		opened += n - before[k]
+	}
+	if opened != 8 { // per family: ICMP, UDP, raw TCP and the ICMP socket of its errors
+		t.Errorf("Preopen opened %d sockets; want 8 (%v)", opened, afterPre)
+	}
+	if got := openSockets(t); fmt.Sprint(got) != fmt.Sprint(afterPre) {
+		t.Errorf("targets opened sockets of their own: %v; after Preopen %v", got, afterPre)
+	}
+	err = lab.Run(func() error {
+		cfg := Config{Target: lab.Target4, Protocol: UDPProbes, LocalPort: 40000}
+		if _, err := m.Open(cfg); err != nil {
+			return err
+		}
+		if _, err := m.Open(cfg); err == nil {
+			return fmt.Errorf("two UDP targets at %v shared local port 40000", lab.Target4)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
