@@ -1,13 +1,16 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -421,5 +424,108 @@ func TestLabMuxPreopen(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLabMuxTxStamps: on a shared socket, two targets sending the same sequences each get their
+// own probes' kernel send times: with per-packet keys (slot<<16 | seq), and with the socket's
+// counter (kernels before 6.13), which must find its place again after sends that failed (the
+// client's firewall drops every probe with TTL 2 after the kernel built it).
+func TestLabMuxTxStamps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a lab")
+	}
+	lab := netlab.New(t, netlab.Spec{Routers: 3})
+	rules := "table inet txtest {\n chain out {\n  type filter hook output priority 0;\n  ip ttl 2 drop\n  ip6 hoplimit 2 drop\n }\n}\n"
+	cmd := exec.Command("ip", "netns", "exec", lab.Client, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v: %s", err, out)
+	}
+	for _, tc := range []struct {
+		name    string
+		target  netip.Addr
+		proto   Protocol
+		counted bool
+	}{
+		{"ICMP keyed", lab.Target4, ICMPProbes, false},
+		{"ICMP counted", lab.Target4, ICMPProbes, true},
+		{"ICMPv6 counted", lab.Target6, ICMPProbes, true},
+		{"UDP keyed", lab.Target4, UDPProbes, false},
+		{"UDPv6 counted", lab.Target6, UDPProbes, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMux(MuxOptions{})
+			defer m.Close()
+			var ps []Prober
+			err := lab.Run(func() error {
+				for _, target := range []netip.Addr{tc.target, lab.Hops4[2]} {
+					if tc.target.Is6() {
+						target = map[netip.Addr]netip.Addr{tc.target: tc.target, lab.Hops4[2]: lab.Hops6[2]}[target]
+					}
+					p, err := m.Open(Config{Target: target, Protocol: tc.proto})
+					if err != nil {
+						return err
+					}
+					ps = append(ps, p)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := ps[0].(*muxProber).s
+			if s != ps[1].(*muxProber).s {
+				t.Fatal("the two targets are not on one socket")
+			}
+			if tc.counted {
+				s.counted.Store(true)
+			}
+			sent := []map[uint16]time.Time{{}, {}}
+			failed := 0
+			for seq := uint16(1); seq <= 20; seq++ {
+				for i, p := range ps {
+					ttl := 1 + int(seq+uint16(i))%3
+					at, err := p.Send(seq, ttl)
+					if ttl == 2 {
+						if !errors.Is(err, syscall.EPERM) {
+							t.Fatalf("seq %d TTL 2: got %v; want EPERM from the firewall", seq, err)
+						}
+						failed++
+						continue
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					sent[i][seq] = at
+					time.Sleep(2 * time.Millisecond) // a stamp of the wrong probe is then ms off
+				}
+			}
+			deadline := time.After(5 * time.Second)
+			for i, p := range ps {
+				for len(sent[i]) > 0 {
+					select {
+					case r := <-p.Replies():
+						user, ok := sent[i][r.Seq]
+						if !ok {
+							continue
+						}
+						delete(sent[i], r.Seq)
+						if r.Sent.IsZero() {
+							t.Errorf("target %d seq %d: no kernel send time", i, r.Seq)
+							continue
+						}
+						if d := r.Sent.Sub(user); d < 0 || d > 50*time.Millisecond {
+							t.Errorf("target %d seq %d: kernel send time %v after the user-space one: another probe's stamp", i, r.Seq, d)
+						}
+					case <-deadline:
+						t.Fatalf("target %d: no answer to %d probes", i, len(sent[i]))
+					}
+				}
+			}
+			if failed == 0 {
+				t.Error("no send failed")
+			}
+		})
 	}
 }

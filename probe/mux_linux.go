@@ -63,9 +63,15 @@ type muxSock struct {
 	conn    io.Closer
 	rc      syscall.RawConn
 	tab     *demuxTable
-	stamped bool        // kernel transmit stamps are on: sends carry keys slot<<16 | seq
-	noKeys  atomic.Bool // the kernel refused per-packet keys (before Linux 6.13): stamps are off
+	stamped bool // kernel transmit stamps are on: each names its probe by slot<<16 | seq
 	drops   atomic.Uint32
+
+	// A kernel before Linux 6.13 refuses per-packet keys and numbers the socket's packets
+	// instead: then the sends of all its targets take turns, and the socket follows its counter.
+	counted atomic.Bool
+	keyMu   sync.Mutex // counted: one send at a time, and the tables below
+	counter counterKeys
+	keys    [txSlots]txKey // by counter key: the probe it stamps (slot<<16 | seq)
 }
 
 // muxRcvBuf is the receive buffer asked for each shared socket: at 20,000 answers a second, each
@@ -312,7 +318,7 @@ func (s *muxSock) noteDrops(n uint32) {
 // serve starts the reader of s; m.mu is held.
 func (m *Mux) serve(s *muxSock, handle func(sockMsg)) {
 	m.socks = append(m.socks, s)
-	m.wg.Go(func() { _ = serveQueues(s.rc, s.tab, handle) })
+	m.wg.Go(func() { _ = serveQueues(s.rc, s, handle) })
 }
 
 // addUDP opens another UDP socket of group g; m.mu is held.
@@ -605,32 +611,66 @@ func (p *muxProber) Send(seq uint16, ttl int) (time.Time, error) {
 }
 
 // send sends probe seq of target t. With transmit stamps each packet carries its key, slot<<16 |
-// seq, which the reader routes back to t (demuxTable.stamp).
+// seq, which the reader routes back to t (stamp, demuxTable.stamp).
 func (s *muxSock) send(t *muxTarget, seq uint16, p, oob []byte, sa *rawAddr) (time.Time, error) {
-	if t.stamps == nil || s.noKeys.Load() {
+	if t.stamps == nil {
 		now := time.Now()
 		return now, writeMsg(s.rc, p, oob, sa)
 	}
-	keyed := append(oob[:len(oob):len(oob)], txKeyCmsg(uint32(t.slot)<<16|uint32(seq))...)
+	probe := uint32(t.slot)<<16 | uint32(seq)
+	if s.counted.Load() {
+		return s.sendCounted(t, seq, probe, p, oob, sa)
+	}
+	keyed := append(oob[:len(oob):len(oob)], txKeyCmsg(probe)...)
 	now := time.Now()
 	t.stamps.expect(seq, now)
 	err := writeMsg(s.rc, p, keyed, sa)
 	if err == unix.EINVAL {
-		// A kernel without SCM_TS_OPT_ID refuses the message before building a packet. Its
-		// stamps would then carry the socket's counter, which no target's slot names: many
-		// targets' sends interleave, so stamps go off for this socket (answers keep the
-		// user-space send time).
+		// A kernel without SCM_TS_OPT_ID refuses the message before building a packet:
+		// nothing was stamped, and the socket's counter is still at 0.
 		t.stamps.failed(seq)
-		if s.noKeys.CompareAndSwap(false, true) {
-			_ = s.rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 0) })
-		}
-		now = time.Now()
-		return now, writeMsg(s.rc, p, oob, sa)
+		s.counted.Store(true)
+		return s.sendCounted(t, seq, probe, p, oob, sa)
 	}
 	if err != nil {
 		t.stamps.failed(seq)
 	}
 	return now, err
+}
+
+// sendCounted is send for a socket whose packets take their keys from its counter.
+func (s *muxSock) sendCounted(t *muxTarget, seq uint16, probe uint32, p, oob []byte, sa *rawAddr) (time.Time, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	now := time.Now()
+	t.stamps.expect(seq, now)
+	if key, ok := s.counter.sent(probe); ok {
+		s.keys[key%txSlots] = txKey{key: key, probe: probe, used: true}
+	}
+	err := writeMsg(s.rc, p, oob, sa)
+	if err != nil {
+		t.stamps.failed(seq)
+		s.counter.failed()
+	}
+	return now, err
+}
+
+// stamp takes a transmit stamp read from the socket's error queue and hands it to the target
+// whose probe it stamps.
+func (s *muxSock) stamp(key uint32, kernel, now time.Time) {
+	if s.counted.Load() {
+		s.keyMu.Lock()
+		for _, k := range s.counter.resolve(key) {
+			s.keys[k.key%txSlots] = k
+		}
+		k := s.keys[key%txSlots]
+		s.keyMu.Unlock()
+		if !k.used || k.key != key {
+			return
+		}
+		key = k.probe
+	}
+	s.tab.stamp(key, kernel, now)
 }
 
 // source returns the SYNs' source address, asking the routing table if Open could not.
