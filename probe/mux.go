@@ -36,7 +36,7 @@ const DefaultMuxRate = 20000
 // MuxStats counts what the Mux's readers did with the answers they read.
 type MuxStats struct {
 	Demuxed     uint64 // answers handed to their target
-	Foreign     uint64 // datagrams read that answer no live target (other programs' traffic, closed targets)
+	Foreign     uint64 // datagrams read that answer no live target (other programs' traffic, closed targets); every raw socket of a family sees every ICMP packet, so one may count on several
 	QueueFull   uint64 // answers dropped because their target's queue was full (its reader is too slow)
 	KernelDrops uint64 // datagrams the kernel dropped for full receive buffers (SO_RXQ_OVFL), summed over sockets
 }

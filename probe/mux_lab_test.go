@@ -315,9 +315,10 @@ func TestLabMuxTOS(t *testing.T) {
 	}
 }
 
-// BenchmarkLabMux sends ICMP probes for N targets at once through one Mux in the lab, as fast
-// as the Mux's pace allows (the default, or MTRGO_MUX_RATE), and waits for every answer. It reports probes/s, the
-// probes left unanswered (on a clean path: false loss), CPU per 1,000 probes and the Mux's drops.
+// BenchmarkLabMux sends ICMP probes for N targets at once through one Mux in the lab, as fast as
+// the Mux's pace allows (the default, or MTRGO_MUX_RATE), and waits for every answer. It reports
+// probes/s, the probes left unanswered (on a clean path: false loss), CPU per 1,000 probes and
+// the Mux's drops.
 func BenchmarkLabMux(b *testing.B) {
 	benchRate := 0 // the default pace; MTRGO_MUX_RATE overrides it, to find the ceiling
 	if r, err := strconv.Atoi(os.Getenv("MTRGO_MUX_RATE")); err == nil {
