@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -537,5 +538,97 @@ func TestLabMuxTxStamps(t *testing.T) {
 				t.Error("no send failed")
 			}
 		})
+	}
+}
+
+// withoutNetRaw runs fn on this (locked) thread with CAP_NET_RAW out of its effective set, as in
+// a process without the privilege: capabilities are per thread, and socket() checks the caller's.
+func withoutNetRaw(fn func() error) error {
+	runtime.LockOSThread()
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	saved := data
+	data[unix.CAP_NET_RAW/32].Effective &^= 1 << (unix.CAP_NET_RAW % 32)
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	err := fn()
+	if rerr := unix.Capset(&hdr, &saved[0]); rerr != nil {
+		return errors.Join(err, rerr) // the thread stays locked, so it dies with its goroutine
+	}
+	runtime.UnlockOSThread()
+	return err
+}
+
+// TestLabMuxFallbacks: without CAP_NET_RAW, Mux.Open falls back as OpenProber does: ICMP to a
+// ping socket, TCP to connect(); UDP needs nothing and stays shared. Without ping sockets
+// either, ICMP fails with ErrNoPrivilege.
+func TestLabMuxFallbacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a lab")
+	}
+	lab := netlab.New(t, netlab.Spec{Routers: 2})
+	m := NewMux(MuxOptions{})
+	defer m.Close()
+	var icmpP, tcpP, udpP Prober
+	err := lab.Run(func() error {
+		return withoutNetRaw(func() error {
+			var err error
+			if icmpP, err = m.Open(Config{Target: lab.Target4}); err != nil {
+				return err
+			}
+			if tcpP, err = m.Open(Config{Target: lab.Target4, Protocol: TCPProbes}); err != nil {
+				return err
+			}
+			udpP, err = m.Open(Config{Target: lab.Target4, Protocol: UDPProbes})
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    Prober
+		want string
+	}{{icmpP, "*probe.Dgram"}, {tcpP, "*probe.TCP"}, {udpP, "*probe.muxProber"}} {
+		if got := fmt.Sprintf("%T", c.p); got != c.want {
+			t.Errorf("got a %s; want a %s", got, c.want)
+		}
+		if _, ok := c.p.(Sequencer); !ok {
+			t.Errorf("%T is no Sequencer", c.p)
+		}
+	}
+	if _, err := icmpP.Send(1, 64); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-icmpP.Replies():
+		if r.Kind != EchoReply || r.From != lab.Target4 {
+			t.Errorf("ping socket answer %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer on the ping socket")
+	}
+	if out, err := exec.Command("ip", "netns", "exec", lab.Client, "sysctl", "-qw", "net.ipv4.ping_group_range=1 0").CombinedOutput(); err != nil {
+		t.Fatalf("sysctl: %v: %s", err, out)
+	}
+	err = lab.Run(func() error {
+		return withoutNetRaw(func() error {
+			_, err := m.Open(Config{Target: lab.Target6})
+			return err
+		})
+	})
+	if !errors.Is(err, ErrNoPrivilege) || !errors.Is(err, ErrPermission) {
+		t.Errorf("ICMP with neither raw nor ping sockets: %v; want ErrNoPrivilege and ErrPermission", err)
+	}
+	for _, p := range []Prober{icmpP, tcpP, udpP} {
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 }
