@@ -435,18 +435,41 @@ func TestPacerConcurrent(t *testing.T) {
 	}
 }
 
-// BenchmarkDemuxICMP is the reader's cost per answer with 1,000 targets on the socket.
-func BenchmarkDemuxICMP(b *testing.B) {
-	f := newDemuxFixture(b, 1000, ICMPProbes, false, addr4)
-	var msgs [][]byte
-	for _, tg := range f.targets {
-		msgs = append(msgs, icmpErrorQuoting(false, tg.addr, tg.id, 1))
-	}
-	at := time.Now()
-	b.ResetTimer()
-	for i := range b.N {
-		k := i % len(msgs)
-		f.tab.icmp(msgs[k], router4, false, at, nil)
-		<-f.targets[k].q
+// BenchmarkDemux is the reader's cost per answer with 1,000 targets on the socket: an ICMP time
+// exceeded quoting an echo request or a SYN, and a destination's RST.
+func BenchmarkDemux(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		proto Protocol
+		build func(tg *muxTarget) []byte
+		feed  func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time)
+	}{
+		{"ICMP", ICMPProbes,
+			func(tg *muxTarget) []byte { return icmpErrorQuoting(false, tg.addr, tg.id, 1) },
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.icmp(msg, router4, false, at, nil) }},
+		{"TCP-error", TCPProbes,
+			func(tg *muxTarget) []byte {
+				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoTCP, source4, tg.addr, 0, 0, synQuote(tg.flow, 1)))
+			},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpError(msg, router4, false, at, nil) }},
+		{"TCP-RST", TCPProbes,
+			func(tg *muxTarget) []byte { return synReply(tg.flow, 1, tcpFlagRST|tcpFlagACK) },
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpSegment(msg, tg.addr, at, nil) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newDemuxFixture(b, 1000, bc.proto, false, addr4)
+			msgs := make([][]byte, len(f.targets))
+			for i, tg := range f.targets {
+				msgs[i] = bc.build(tg)
+			}
+			at := time.Now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				k := i % len(f.targets)
+				bc.feed(f.tab, msgs[k], f.targets[k], at)
+				<-f.targets[k].q
+			}
+		})
 	}
 }
