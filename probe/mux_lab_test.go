@@ -57,7 +57,7 @@ type muxLabTarget struct {
 
 // TestLabMux traces many targets at once through one Mux: in both families, with ICMP, UDP and
 // TCP, four addresses behind the same path (the destination and three more on its link), a
-// router on a shorter path, and one address twice. Every target numbers its probes from 0 like
+// router on a shorter path, one address twice, and (UDP and TCP) another twice, once in Paris mode. Every target numbers its probes from 0 like
 // the others, so only the demultiplexer keeps them apart: each answer must come from the hop of
 // its own target's path at its probe's TTL, and every probe must be answered. The raw sockets
 // must be one per family and protocol (UDP: one more per family, for the address given twice).
@@ -97,6 +97,12 @@ func TestLabMux(t *testing.T) {
 			}
 			r2 := fam.hops[1]
 			targets = append(targets, &muxLabTarget{name: fmt.Sprintf("%v %v (router)", proto, r2), cfg: Config{Target: r2, Protocol: proto}, path: fam.hops[:2]})
+			if proto != ICMPProbes {
+				// Paris mode: one flow (ports) for every probe, so the payload or the
+				// sequence number alone names the probe.
+				path := append(append([]netip.Addr{}, fam.hops[:3]...), fam.extras[0])
+				targets = append(targets, &muxLabTarget{name: fmt.Sprintf("%v %v (Paris)", proto, fam.extras[0]), cfg: Config{Target: fam.extras[0], Protocol: proto, Paris: true}, path: path})
+			}
 		}
 	}
 	before := openSockets(t)
@@ -435,6 +441,25 @@ func TestLabMuxPreopen(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A closed Mux opens nothing more.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err = lab.Run(func() error {
+		if _, err := m.Open(Config{Target: lab.Target4}); err == nil {
+			return errors.New("a closed Mux opened a target")
+		}
+		if err := m.Preopen(Config{}); err == nil {
+			return errors.New("a closed Mux preopened sockets")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	if got := openSockets(t); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Errorf("sockets after Close %v; before %v", got, before)
 	}
 }
 

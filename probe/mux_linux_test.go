@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -191,4 +192,26 @@ func FuzzDemux(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMuxOpenBadConfig: what a Mux refuses before it touches a socket, with one-line errors.
+func TestMuxOpenBadConfig(t *testing.T) {
+	m := NewMux(MuxOptions{})
+	defer m.Close()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no target", Config{}, "probe: no target address"},
+		{"unknown protocol", Config{Target: target4, Protocol: 9}, "probe: unknown protocol"},
+		{"TCP port", Config{Target: target4, Protocol: TCPProbes, Port: 70000}, "probe: TCP port 70000 out of range 1..65535"},
+		{"families", Config{Target: target4, Source: source6}, "not the same address family"},
+		{"TOS", Config{Target: target6, TOS: 256}, "probe: TOS 256 out of range 0..255"},
+	} {
+		p, err := m.Open(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, %v; want an error with %q", tc.name, p, err, tc.want)
+		}
+	}
 }
