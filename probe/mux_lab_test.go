@@ -57,10 +57,11 @@ type muxLabTarget struct {
 
 // TestLabMux traces many targets at once through one Mux: in both families, with ICMP, UDP and
 // TCP, four addresses behind the same path (the destination and three more on its link), a
-// router on a shorter path, one address twice, and (UDP and TCP) another twice, once in Paris mode. Every target numbers its probes from 0 like
-// the others, so only the demultiplexer keeps them apart: each answer must come from the hop of
-// its own target's path at its probe's TTL, and every probe must be answered. The raw sockets
-// must be one per family and protocol (UDP: one more per family, for the address given twice).
+// router on a shorter path, one address twice, and (UDP and TCP) another twice, once in Paris
+// mode. Every target numbers its probes from 0 like the others, so only the demultiplexer keeps
+// them apart: each answer must come from the hop of its own target's path at its probe's TTL,
+// and every probe must be answered. The raw sockets must be one per family and protocol (UDP:
+// one more per family, for the addresses given twice).
 func TestLabMux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a lab")
