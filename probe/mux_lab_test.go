@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -656,5 +657,74 @@ func TestLabMuxFallbacks(t *testing.T) {
 		if err := p.Close(); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestLabMuxTCPSourcePorts: two classic TCP targets at one address and port, stepping through
+// the same sequences, never send SYNs of one 4-tuple (the destination would see one connection).
+func TestLabMuxTCPSourcePorts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a lab")
+	}
+	lab := netlab.New(t, netlab.Spec{Routers: 1, TCPOpen: []int{80}})
+	capt, err := lab.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capt.Close()
+	m := NewMux(MuxOptions{})
+	defer m.Close()
+	var ps []Prober
+	err = lab.Run(func() error {
+		for range 2 {
+			p, err := m.Open(Config{Target: lab.Target4, Protocol: TCPProbes})
+			if err != nil {
+				return err
+			}
+			ps = append(ps, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := capt.Take(); err != nil {
+		t.Fatal(err)
+	}
+	answered := []map[uint16]bool{{}, {}}
+	for seq := range uint16(20) {
+		for _, p := range ps {
+			if _, err := p.Send(seq, 64); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	for i, p := range ps {
+		for len(answered[i]) < 20 {
+			select {
+			case r := <-p.Replies():
+				if r.Kind == Reached {
+					answered[i][r.Seq] = true
+				}
+			case <-deadline:
+				t.Fatalf("target %d: %d of 20 SYNs answered", i, len(answered[i]))
+			}
+		}
+	}
+	pkts, err := capt.Take()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tuples := map[uint16]int{}
+	for _, pk := range pkts {
+		d := pk.Data
+		if !pk.Out || len(d) < 40 || d[0]>>4 != 4 || d[9] != protoTCP || d[20+13] != tcpFlagSYN {
+			continue
+		}
+		tuples[binary.BigEndian.Uint16(d[20:])]++
+	}
+	if len(tuples) != 40 {
+		t.Errorf("40 SYNs left from %d source ports: %v", len(tuples), tuples)
 	}
 }

@@ -53,7 +53,7 @@ type idSpace struct {
 // muxGroup is the sockets of one groupKey.
 type muxGroup struct {
 	key   groupKey
-	socks []*muxSock     // ICMP: one; UDP: one per target sharing an address with another; TCP: the raw TCP socket
+	socks []*muxSock     // ICMP: one; UDP: as many as targets share one address; TCP: the raw TCP socket
 	icmp  *muxSock       // TCP: the raw ICMP socket its errors arrive on (sharing socks[0]'s table)
 	ports map[uint16]int // TCP: live targets per destination port, kept by the socket filter
 }
@@ -510,7 +510,7 @@ func (m *Mux) openShared(cfg Config, want uint16) (*muxProber, error) {
 		}
 	case TCPProbes:
 		s = g.socks[0]
-		t.flow = tcpFlow{target: cfg.Target.WithZone(""), port: uint16(cfg.Port), cookie: id}
+		t.flow = tcpFlow{target: cfg.Target.WithZone(""), port: uint16(cfg.Port), cookie: id, offset: portOffset(id)}
 		if cfg.Paris {
 			if p.flowS, t.flow.paris, err = holdTCPPort(p.local, is6); err != nil {
 				return fail(fmt.Errorf("open %s socket: source port: %w", p.family, err))

@@ -32,7 +32,7 @@ func newDemuxFixture(t testing.TB, n int, proto Protocol, is6 bool, addrOf func(
 		a := addrOf(i)
 		tg := &muxTarget{addr: a, is6: is6, id: id, q: make(chan Reply, 4)}
 		if proto == TCPProbes {
-			tg.flow = tcpFlow{target: a, port: 80, cookie: id}
+			tg.flow = tcpFlow{target: a, port: 80, cookie: id, offset: portOffset(id)}
 		}
 		if err := f.tab.add(tg, proto); err != nil {
 			t.Fatalf("target %d: %v", i, err)

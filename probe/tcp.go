@@ -37,6 +37,7 @@ type tcpFlow struct {
 	port   uint16     // destination port
 	cookie uint16     // Config.ID
 	paris  uint16     // Paris mode: the source port of every probe; 0 in classic mode
+	offset uint16     // classic mode: where the sequence's source ports start (see portOffset)
 }
 
 // srcPort is the source port of probe seq.
@@ -44,7 +45,16 @@ func (f tcpFlow) srcPort(seq uint16) uint16 {
 	if f.paris != 0 {
 		return f.paris
 	}
-	return tcpClassicBase + seq%tcpClassicPorts
+	return tcpClassicBase + uint16((int(seq)+int(f.offset))%tcpClassicPorts)
+}
+
+// portOffset spreads the classic source ports of targets that share a destination address and
+// port (a Mux's targets): each starts its ports at an offset drawn from its cookie, so two such
+// targets stepping through their sequences in lockstep never send SYNs of one 4-tuple, which the
+// destination would take for one connection and answer once. 8191 is odd, so cookies that
+// differ below 16384 (the Mux hands out consecutive ones) get distinct offsets, far apart.
+func portOffset(cookie uint16) uint16 {
+	return uint16(uint32(cookie) * 8191 % tcpClassicPorts)
 }
 
 // isn is the sequence number of probe seq's SYN.
