@@ -47,8 +47,11 @@ type muxStats struct {
 }
 
 // targetQueue is how many answers wait for one target's scheduler before more are dropped (and
-// counted): a reader serves every target of its socket and must never block on one.
-const targetQueue = 1024
+// counted): a reader serves every target of its socket and must never block on one. Answers for
+// one target come a round (one per hop) at a time and its scheduler takes them as they come, so
+// 128 is several rounds; a channel's buffer is allocated whole (about 14 KiB here), and 1,000
+// targets with early-opened protocols hold thousands of them.
+const targetQueue = 128
 
 // muxTarget is one target as the demultiplexer sees it: what its answers must carry, and where
 // they go.
