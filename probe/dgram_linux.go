@@ -100,6 +100,10 @@ func (d *Dgram) Send(seq uint16, ttl int) (time.Time, error) {
 	return now, nil
 }
 
+// Sequences: the cookie and the sequence travel in the payload, so all 65536 are told apart
+// (the Mux's fallback promises every prober says so).
+func (d *Dgram) Sequences() int { return 1 << 16 }
+
 // matchEcho reads the sequence of our echo request (or reply) from an ICMP echo message b, as a
 // ping socket returns it or the error queue quotes it. The payload cookie must be ours when the
 // message carries it; the identifier is the kernel's and is not checked.

@@ -191,6 +191,13 @@ type sockMsg struct {
 	from   netip.Addr // data's sender (zoned if link-local); invalid if the kernel gave none
 	at     time.Time  // receive time (kernel stamp re-based on now)
 	stamps func()     // normal datagrams: reads the transmit stamps queued so far
+	drops  uint32     // normal datagrams: the socket's count of datagrams dropped for a full buffer (SO_RXQ_OVFL), 0 if none or not asked
+}
+
+// stampSink takes the transmit stamps serveQueues reads: a prober's own table (*txStamps), or a
+// shared socket's table that routes each to its target (demuxTable).
+type stampSink interface {
+	stamp(key uint32, kernel, now time.Time)
 }
 
 // serveQueues reads both queues of a socket until it is closed, calling handle for every
@@ -203,7 +210,7 @@ type sockMsg struct {
 // sockMsg.stamps, which reads the error queue then. Reading it before every answer instead
 // would cost a system call per answer, and slow the reader enough in a burst for the socket's
 // receive buffer (which the stamps share) to overflow.
-func serveQueues(rc syscall.RawConn, tx *txStamps, handle func(sockMsg)) error {
+func serveQueues(rc syscall.RawConn, tx stampSink, handle func(sockMsg)) error {
 	buf := make([]byte, 2048)
 	ebuf := make([]byte, 2048)
 	oob := make([]byte, 512)
@@ -221,7 +228,7 @@ func serveQueues(rc syscall.RawConn, tx *txStamps, handle func(sockMsg)) error {
 			}
 			if key, kt, ok := txStampOf(eoob[:oobn]); ok {
 				if tx != nil {
-					tx.stamp(key, kt, now)
+					tx.stamp(key, kt, now) // a nil *txStamps ignores it
 				}
 				continue
 			}
@@ -244,7 +251,8 @@ func serveQueues(rc syscall.RawConn, tx *txStamps, handle func(sockMsg)) error {
 				now := time.Now()
 				switch {
 				case err == nil:
-					handle(sockMsg{data: buf[:n], from: senderAddr(from.Addr(), scope), at: receiveTime(now, kernelTime(oob[:oobn])), stamps: stamps})
+					kt, drops := rxCmsgs(oob[:oobn])
+					handle(sockMsg{data: buf[:n], from: senderAddr(from.Addr(), scope), at: receiveTime(now, kt), stamps: stamps, drops: drops})
 				case icmpErrno(err):
 					// The pending error of a queued ICMP error: the error queue has it.
 				default:

@@ -262,14 +262,28 @@ func (p *ICMP) payload() []byte {
 // for IPv6, its hop limit (IPV6_HOPLIMIT). Linux honours IP_TTL on sendmsg for
 // raw sockets, which x/net's ipv4.ControlMessage cannot express.
 func ttlCmsg(is6 bool, ttl int) []byte {
+	if is6 {
+		return intCmsg(unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, ttl)
+	}
+	return intCmsg(unix.IPPROTO_IP, unix.IP_TTL, ttl)
+}
+
+// tosCmsg gives one packet its TOS (IP_TOS) or traffic class (IPV6_TCLASS), so probes of
+// targets with different TOS can share a socket.
+func tosCmsg(is6 bool, tos int) []byte {
+	if is6 {
+		return intCmsg(unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos)
+	}
+	return intCmsg(unix.IPPROTO_IP, unix.IP_TOS, tos)
+}
+
+// intCmsg is a control message carrying one int.
+func intCmsg(level, typ int32, v int) []byte {
 	b := make([]byte, unix.CmsgSpace(4))
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
-	h.Level, h.Type = unix.IPPROTO_IP, unix.IP_TTL
-	if is6 {
-		h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT
-	}
+	h.Level, h.Type = level, typ
 	h.SetLen(unix.CmsgLen(4))
-	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], uint32(ttl))
+	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], uint32(v))
 	return b
 }
 
@@ -311,16 +325,27 @@ func (p *ICMP) parse(msg []byte, from netip.Addr, scope uint32) (Reply, bool) {
 
 // kernelTime returns the SCM_TIMESTAMPNS stamp in oob, or the zero time.
 func kernelTime(oob []byte) time.Time {
+	at, _ := rxCmsgs(oob)
+	return at
+}
+
+// rxCmsgs reads the control messages of a received datagram: the SCM_TIMESTAMPNS stamp (zero if
+// none) and the SO_RXQ_OVFL count of datagrams the socket dropped so far (0 if none; the kernel
+// adds it only once there were drops).
+func rxCmsgs(oob []byte) (at time.Time, drops uint32) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		return time.Time{}
+		return time.Time{}, 0
 	}
 	for _, m := range msgs {
-		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS {
-			return parseTimespec(m.Data)
+		switch {
+		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS:
+			at = parseTimespec(m.Data)
+		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_RXQ_OVFL && len(m.Data) >= 4:
+			drops = binary.NativeEndian.Uint32(m.Data)
 		}
 	}
-	return time.Time{}
+	return at, drops
 }
 
 // SetTOS changes the IPv4 TOS / IPv6 traffic class of the following probes. The socket option

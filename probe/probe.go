@@ -6,6 +6,8 @@
 // without that privilege, TCP SYNs of one connect per probe (OpenTCP). The raw probers read
 // answers from raw sockets, the others ICMP errors from their sockets' error queues
 // (errqueue_linux.go); the error queues also carry the kernel's send stamps (txstamp_linux.go).
+// A Mux (mux.go, mux_linux.go) opens the same kinds of prober for many targets at once over
+// shared sockets, handing each answer to its own target, and paces all their sends.
 //
 // The wire logic (building echo requests, reading answers, the datagram quoted inside ICMP
 // errors, MPLS extensions, error-queue records) is made of pure functions, in this file and

@@ -15,6 +15,7 @@ import (
 // to an earlier protocol's probe still finds its probe (or is dropped as expired).
 type Switch struct {
 	mu      sync.Mutex
+	openFn  func(Config) (Prober, error) // opens every prober: OpenProber, or a Mux's Open
 	cfg     Config
 	cur     Prober
 	open    map[Protocol]Prober
@@ -30,11 +31,17 @@ type Switch struct {
 // prober now too (errors are kept and reported if the user switches to it). Call it before
 // privileges are dropped, listing ICMP in early when the user may switch protocols later.
 func NewSwitch(cfg Config, early ...Protocol) (*Switch, error) {
-	p, err := OpenProber(cfg)
+	return NewSwitchFrom(OpenProber, cfg, early...)
+}
+
+// NewSwitchFrom is NewSwitch opening every prober through open, e.g. a Mux's Open, so that many
+// Switches share its sockets.
+func NewSwitchFrom(open func(Config) (Prober, error), cfg Config, early ...Protocol) (*Switch, error) {
+	p, err := open(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Switch{cfg: cfg, cur: p, open: map[Protocol]Prober{cfg.Protocol: p}, openErr: map[Protocol]error{},
+	s := &Switch{openFn: open, cfg: cfg, cur: p, open: map[Protocol]Prober{cfg.Protocol: p}, openErr: map[Protocol]error{},
 		replies: make(chan Reply, 256), done: make(chan struct{})}
 	s.forward(p)
 	for _, proto := range early {
@@ -43,7 +50,7 @@ func NewSwitch(cfg Config, early ...Protocol) (*Switch, error) {
 		}
 		c := cfg
 		c.Protocol = proto
-		q, err := OpenProber(c)
+		q, err := open(c)
 		if err != nil {
 			s.openErr[proto] = err
 			continue
@@ -97,7 +104,7 @@ func (s *Switch) SetProtocol(proto Protocol) error {
 	}
 	c := s.cfg
 	c.Protocol = proto
-	p, err := OpenProber(c)
+	p, err := s.openFn(c)
 	if err != nil {
 		if early := s.openErr[proto]; early != nil {
 			err = early

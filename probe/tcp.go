@@ -37,6 +37,7 @@ type tcpFlow struct {
 	port   uint16     // destination port
 	cookie uint16     // Config.ID
 	paris  uint16     // Paris mode: the source port of every probe; 0 in classic mode
+	offset uint16     // classic mode: where the sequence's source ports start (see portOffset)
 }
 
 // srcPort is the source port of probe seq.
@@ -44,7 +45,16 @@ func (f tcpFlow) srcPort(seq uint16) uint16 {
 	if f.paris != 0 {
 		return f.paris
 	}
-	return tcpClassicBase + seq%tcpClassicPorts
+	return tcpClassicBase + uint16((int(seq)+int(f.offset))%tcpClassicPorts)
+}
+
+// portOffset spreads the classic source ports of targets that share a destination address and
+// port (a Mux's targets): each starts its ports at an offset drawn from its cookie, so two such
+// targets stepping through their sequences in lockstep never send SYNs of one 4-tuple, which the
+// destination would take for one connection and answer once. 8191 is odd, so cookies that
+// differ below 16384 (the Mux hands out consecutive ones) get distinct offsets, far apart.
+func portOffset(cookie uint16) uint16 {
+	return uint16(uint32(cookie) * 8191 % tcpClassicPorts)
 }
 
 // isn is the sequence number of probe seq's SYN.
@@ -158,15 +168,25 @@ func quotedSYN(th []byte, r Reply, f tcpFlow) (Reply, bool) {
 
 // tcpPortFilter is the socket filter of the raw TCP socket: it sees every TCP segment the host
 // receives, and without a filter each one would wake the reader. Only segments from the probed
-// port are kept. An IPv4 raw socket's filter sees the IP header first, an IPv6 one the TCP header.
+// port are kept.
 func tcpPortFilter(is6 bool, port uint16) []bpf.Instruction {
-	load := []bpf.Instruction{bpf.LoadAbsolute{Off: 0, Size: 2}}
+	return tcpPortsFilter(is6, []uint16{port})
+}
+
+// maxFilterPorts is how many ports one filter can list: a classic BPF jump skips at most 255
+// instructions.
+const maxFilterPorts = 255
+
+// tcpPortsFilter keeps the segments from any of ports (none: nothing), at most maxFilterPorts.
+// An IPv4 raw socket's filter sees the IP header first, an IPv6 one the TCP header.
+func tcpPortsFilter(is6 bool, ports []uint16) []bpf.Instruction {
+	prog := []bpf.Instruction{bpf.LoadAbsolute{Off: 0, Size: 2}}
 	if !is6 {
-		load = []bpf.Instruction{bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2}}
+		prog = []bpf.Instruction{bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2}}
 	}
-	return append(load,
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipFalse: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	)
+	n := len(ports)
+	for i, p := range ports {
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(p), SkipTrue: uint8(n - i)})
+	}
+	return append(prog, bpf.RetConstant{Val: 0}, bpf.RetConstant{Val: 0xffff})
 }

@@ -360,6 +360,10 @@ func (t *TCP) SetTOS(tos int) error {
 	return nil
 }
 
+// Sequences: every probe has a socket of its own, so all 65536 are told apart (the Mux's
+// fallback promises every prober says so).
+func (t *TCP) Sequences() int { return 1 << 16 }
+
 // Replies delivers the answers; closed after Close.
 func (t *TCP) Replies() <-chan Reply { return t.replies }
 

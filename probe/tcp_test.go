@@ -107,6 +107,9 @@ func TestTCPFlowPortsAndSequenceNumbers(t *testing.T) {
 		{classicFlow4, 0, tcpClassicBase},
 		{classicFlow4, tcpClassicPorts - 1, tcpClassicBase + tcpClassicPorts - 1},
 		{classicFlow4, tcpClassicPorts, tcpClassicBase}, // wraps: the scheduler keeps below Sequences
+		{withOffset(classicFlow4, 100), 0, tcpClassicBase + 100},
+		{withOffset(classicFlow4, 100), tcpClassicPorts - 100, tcpClassicBase}, // the ports wrap, not the sequence
+		{withOffset(classicFlow4, tcpClassicPorts-1), 1, tcpClassicBase},
 		{parisFlow4, 0, 40123},
 		{parisFlow4, 65535, 40123},
 	} {
@@ -124,6 +127,29 @@ func TestTCPFlowPortsAndSequenceNumbers(t *testing.T) {
 	// Classic: a source port that is not the sequence's is someone else's SYN.
 	if _, ok := classicFlow4.match(tcpClassicBase+1, 443, classicFlow4.isn(0)); ok {
 		t.Error("classic match accepted the wrong source port")
+	}
+}
+
+func withOffset(f tcpFlow, offset uint16) tcpFlow {
+	f.offset = offset
+	return f
+}
+
+// TestPortOffsetsDistinct: the offsets of distinct cookies never coincide.
+func TestPortOffsetsDistinct(t *testing.T) {
+	seen := map[uint16]uint16{}
+	for c := range uint16(tcpClassicPorts) {
+		o := portOffset(c)
+		if o >= tcpClassicPorts {
+			t.Fatalf("cookie %d: offset %d out of range", c, o)
+		}
+		if prev, ok := seen[o]; ok {
+			t.Fatalf("cookies %d and %d: one offset %d", prev, c, o)
+		}
+		seen[o] = c
+	}
+	if d := int(portOffset(2)) - int(portOffset(1)); d > -1000 && d < 1000 {
+		t.Errorf("consecutive cookies' offsets %d apart", d)
 	}
 }
 

@@ -125,28 +125,37 @@ func (t *TCPRaw) open() (err error) {
 // holdFlowPort has the kernel pick the Paris flow's source port for a TCP socket of ours that
 // stays open (and never connects), so no other connection of this host gets that port meanwhile.
 func (t *TCPRaw) holdFlowPort() error {
+	f, port, err := holdTCPPort(t.local, t.is6)
+	if err != nil {
+		return err
+	}
+	t.flow.paris, t.flowS = port, f
+	return nil
+}
+
+// holdTCPPort opens a TCP socket bound to local (any address if invalid) and a port the kernel
+// picks, and returns it with the port.
+func holdTCPPort(local netip.Addr, is6 bool) (*os.File, uint16, error) {
 	af := unix.AF_INET
-	if t.is6 {
+	if is6 {
 		af = unix.AF_INET6
 	}
 	fd, err := unix.Socket(af, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	if t.local.IsValid() {
-		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(t.local, 0))); err != nil {
+	if local.IsValid() {
+		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(local, 0))); err != nil {
 			unix.Close(fd)
-			return err
+			return nil, 0, err
 		}
 	}
-	port, err := boundPort(fd, t.is6)
+	port, err := boundPort(fd, is6)
 	if err != nil {
 		unix.Close(fd)
-		return err
+		return nil, 0, err
 	}
-	t.flow.paris = uint16(port)
-	t.flowS = os.NewFile(uintptr(fd), "tcp-flow")
-	return nil
+	return os.NewFile(uintptr(fd), "tcp-flow"), uint16(port), nil
 }
 
 // Sequences is how many probes the prober tells apart at once: in classic mode each one has a

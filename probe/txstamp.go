@@ -43,10 +43,12 @@ type txSlot struct {
 	kernel time.Time // the kernel's stamp re-based on the monotonic clock; zero until it comes
 }
 
+// txKey is the probe a key stamps: its sequence, or on a socket shared by many targets (Mux)
+// the target's slot and its sequence, slot<<16 | seq.
 type txKey struct {
-	key  uint32
-	seq  uint16
-	used bool
+	key   uint32
+	probe uint32
+	used  bool
 }
 
 // useCounter switches to the socket's counter for keys; the socket has sent nothing stamped
@@ -66,9 +68,9 @@ func (s *txStamps) expect(seq uint16, now time.Time) {
 	s.slots[seq%txSlots] = txSlot{seq: seq, used: true, user: now}
 	s.pending++
 	if s.counter == nil {
-		s.keys[seq%txSlots] = txKey{key: uint32(seq), seq: seq, used: true}
-	} else if key, ok := s.counter.sent(seq); ok {
-		s.keys[key%txSlots] = txKey{key: key, seq: seq, used: true}
+		s.keys[seq%txSlots] = txKey{key: uint32(seq), probe: uint32(seq), used: true}
+	} else if key, ok := s.counter.sent(uint32(seq)); ok {
+		s.keys[key%txSlots] = txKey{key: key, probe: uint32(seq), used: true}
 	}
 }
 
@@ -110,8 +112,11 @@ const maxTxLead = 10 * time.Microsecond
 
 // stamp records the kernel's transmit stamp for key, read from the error queue at now (which
 // carries the monotonic reading the stamp is re-based on). Stamps for keys that are not an
-// expected probe, or that contradict its user-space time, are dropped.
+// expected probe, or that contradict its user-space time, are dropped. A nil table drops them all.
 func (s *txStamps) stamp(key uint32, kernel, now time.Time) {
+	if s == nil {
+		return
+	}
 	at, ok := rebase(now, kernel)
 	if !ok {
 		return
@@ -127,7 +132,7 @@ func (s *txStamps) stamp(key uint32, kernel, now time.Time) {
 	if !k.used || k.key != key {
 		return
 	}
-	seq := k.seq
+	seq := uint16(k.probe)
 	sl := &s.slots[seq%txSlots]
 	if !sl.used || sl.seq != seq || !sl.kernel.IsZero() {
 		return
@@ -188,18 +193,18 @@ type counterKeys struct {
 }
 
 type limboSend struct {
-	seq   uint16
-	after bool // a failed send came just before this one
+	probe uint32 // as txKey.probe
+	after bool   // a failed send came just before this one
 }
 
-// sent records the send of seq, about to happen; it returns the key the send will take, when
-// known.
-func (c *counterKeys) sent(seq uint16) (uint32, bool) {
+// sent records the send of probe (as txKey.probe), about to happen; it returns the key the send
+// will take, when known.
+func (c *counterKeys) sent(probe uint32) (uint32, bool) {
 	if !c.unsure && len(c.limbo) == 0 {
 		c.next++
 		return c.next - 1, true
 	}
-	c.limbo = append(c.limbo, limboSend{seq: seq, after: c.unsure})
+	c.limbo = append(c.limbo, limboSend{probe: probe, after: c.unsure})
 	c.unsure = false
 	return 0, false
 }
@@ -223,7 +228,7 @@ func (c *counterKeys) resolve(key uint32) []txKey {
 	var known []txKey
 	n := 0
 	for n < len(c.limbo) && (n == 0 || !c.limbo[n].after) {
-		known = append(known, txKey{key: key + uint32(n), seq: c.limbo[n].seq, used: true})
+		known = append(known, txKey{key: key + uint32(n), probe: c.limbo[n].probe, used: true})
 		n++
 	}
 	c.limbo = c.limbo[n:]

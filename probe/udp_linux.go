@@ -82,11 +82,14 @@ func OpenUDP(cfg Config) (*UDP, error) {
 func (u *UDP) classic() bool { return u.cfg.sequences() < 1<<16 }
 
 // dstPort is the destination port of probe seq.
-func (u *UDP) dstPort(seq uint16) int {
+func (u *UDP) dstPort(seq uint16) int { return u.cfg.udpPort(seq) }
+
+// udpPort is the destination port of UDP probe seq.
+func (cfg Config) udpPort(seq uint16) int {
 	switch {
-	case u.cfg.Port != 0:
-		return u.cfg.Port
-	case u.cfg.Paris:
+	case cfg.Port != 0:
+		return cfg.Port
+	case cfg.Paris:
 		return udpBasePort
 	}
 	return udpBasePort + int(seq)%udpSeqs
