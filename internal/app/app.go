@@ -100,7 +100,13 @@ func Main(env Env) int {
 	// Every target's sockets are opened first, while the process may still hold the privilege raw
 	// sockets need; then root and all capabilities are dropped for good, before any answer is
 	// parsed. The targets then run at once (runAll).
-	newProber := probe.NewSwitch // every target's prober opens through this one value
+	// All targets share one socket per family and protocol (probe.Mux demultiplexes the answers
+	// and paces the sends of all of them); it closes after every session's prober.
+	mux := probe.NewMux(probe.MuxOptions{})
+	defer mux.Close()
+	newProber := func(c probe.Config, early ...probe.Protocol) (*probe.Switch, error) {
+		return probe.NewSwitchFrom(mux.Open, c, early...)
+	}
 	sessions := make([]*session, 0, len(cfg.Targets))
 	code := exitOK
 	addrs, lookupErrs := resolveAll(ctx, cfg.Targets, func(ctx context.Context, name string) (netip.Addr, error) {

@@ -16,14 +16,13 @@ import (
 	"github.com/mtr-go/mtr-go/probe"
 )
 
-// openProber is where the exporter's probers come from: one value, so that a shared probe.Mux
-// can take its place (its Preopen before the privileges are dropped, then its Open).
-var openProber server.Opener = probe.OpenProber
-
 // serve runs mtr-go as a Prometheus exporter (--serve) until interrupted.
 func serve(env Env, cfg *cli.Config) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// Every target, and every /probe, shares one socket per family and protocol.
+	mux := probe.NewMux(probe.MuxOptions{})
+	defer mux.Close()
 	opts := server.Options{
 		Addr:       cfg.Serve.Addr,
 		Allow:      cfg.Serve.Allow,
@@ -51,7 +50,7 @@ func serve(env Env, cfg *cli.Config) int {
 			Timeout:    cfg.Timeout,
 			Grace:      cfg.Grace,
 		},
-		Open: openProber,
+		Open: mux.Open,
 		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
 			return lookupHost(ctx, host, cfg.Family)
 		},
@@ -59,8 +58,7 @@ func serve(env Env, cfg *cli.Config) int {
 	}
 	// The listener and every target's sockets are opened while the process may still hold the
 	// privileges they need; then they are dropped for good, before any answer is parsed or any
-	// request read. /probe opens its probers afterwards, unprivileged (ping sockets, UDP, TCP
-	// connect) until a shared probe.Mux preopens raw sockets here.
+	// request read. /probe's targets join the shared sockets preopened below.
 	srv, err := server.New(ctx, opts, cfg.Targets)
 	switch {
 	case errors.Is(err, probe.ErrPermission):
@@ -70,8 +68,12 @@ func serve(env Env, cfg *cli.Config) int {
 		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
 		return exitFail
 	}
-	// (With a shared probe.Mux, its Preopen of both families and the protocols /probe may ask
-	// for goes here, before the privileges go.)
+	// /probe may ask for any protocol of either family after the privileges are gone: the shared
+	// raw sockets for all of them are opened now. Without the privilege the Mux falls back per
+	// target (ping sockets, UDP, TCP connect), so only other failures are worth a word.
+	if err := mux.Preopen(opts.Probe, probe.ICMPProbes, probe.UDPProbes, probe.TCPProbes); err != nil && !errors.Is(err, probe.ErrPermission) {
+		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
+	}
 	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
 		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
 	} else if err != nil {
