@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzProbeRequest feeds /probe's query string and scrape-timeout header, both from the
@@ -17,6 +18,8 @@ func FuzzProbeRequest(f *testing.F) {
 		{"target=a&target=b", "-1"},
 		{"target=%00&count=1e3", "NaN"},
 		{"target=h&protocol=TCP&port=65535", "1e309"},
+		{"target=a%C2%85b", "1"},
+		{"target=fe80::1%25%FF", "1"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -29,7 +32,7 @@ func FuzzProbeRequest(f *testing.F) {
 				if req.count < 1 || req.count > maxCount || req.port < 0 || req.port > 65535 {
 					t.Errorf("%q: accepted %+v", query, req)
 				}
-				if req.target == "" || len(req.target) > maxTargetLen || strings.ContainsFunc(req.target, unicode.IsControl) {
+				if req.target == "" || len(req.target) > maxTargetLen || strings.ContainsFunc(req.target, unicode.IsControl) || !utf8.ValidString(req.target) {
 					t.Errorf("%q: accepted target %q", query, req.target)
 				}
 			} else if strings.ContainsAny(err.Error(), "\n\r") && !strings.ContainsAny(query, "\n\r%") {

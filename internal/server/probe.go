@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -62,7 +64,9 @@ func parseProbe(q url.Values, maxCount int) (probeRequest, error) {
 		return req, errors.New("missing target=HOST")
 	case len(req.target) > maxTargetLen:
 		return req, fmt.Errorf("target is longer than %d characters", maxTargetLen)
-	case strings.ContainsFunc(req.target, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' }):
+	case !utf8.ValidString(req.target) || strings.ContainsFunc(req.target, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == '/' }):
+		// The target becomes a label value, which must be UTF-8 (a zone, "%...", may be any
+		// bytes), and goes into log lines: no control or line-breaking character.
 		return req, fmt.Errorf("target %q is not a host name or address", req.target)
 	}
 	if q.Has("protocol") {

@@ -43,6 +43,11 @@ func TestParseProbe(t *testing.T) {
 		{query: "target=a%0Ab", err: "is not a host name or address"},
 		{query: "target=http://x/", err: "is not a host name or address"},
 		{query: "target=" + strings.Repeat("a", 254), err: "longer than 253"},
+		// Label values must be UTF-8, and no control character may reach a label or a log line.
+		{query: "target=a%C2%85b", err: "is not a host name or address"},
+		{query: "target=a%E2%80%A8b", err: "is not a host name or address"},
+		{query: "target=a%FFb", err: "is not a host name or address"},
+		{query: "target=fe80::1%25%FF", err: "is not a host name or address"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
@@ -370,6 +375,12 @@ func TestNewFailsOnAnUnknownTarget(t *testing.T) {
 	_, err := New(context.Background(), Options{Addr: "127.0.0.1:0", Open: n.open, Resolve: n.resolve}, []string{"198.18.5.2", "nowhere.test"})
 	if err == nil || !strings.Contains(err.Error(), "unknown host: nowhere.test") {
 		t.Errorf("error %v", err)
+	}
+	// A name that is not UTF-8 (an IPv6 zone may be any bytes) cannot be a label value: every
+	// scrape of /metrics would fail on it.
+	_, err = New(context.Background(), Options{Addr: "127.0.0.1:0", Open: n.open, Resolve: n.resolve}, []string{"198.18.5.2", "fe80::1%\xff"})
+	if err == nil || err.Error() != `target "fe80::1%\xff" is not UTF-8` {
+		t.Errorf("target not UTF-8: %v", err)
 	}
 	_, err = New(context.Background(), Options{Addr: "127.0.0.1:bad", Open: n.open, Resolve: n.resolve}, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "--serve: ") {

@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -104,6 +105,10 @@ func New(ctx context.Context, opts Options, targets []string) (*Server, error) {
 	tcfg := opts.Trace
 	tcfg.Count = 0 // without end
 	for _, name := range targets {
+		if !utf8.ValidString(name) {
+			// It is the target's label value: every scrape would fail on it.
+			return nil, fmt.Errorf("target %q is not UTF-8", name)
+		}
 		addr, err := opts.Resolve(ctx, name)
 		if err != nil {
 			return nil, err
