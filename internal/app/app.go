@@ -229,20 +229,8 @@ type session struct {
 // open opens the prober and scheduler for the target name, resolved to target.
 func open(cfg *cli.Config, name string, target netip.Addr, host string, names *resolve.Resolver, as *asinfo.Lookups,
 	newProber func(probe.Config, ...probe.Protocol) (*probe.Switch, error)) (*session, error) {
-	pcfg := probe.Config{
-		Target:    target,
-		Source:    cfg.Source,
-		Interface: cfg.Interface,
-		Size:      cfg.Size,
-		Pattern:   cfg.Pattern,
-		TOS:       cfg.TOS,
-		Mark:      cfg.Mark,
-		Protocol:  cfg.Protocol,
-		Port:      cfg.Port,
-		LocalPort: cfg.LocalPort,
-		Paris:     cfg.Paris,
-		Timeout:   cfg.Timeout,
-	}
+	pcfg := probeConfig(cfg)
+	pcfg.Target = target
 	// The live UI may switch to ICMP or TCP later, when privileges are gone: open them now (raw
 	// TCP only opens with the privilege, else the key gets the unprivileged connect prober).
 	var early []probe.Protocol
@@ -253,15 +241,7 @@ func open(cfg *cli.Config, name string, target netip.Addr, host string, names *r
 	if err != nil {
 		return nil, err
 	}
-	tr := trace.New(p, target, trace.Config{
-		First:      cfg.First,
-		Max:        cfg.Max,
-		MaxUnknown: cfg.MaxUnknown,
-		Count:      cfg.Count,
-		Interval:   cfg.Interval,
-		Timeout:    cfg.Timeout,
-		Grace:      cfg.Grace,
-	})
+	tr := trace.New(p, target, traceConfig(cfg))
 	// Sequence numbers still awaiting an answer are never reused, so an interval so short that
 	// more probes than the prober can tell apart would be in flight within -Z is refused now,
 	// in the options' words, rather than when the run starts.
@@ -282,6 +262,36 @@ func open(cfg *cli.Config, name string, target netip.Addr, host string, names *r
 		})
 	}
 	return &session{cfg: cfg, name: name, target: target, host: host, prober: p, tracer: tr, names: names, as: as}, nil
+}
+
+// probeConfig is how the options ask every target to be probed; Target is left to the caller.
+func probeConfig(cfg *cli.Config) probe.Config {
+	return probe.Config{
+		Source:    cfg.Source,
+		Interface: cfg.Interface,
+		Size:      cfg.Size,
+		Pattern:   cfg.Pattern,
+		TOS:       cfg.TOS,
+		Mark:      cfg.Mark,
+		Protocol:  cfg.Protocol,
+		Port:      cfg.Port,
+		LocalPort: cfg.LocalPort,
+		Paris:     cfg.Paris,
+		Timeout:   cfg.Timeout,
+	}
+}
+
+// traceConfig is how the options pace every target's rounds.
+func traceConfig(cfg *cli.Config) trace.Config {
+	return trace.Config{
+		First:      cfg.First,
+		Max:        cfg.Max,
+		MaxUnknown: cfg.MaxUnknown,
+		Count:      cfg.Count,
+		Interval:   cfg.Interval,
+		Timeout:    cfg.Timeout,
+		Grace:      cfg.Grace,
+	}
 }
 
 func (s *session) close() {

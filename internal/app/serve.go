@@ -12,7 +12,6 @@ import (
 	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/privs"
 	"github.com/mtr-go/mtr-go/internal/server"
-	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/probe"
 )
 
@@ -29,28 +28,9 @@ func serve(env Env, cfg *cli.Config) int {
 		LossWindow: cfg.Serve.LossWindow,
 		MaxCount:   cfg.Serve.MaxCount,
 		MaxProbes:  cfg.Serve.MaxProbes,
-		Probe: probe.Config{
-			Source:    cfg.Source,
-			Interface: cfg.Interface,
-			Size:      cfg.Size,
-			Pattern:   cfg.Pattern,
-			TOS:       cfg.TOS,
-			Mark:      cfg.Mark,
-			Protocol:  cfg.Protocol,
-			Port:      cfg.Port,
-			LocalPort: cfg.LocalPort,
-			Paris:     cfg.Paris,
-			Timeout:   cfg.Timeout,
-		},
-		Trace: trace.Config{
-			First:      cfg.First,
-			Max:        cfg.Max,
-			MaxUnknown: cfg.MaxUnknown,
-			Interval:   cfg.Interval,
-			Timeout:    cfg.Timeout,
-			Grace:      cfg.Grace,
-		},
-		Open: mux.Open,
+		Probe:      probeConfig(cfg),
+		Trace:      traceConfig(cfg), // the server ignores -c (refused with --serve anyway)
+		Open:       mux.Open,
 		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
 			return lookupHost(ctx, host, cfg.Family)
 		},
