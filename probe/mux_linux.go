@@ -106,33 +106,10 @@ func (m *Mux) Open(cfg Config) (Prober, error) {
 		return nil, err
 	}
 	p, err := m.openShared(n, cfg.ID)
-	if err == nil {
-		return p, nil
+	if err != nil {
+		return unprivileged(cfg, err)
 	}
-	if !errors.Is(err, ErrPermission) {
-		return nil, err
-	}
-	switch cfg.Protocol {
-	case TCPProbes:
-		if cfg.Mark != 0 {
-			return nil, fmt.Errorf("a firewall mark on TCP probes needs raw sockets (root or CAP_NET_RAW): %w", err)
-		}
-		t, terr := OpenTCP(cfg)
-		if terr != nil {
-			return nil, terr
-		}
-		return t, nil
-	case ICMPProbes:
-		d, derr := OpenDgram(cfg)
-		if derr == nil {
-			return d, nil
-		}
-		if errors.Is(derr, ErrPermission) {
-			return nil, fmt.Errorf("%w (%w)", ErrNoPrivilege, err)
-		}
-		return nil, derr
-	}
-	return nil, err
+	return p, nil
 }
 
 // prepare checks cfg and fills in what the shared sockets need to be chosen.

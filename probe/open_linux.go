@@ -19,39 +19,48 @@ func OpenProber(cfg Config) (Prober, error) {
 		return u, nil
 	case TCPProbes:
 		r, err := OpenTCPRaw(cfg)
-		if err == nil {
-			return r, nil
+		if err != nil {
+			return unprivileged(cfg, err)
 		}
-		if !errors.Is(err, ErrPermission) {
-			return nil, err
+		return r, nil
+	case ICMPProbes:
+		p, err := Open(cfg)
+		if err != nil {
+			return unprivileged(cfg, err)
 		}
+		return p, nil
+	}
+	return nil, fmt.Errorf("probe: unknown protocol %v", cfg.Protocol)
+}
+
+// unprivileged is what OpenProber and Mux.Open fall back to when the raw socket for cfg failed
+// with err: for want of privilege (ErrPermission), the prober that needs none, or an error
+// saying why there is none; any other err as it is.
+func unprivileged(cfg Config, err error) (Prober, error) {
+	if !errors.Is(err, ErrPermission) {
+		return nil, err
+	}
+	switch cfg.Protocol {
+	case TCPProbes:
 		if cfg.Mark != 0 {
 			// Setting SO_MARK needs CAP_NET_ADMIN, which is gone once the sockets are open, and
 			// the connect prober opens one per probe after that.
 			return nil, fmt.Errorf("a firewall mark on TCP probes needs raw sockets (root or CAP_NET_RAW): %w", err)
 		}
-		t, err := OpenTCP(cfg)
-		if err != nil {
-			return nil, err
+		t, terr := OpenTCP(cfg)
+		if terr != nil {
+			return nil, terr
 		}
 		return t, nil
 	case ICMPProbes:
-	default:
-		return nil, fmt.Errorf("probe: unknown protocol %v", cfg.Protocol)
+		d, derr := OpenDgram(cfg)
+		if derr == nil {
+			return d, nil
+		}
+		if errors.Is(derr, ErrPermission) {
+			return nil, fmt.Errorf("%w (%w)", ErrNoPrivilege, err)
+		}
+		return nil, derr
 	}
-	p, err := Open(cfg)
-	if err == nil {
-		return p, nil
-	}
-	if !errors.Is(err, ErrPermission) {
-		return nil, err
-	}
-	d, derr := OpenDgram(cfg)
-	if derr == nil {
-		return d, nil
-	}
-	if errors.Is(derr, ErrPermission) {
-		return nil, fmt.Errorf("%w (%w)", ErrNoPrivilege, err)
-	}
-	return nil, derr
+	return nil, err
 }
