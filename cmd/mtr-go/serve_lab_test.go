@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -460,5 +461,52 @@ func TestLabExporterAsTheUnitRunsIt(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "without --serve-allow") {
 		t.Errorf("/probe under the unit's options: %d %q", resp.StatusCode, b)
+	}
+
+	// With --serve-allow (the README's `systemctl edit`), /probe traces after the capability is
+	// gone, over every protocol and family, through the raw sockets opened at start: ICMP does
+	// not need ping sockets, which are off in this namespace.
+	if err := lab.Command(context.Background(), "sysctl", "-qw", "net.ipv4.ping_group_range=1 0").Run(); err != nil {
+		t.Fatal(err)
+	}
+	allowArgs := slices.Clone(args)
+	allowArgs[i+1] = "127.0.0.1:9817"
+	allowArgs = append(allowArgs, "--serve-allow", "198.18.0.0/15,2001:db8::/32")
+	cmd2 := lab.Command(context.Background(), "setpriv", append(setpriv, allowArgs...)...)
+	log2, err := os.Create(filepath.Join(t.TempDir(), "exporter-allow.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd2.Stdout, cmd2.Stderr = log2, log2
+	if err := cmd2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd2.Process.Signal(os.Interrupt)
+		_ = cmd2.Wait()
+		out, _ := os.ReadFile(log2.Name())
+		t.Logf("mtr-go %v:\n%s", allowArgs[1:], out)
+	})
+	for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
+		for _, proto := range []string{"icmp", "udp", "tcp"} {
+			url := fmt.Sprintf("http://127.0.0.1:9817/probe?target=%s&protocol=%s&count=2", target, proto)
+			var status int
+			var body string
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				resp, err := c.Get(url)
+				if err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					status, body = resp.StatusCode, string(b)
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %v", url, err)
+				}
+			}
+			if status != http.StatusOK || !strings.Contains(body, "\nprobe_success 1\n") {
+				t.Errorf("%s as the unit runs it, with --serve-allow and no ping sockets: %d\n%s", url, status, body)
+			}
+		}
 	}
 }
