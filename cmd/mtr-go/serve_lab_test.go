@@ -399,21 +399,26 @@ func TestLabExporterAsTheUnitRunsIt(t *testing.T) {
 	setpriv := []string{"--reuid", "65534", "--regid", "65534", "--clear-groups",
 		"--inh-caps", "-all,+net_raw", "--ambient-caps", "+net_raw", "--bounding-set", "-all,+net_raw", "--no-new-privs"}
 
-	log, err := os.Create(filepath.Join(t.TempDir(), "exporter.log"))
-	if err != nil {
-		t.Fatal(err)
+	// start runs the exporter with args as the unit would, until the test ends.
+	start := func(args []string) *exec.Cmd {
+		log, err := os.Create(filepath.Join(t.TempDir(), "exporter.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := lab.Command(context.Background(), "setpriv", append(slices.Clone(setpriv), args...)...)
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			_ = cmd.Wait()
+			out, _ := os.ReadFile(log.Name())
+			t.Logf("mtr-go %v:\n%s", args[1:], out)
+		})
+		return cmd
 	}
-	cmd := lab.Command(context.Background(), "setpriv", append(setpriv, args...)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		out, _ := os.ReadFile(log.Name())
-		t.Logf("mtr-go %v:\n%s", args[1:], out)
-	})
+	cmd := start(args)
 
 	i := slices.Index(args, "--serve")
 	if i < 0 || i+1 >= len(args) {
@@ -472,21 +477,7 @@ func TestLabExporterAsTheUnitRunsIt(t *testing.T) {
 	allowArgs := slices.Clone(args)
 	allowArgs[i+1] = "127.0.0.1:9817"
 	allowArgs = append(allowArgs, "--serve-allow", "198.18.0.0/15,2001:db8::/32")
-	cmd2 := lab.Command(context.Background(), "setpriv", append(setpriv, allowArgs...)...)
-	log2, err := os.Create(filepath.Join(t.TempDir(), "exporter-allow.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd2.Stdout, cmd2.Stderr = log2, log2
-	if err := cmd2.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd2.Process.Signal(os.Interrupt)
-		_ = cmd2.Wait()
-		out, _ := os.ReadFile(log2.Name())
-		t.Logf("mtr-go %v:\n%s", allowArgs[1:], out)
-	})
+	start(allowArgs)
 	for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
 		for _, proto := range []string{"icmp", "udp", "tcp"} {
 			url := fmt.Sprintf("http://127.0.0.1:9817/probe?target=%s&protocol=%s&count=2", target, proto)
