@@ -31,6 +31,7 @@ func serve(env Env, cfg *cli.Config) int {
 		Probe:      probeConfig(cfg),
 		Trace:      traceConfig(cfg), // the server ignores -c (refused with --serve anyway)
 		Open:       mux.Open,
+		Dropped:    mux.Stats,
 		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
 			return lookupHost(ctx, host, cfg.Family)
 		},

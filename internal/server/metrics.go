@@ -12,6 +12,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/internal/vocab"
+	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -56,7 +57,13 @@ var (
 		[]string{"target", "ttl", "kind"}, nil)
 )
 
-var descs = []*prometheus.Desc{descTarget, descSent, descAnswered, descLoss, descRTT, descAddr, descChanges, descDestTTL, descDestLoss, descFinding}
+// descDropped is the process's, not a target's: answers that arrived but were lost before their
+// target's scheduler saw them, so counted as lost probes (/metrics only).
+var descDropped = prometheus.NewDesc("mtrgo_answers_dropped_total", droppedHelp, []string{"reason"}, nil)
+
+const droppedHelp = `Answers lost inside mtr-go, so counted as lost probes: reason="queue", a target's queue was full; "receive_buffer", the kernel dropped datagrams of a full socket receive buffer. Above 0, some of the loss shown is mtr-go's own.`
+
+var descs = []*prometheus.Desc{descTarget, descSent, descAnswered, descLoss, descRTT, descAddr, descChanges, descDestTTL, descDestLoss, descFinding, descDropped}
 
 // source is what a watch reads its statistics from: a *trace.Tracer, or a fixed path in tests.
 type source interface {
@@ -127,6 +134,7 @@ func (w *watch) histograms() map[int]histogram {
 type collector struct {
 	lossWindow int
 	watches    []*watch
+	dropped    func() probe.MuxStats // nil: not exported (a /probe's registry)
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
@@ -138,6 +146,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, w := range c.watches {
 		c.collect(w, ch)
+	}
+	if c.dropped != nil {
+		st := c.dropped()
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(st.QueueFull), "queue")
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(st.KernelDrops), "receive_buffer")
 	}
 }
 

@@ -289,3 +289,26 @@ func TestAnalysisFollowsTheWindow(t *testing.T) {
 		t.Errorf("%d loss series, want 3", v)
 	}
 }
+
+// TestDroppedAnswersAreExported: what the shared sockets lost inside the process is on /metrics,
+// by reason, so loss of mtr-go's own making can be told from the path's; a /probe's registry,
+// which has no such counts, shows none.
+func TestDroppedAnswersAreExported(t *testing.T) {
+	p, _ := loadBalanced()
+	w := newWatch("lab.example", dest, probe.ICMPProbes, fixed{p}, nil)
+	c := &collector{lossWindow: 100, watches: []*watch{w}, dropped: func() probe.MuxStats {
+		return probe.MuxStats{Demuxed: 100, Foreign: 7, QueueFull: 3, KernelDrops: 5}
+	}}
+	want := `# HELP mtrgo_answers_dropped_total ` + droppedHelp + `
+# TYPE mtrgo_answers_dropped_total counter
+mtrgo_answers_dropped_total{reason="queue"} 3
+mtrgo_answers_dropped_total{reason="receive_buffer"} 5
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "mtrgo_answers_dropped_total"); err != nil {
+		t.Error(err)
+	}
+	c.dropped = nil
+	if n := testutil.CollectAndCount(c, "mtrgo_answers_dropped_total"); n != 0 {
+		t.Errorf("%d dropped-answer series without a Mux's counts", n)
+	}
+}

@@ -48,6 +48,9 @@ type Options struct {
 
 	Open    Opener
 	Resolve Resolver
+	// Dropped, if set, counts the answers lost inside this process (a shared probe.Mux's
+	// Stats), exported so that loss of mtr-go's own making can be told from the path's.
+	Dropped func() probe.MuxStats
 	Log     io.Writer // where a stopped tracer or an HTTP error is told, one line each
 }
 
@@ -120,7 +123,7 @@ func New(ctx context.Context, opts Options, targets []string) (*Server, error) {
 		s.targets = append(s.targets, t)
 	}
 	s.reg = prometheus.NewRegistry()
-	c := &collector{lossWindow: opts.LossWindow}
+	c := &collector{lossWindow: opts.LossWindow, dropped: opts.Dropped}
 	for _, t := range s.targets {
 		c.watches = append(c.watches, t.watch)
 	}
