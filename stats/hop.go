@@ -46,10 +46,12 @@ func (l Label) SBit() int {
 	return 0
 }
 
-// Result is one probe in a hop's history.
+// Result is one probe in a hop's history. RTT comes first so the struct packs into 16 bytes,
+// not 24: every hop of every target holds HistoryLen of them, a third of the memory of a run of
+// a thousand targets.
 type Result struct {
-	Seq     uint16
 	RTT     time.Duration
+	Seq     uint16
 	Pending bool // sent and not (yet) answered; lost once a newer probe went out
 }
 
