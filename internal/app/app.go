@@ -148,6 +148,9 @@ func Main(env Env) int {
 	}
 
 	errs := runAll(ctx, sessions, view, env)
+	if w := dropWarning(mux.Stats()); w != "" {
+		fmt.Fprintln(env.Stderr, w)
+	}
 	if ctx.Err() != nil {
 		return exitInterrupted
 	}
@@ -158,6 +161,17 @@ func Main(env Env) int {
 		}
 	}
 	return code
+}
+
+// dropWarning says, if any answer was lost inside mtr-go (a target's queue full, a socket's
+// receive buffer full), that some of the loss reported is its own and not the path's; "" if
+// none was.
+func dropWarning(st probe.MuxStats) string {
+	if st.QueueFull == 0 && st.KernelDrops == 0 {
+		return ""
+	}
+	return fmt.Sprintf("mtr-go: warning: answers were lost inside mtr-go (%d to full target queues, %d datagrams to full receive buffers): some of the loss shown is its own, not the path's; fewer targets at once or a longer -i avoid it",
+		st.QueueFull, st.KernelDrops)
 }
 
 // A view shows one session's results; it returns when the session is over for it (rounds done,

@@ -88,3 +88,16 @@ func TestLiveProtocolSwitchRespectsTheIntervalFloor(t *testing.T) {
 		t.Errorf("switch to TCP at -i 0.02: %v, protocol %v", err, f.proto)
 	}
 }
+
+func TestDropWarning(t *testing.T) {
+	if w := dropWarning(probe.MuxStats{Demuxed: 1000, Foreign: 50}); w != "" {
+		t.Errorf("no answer lost inside mtr-go, yet: %q", w)
+	}
+	want := "mtr-go: warning: answers were lost inside mtr-go (3 to full target queues, 0 datagrams to full receive buffers): some of the loss shown is its own, not the path's; fewer targets at once or a longer -i avoid it"
+	if w := dropWarning(probe.MuxStats{QueueFull: 3}); w != want {
+		t.Errorf("got %q\nwant %q", w, want)
+	}
+	if w := dropWarning(probe.MuxStats{KernelDrops: 7}); !strings.Contains(w, "7 datagrams to full receive buffers") {
+		t.Errorf("kernel drops: %q", w)
+	}
+}
