@@ -26,8 +26,9 @@ var rttBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 
 // The metrics. Labels: target is the target as typed (on the command line, in -F, or /probe's
 // target=), ttl the hop's TTL (at most -m values per target), address only on the info
-// metrics, kind one of analyze's twelve finding kinds. Series per target are therefore about
-// 7 per hop plus maxAddrsPerHop addresses, the histogram's buckets and the findings.
+// metrics, kind one of analyze's twelve finding kinds. Series per target are therefore 5
+// per hop (sent, answered, loss, RTT sum and count) plus maxAddrsPerHop addresses and the
+// histogram's len(rttBuckets)+1 buckets, 4 per target, and the findings.
 var (
 	descTarget = prometheus.NewDesc("mtrgo_target_info",
 		"The target traced: its address and probe protocol (always 1).",
