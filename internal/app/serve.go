@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/mtr-go/mtr-go/internal/cli"
@@ -22,6 +23,11 @@ func serve(env Env, cfg *cli.Config) int {
 	// Every target, and every /probe, shares one socket per family and protocol.
 	mux := probe.NewMux(probe.MuxOptions{})
 	defer mux.Close()
+	// server.New resolves the targets one after another: they are looked up several at once
+	// first, so a long -F list waits for its slowest lookups, not for all of them in a row.
+	resolve, started := prelookup(ctx, cfg.Targets, func(ctx context.Context, host string) (netip.Addr, error) {
+		return lookupHost(ctx, host, cfg.Family)
+	})
 	opts := server.Options{
 		Addr:       cfg.Serve.Addr,
 		Allow:      cfg.Serve.Allow,
@@ -32,15 +38,14 @@ func serve(env Env, cfg *cli.Config) int {
 		Trace:      traceConfig(cfg), // the server ignores -c (refused with --serve anyway)
 		Open:       mux.Open,
 		Dropped:    mux.Stats,
-		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
-			return lookupHost(ctx, host, cfg.Family)
-		},
-		Log: env.Stderr,
+		Resolve:    resolve,
+		Log:        env.Stderr,
 	}
 	// The listener and every target's sockets are opened while the process may still hold the
 	// privileges they need; then they are dropped for good, before any answer is parsed or any
 	// request read. /probe's targets join the shared sockets preopened below.
 	srv, err := server.New(ctx, opts, cfg.Targets)
+	started()
 	switch {
 	case errors.Is(err, probe.ErrPermission):
 		fmt.Fprintf(env.Stderr, "mtr-go: no permission to open ICMP sockets: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s), or allow unprivileged ICMP (sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"); -u or -T probes need none of these\n", selfPath())
@@ -71,4 +76,27 @@ func serve(env Env, cfg *cli.Config) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// prelookup looks names up with lookup, several at once (resolveAll), and returns a lookup that
+// answers for those names from these results until started is called, and afresh for any name
+// after: the exporter's own targets are resolved once at start, /probe's per request.
+func prelookup(ctx context.Context, names []string, lookup func(context.Context, string) (netip.Addr, error)) (
+	resolve func(context.Context, string) (netip.Addr, error), started func()) {
+	addrs, errs := resolveAll(ctx, names, lookup)
+	index := make(map[string]int, len(names))
+	for i, name := range names {
+		index[name] = i
+	}
+	var known atomic.Pointer[map[string]int]
+	known.Store(&index)
+	resolve = func(ctx context.Context, host string) (netip.Addr, error) {
+		if m := known.Load(); m != nil {
+			if i, ok := (*m)[host]; ok {
+				return addrs[i], errs[i]
+			}
+		}
+		return lookup(ctx, host)
+	}
+	return resolve, func() { known.Store(nil) }
 }
