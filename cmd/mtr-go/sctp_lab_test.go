@@ -133,10 +133,18 @@ func (r *sctpResponder) serve(fd int, v4 bool) {
 	}
 }
 
-// sctpAnswerTo builds the answer to an INIT packet, or nil. The checksum is computed here from
-// the standard's definition, not by mtr-go's code.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// sctpAnswerTo builds the answer to an INIT packet, or nil. Like a real SCTP stack it drops a
+// packet with a bad checksum or a non-zero verification tag. Checksums are computed here with
+// hash/crc32, not by mtr-go's code.
 func sctpAnswerTo(init []byte) []byte {
-	if len(init) < 32 || init[12] != 1 {
+	if len(init) < 32 || init[12] != 1 || wire.BigEndian.Uint32(init[4:]) != 0 {
+		return nil
+	}
+	zeroed := append([]byte(nil), init...)
+	clear(zeroed[8:12])
+	if crc32.Checksum(zeroed, castagnoli) != wire.LittleEndian.Uint32(init[8:]) {
 		return nil
 	}
 	b := make([]byte, 12, 40)
@@ -156,7 +164,7 @@ func sctpAnswerTo(init []byte) []byte {
 	default:
 		return nil
 	}
-	wire.LittleEndian.PutUint32(b[8:], crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+	wire.LittleEndian.PutUint32(b[8:], crc32.Checksum(b, castagnoli))
 	return b
 }
 
