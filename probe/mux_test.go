@@ -443,21 +443,43 @@ func BenchmarkDemux(b *testing.B) {
 		proto Protocol
 		build func(tg *muxTarget) []byte
 		feed  func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time)
+		alone bool // one target per address: an 8-byte quote names no cookie
 	}{
 		{"ICMP", ICMPProbes,
 			func(tg *muxTarget) []byte { return icmpErrorQuoting(false, tg.addr, tg.id, 1) },
-			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.icmp(msg, router4, false, at, nil) }},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.icmp(msg, router4, false, at, nil) }, false},
 		{"TCP-error", TCPProbes,
 			func(tg *muxTarget) []byte {
 				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoTCP, source4, tg.addr, 0, 0, synQuote(tg.flow, 1)))
 			},
-			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpError(msg, router4, false, at, nil) }},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpError(msg, router4, false, at, nil) }, false},
 		{"TCP-RST", TCPProbes,
 			func(tg *muxTarget) []byte { return synReply(tg.flow, 1, tcpFlagRST|tcpFlagACK) },
-			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpSegment(msg, tg.addr, at, nil) }},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpSegment(msg, tg.addr, at, nil) }, false},
+		{"SCTP-error", SCTPProbes,
+			func(tg *muxTarget) []byte {
+				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoSCTP, source4, tg.addr, 0, 0, initOf(tg.flow, 1)))
+			},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) {
+				d.sctpError(msg, router4, false, at, nil)
+			}, false},
+		{"SCTP-8-byte-quote", SCTPProbes,
+			func(tg *muxTarget) []byte {
+				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoSCTP, source4, tg.addr, 0, 0, initOf(tg.flow, 1)[:8]))
+			},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) {
+				d.sctpError(msg, router4, false, at, nil)
+			}, true},
+		{"SCTP-INIT-ACK", SCTPProbes,
+			func(tg *muxTarget) []byte { return sctpAnswer(initOf(tg.flow, 1), sctpChunkInitAck, 0, 0) },
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.sctpPacket(msg, tg.addr, at, nil) }, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			f := newDemuxFixture(b, 1000, bc.proto, false, addr4)
+			addrOf := addr4
+			if bc.alone {
+				addrOf = func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}) }
+			}
+			f := newDemuxFixture(b, 1000, bc.proto, false, addrOf)
 			msgs := make([][]byte, len(f.targets))
 			for i, tg := range f.targets {
 				msgs[i] = bc.build(tg)

@@ -35,15 +35,17 @@ const (
 	v6NextHeaderOffset  = 6 // where a parameter problem about the fixed header's next header points
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+var (
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+	zeroSum    [4]byte // a checksum field as the CRC sees it; global, so no probe allocates it
+)
 
 // sctpChecksum is the CRC32c of an SCTP packet computed as if its checksum field were zero. It
 // goes on the wire little-endian (RFC 9260 appendix A: the CRC's bit order is reflected), unlike
 // every other SCTP field.
 func sctpChecksum(pkt []byte) uint32 {
-	var zero [4]byte
 	c := crc32.Update(0, castagnoli, pkt[:8])
-	c = crc32.Update(c, castagnoli, zero[:])
+	c = crc32.Update(c, castagnoli, zeroSum[:])
 	return crc32.Update(c, castagnoli, pkt[sctpHdrLen:])
 }
 
