@@ -205,3 +205,22 @@ func TestLabSCTPReachedByINITACKAndABORT(t *testing.T) {
 		}
 	})
 }
+
+// TestLabSCTPPrivileges: SCTP probes need raw sockets and nothing more (no SCTP module, unlike
+// mtr's): an ordinary user gets one line saying so, the same user with the capability traces.
+func TestLabSCTPPrivileges(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 2})
+	args := []string{"-S", "-r", "-n", "-c", "2", "-i", "1", "-G", "0.5", lab.Target4.String()}
+	name, nargs := asNobody(nobodyCopy(t, false), args...)
+	out, errOut, err := runErr(lab, name, nargs...)
+	if err == nil || out != "" || strings.Count(errOut, "\n") != 1 ||
+		!strings.Contains(errOut, "raw sockets, which SCTP probes need") || strings.Contains(errOut, "ICMP") {
+		t.Errorf("without privilege: %v, stdout %q, stderr %q; want one line about raw sockets for SCTP", err, out, errOut)
+	}
+	name, nargs = asNobody(nobodyCopy(t, true), args...)
+	out, errOut, err = runErr(lab, name, nargs...)
+	if err != nil {
+		t.Fatalf("with cap_net_raw: %v: %s", err, errOut)
+	}
+	checkSCTPReport(t, parseReport(t, out), family{"IPv4", lab.Target4, lab.Hops4}, 2)
+}
