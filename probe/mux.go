@@ -413,7 +413,8 @@ func (d *demuxTable) tcpErrorMatch(b []byte, from netip.Addr, is6 bool) (*muxTar
 
 // sctpLookup finds the SCTP target of a packet to or from (addr, port) keyed by cookie, or, when
 // the packet carries no cookie (an 8-byte quote, an ABORT with the T bit), the one classic target
-// at that address and port: with several, a source port alone cannot tell whose probe it was.
+// at that address and port: with several, a source port alone cannot tell whose probe it was
+// (classic ports overlap, see portOffset, and a Paris port may lie among them).
 func (d *demuxTable) sctpLookup(addr netip.Addr, port, cookie uint16, hasCookie bool) (*muxTarget, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()

@@ -496,9 +496,9 @@ func BenchmarkDemux(b *testing.B) {
 	}
 }
 
-// TestDemuxSCTP: answers to SCTP targets, three classic ones (A and B at one address, C alone)
-// and a Paris one (D, alone at its address). An answer without a cookie (an 8-byte quote, an
-// ABORT with the T bit) goes by address and port, so only to a classic target alone there.
+// TestDemuxSCTP: answers to SCTP targets, four classic ones (A and B at one address, C alone, E
+// beside the Paris D). An answer without a cookie (an 8-byte quote, an ABORT with the T bit) goes
+// by address and port, so only to a classic target alone there: D's Paris port may be one of E's.
 func TestDemuxSCTP(t *testing.T) {
 	for _, is6 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("is6=%v", is6), func(t *testing.T) {
@@ -506,9 +506,9 @@ func TestDemuxSCTP(t *testing.T) {
 			if is6 {
 				tgt, oth, rtr, third = target6, other6, router6, netip.MustParseAddr("2001:db8:7::9")
 			}
-			addrs := []netip.Addr{tgt, tgt, oth, third}
-			f := newDemuxFixture(t, 4, SCTPProbes, is6, func(i int) netip.Addr { return addrs[i] })
-			d := f.targets[3]
+			addrs := []netip.Addr{tgt, tgt, oth, third, third}
+			f := newDemuxFixture(t, 5, SCTPProbes, is6, func(i int) netip.Addr { return addrs[i] })
+			d, e := f.targets[3], f.targets[4]
 			f.tab.remove(d, SCTPProbes)
 			d.flow.paris = 20000
 			d.q, d.closed = make(chan Reply, 4), false
@@ -556,6 +556,8 @@ func TestDemuxSCTP(t *testing.T) {
 				{"8-byte quote for A, beside B", false, quote(a, 3, 8), rtr, -1, 0, 0},
 				{"8-byte quote for C alone", false, quote(c, 5, 8), rtr, 2, 5, TimeExceeded},
 				{"8-byte quote for Paris D", false, quote(d, 5, 8), rtr, -1, 0, 0},
+				{"8-byte quote for E, classic beside Paris D", false, quote(e, 6, 8), rtr, -1, 0, 0},
+				{"whole quote for E", false, quote(e, 6, 32), rtr, 4, 6, TimeExceeded},
 				{"no SCTP at A", false, noSCTP(a, 11), tgt, 0, 11, Reached},
 				{"no SCTP at C, said by a router", false, noSCTP(c, 11), rtr, map[bool]int{false: 2, true: -1}[is6], 11, Unreachable},
 				{"truncated", false, quote(b, 3, 32)[:20], rtr, -1, 0, 0},
