@@ -145,6 +145,9 @@ func (s *rawICMP) configure(cfg Config, echo bool) error {
 		f.Accept(ipv6.ICMPTypeTimeExceeded)
 		f.Accept(ipv6.ICMPTypeDestinationUnreachable)
 		f.Accept(ipv6.ICMPTypePacketTooBig)
+		// How a host without SCTP answers an SCTP probe. Other probers' parsers drop it, and
+		// nobody sends it unasked, so it costs them nothing.
+		f.Accept(ipv6.ICMPTypeParameterProblem)
 		if err := s.p6.SetICMPFilter(&f); err != nil {
 			return fmt.Errorf("ICMPv6 filter: %w", err)
 		}

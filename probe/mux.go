@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,19 +115,21 @@ type tcpKey struct {
 // target are counted as foreign and dropped.
 type demuxTable struct {
 	mu     sync.RWMutex
-	echo   map[uint16]*muxTarget     // ICMP: by echo identifier
-	tcp    map[tcpKey]*muxTarget     // raw TCP: by address, port and cookie
-	udp    map[netip.Addr]*muxTarget // UDP: by address without zone (one target per address and socket)
-	slots  map[uint16]*muxTarget     // by transmit-stamp slot
-	bySlot sync.Map                  // slots again, for the stamp reader, which may run inside a delivery (offer)
-	next   uint16                    // where the search for a free slot starts
-	closed bool                      // the socket is closed: no new targets
+	echo   map[uint16]*muxTarget           // ICMP: by echo identifier
+	tcp    map[tcpKey]*muxTarget           // raw TCP: by address, port and cookie
+	sctp   map[tcpKey]*muxTarget           // SCTP: by address, port and cookie
+	sctpTo map[netip.AddrPort][]*muxTarget // SCTP: by address and port, for answers that carry no cookie
+	udp    map[netip.Addr]*muxTarget       // UDP: by address without zone (one target per address and socket)
+	slots  map[uint16]*muxTarget           // by transmit-stamp slot
+	bySlot sync.Map                        // slots again, for the stamp reader, which may run inside a delivery (offer)
+	next   uint16                          // where the search for a free slot starts
+	closed bool                            // the socket is closed: no new targets
 	stats  *muxStats
 }
 
 func newDemuxTable(stats *muxStats) *demuxTable {
-	return &demuxTable{echo: map[uint16]*muxTarget{}, tcp: map[tcpKey]*muxTarget{},
-		udp: map[netip.Addr]*muxTarget{}, slots: map[uint16]*muxTarget{}, stats: stats}
+	return &demuxTable{echo: map[uint16]*muxTarget{}, tcp: map[tcpKey]*muxTarget{}, sctp: map[tcpKey]*muxTarget{},
+		sctpTo: map[netip.AddrPort][]*muxTarget{}, udp: map[netip.Addr]*muxTarget{}, slots: map[uint16]*muxTarget{}, stats: stats}
 }
 
 var errTableClosed = errors.New("probe: the mux is closed")
@@ -152,6 +155,10 @@ func (d *demuxTable) add(t *muxTarget, proto Protocol) error {
 		if _, ok := d.tcp[t.tcpKey()]; ok {
 			return fmt.Errorf("probe: TCP cookie %d in use towards %s port %d", t.id, t.addr, t.flow.port)
 		}
+	case SCTPProbes:
+		if _, ok := d.sctp[t.tcpKey()]; ok {
+			return fmt.Errorf("probe: SCTP cookie %d in use towards %s port %d", t.id, t.addr, t.flow.port)
+		}
 	case UDPProbes:
 		if _, ok := d.udp[t.addr.WithZone("")]; ok {
 			return errAddrTaken
@@ -168,6 +175,10 @@ func (d *demuxTable) add(t *muxTarget, proto Protocol) error {
 		d.echo[t.id] = t
 	case TCPProbes:
 		d.tcp[t.tcpKey()] = t
+	case SCTPProbes:
+		d.sctp[t.tcpKey()] = t
+		to := t.sctpTo()
+		d.sctpTo[to] = append(d.sctpTo[to], t)
 	case UDPProbes:
 		d.udp[t.addr.WithZone("")] = t
 	}
@@ -190,6 +201,8 @@ func (t *muxTarget) tcpKey() tcpKey {
 	return tcpKey{addr: t.flow.target, port: t.flow.port, cookie: t.flow.cookie}
 }
 
+func (t *muxTarget) sctpTo() netip.AddrPort { return netip.AddrPortFrom(t.flow.target, t.flow.port) }
+
 // remove unregisters t and closes its queue. Removing a target twice does nothing.
 func (d *demuxTable) remove(t *muxTarget, proto Protocol) {
 	d.mu.Lock()
@@ -204,6 +217,14 @@ func (d *demuxTable) remove(t *muxTarget, proto Protocol) {
 		delete(d.echo, t.id)
 	case TCPProbes:
 		delete(d.tcp, t.tcpKey())
+	case SCTPProbes:
+		delete(d.sctp, t.tcpKey())
+		to := t.sctpTo()
+		if ts := slices.DeleteFunc(d.sctpTo[to], func(o *muxTarget) bool { return o == t }); len(ts) > 0 {
+			d.sctpTo[to] = ts
+		} else {
+			delete(d.sctpTo, to)
+		}
 	case UDPProbes:
 		delete(d.udp, t.addr.WithZone(""))
 	}
@@ -222,6 +243,8 @@ func (d *demuxTable) close() {
 	clear(d.slots)
 	clear(d.echo)
 	clear(d.tcp)
+	clear(d.sctp)
+	clear(d.sctpTo)
 	clear(d.udp)
 }
 
@@ -384,6 +407,111 @@ func (d *demuxTable) tcpErrorMatch(b []byte, from netip.Addr, is6 bool) (*muxTar
 	}
 	if ok {
 		r.MPLS = parseMPLS(b, is6)
+	}
+	return t, r, ok
+}
+
+// sctpLookup finds the SCTP target of a packet to or from (addr, port) keyed by cookie, or, when
+// the packet carries no cookie (an 8-byte quote, an ABORT with the T bit), the one classic target
+// at that address and port: with several, a source port alone cannot tell whose probe it was
+// (classic ports overlap, see portOffset, and a Paris port may lie among them).
+func (d *demuxTable) sctpLookup(addr netip.Addr, port, cookie uint16, hasCookie bool) (*muxTarget, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if hasCookie {
+		t, ok := d.sctp[tcpKey{addr: addr, port: port, cookie: cookie}]
+		return t, ok
+	}
+	ts := d.sctpTo[netip.AddrPortFrom(addr, port)]
+	if len(ts) != 1 || ts[0].flow.paris != 0 {
+		return nil, false
+	}
+	return ts[0], true
+}
+
+// sctpPacket demultiplexes an SCTP packet read from a shared raw SCTP socket (after any IPv4
+// header): an INIT-ACK or ABORT from the destination, keyed by its address, its port and the
+// cookie in its verification tag (our initiate tag).
+func (d *demuxTable) sctpPacket(pkt []byte, from netip.Addr, at time.Time, read func()) {
+	t, r, ok := d.sctpPacketMatch(pkt, from)
+	r.At = at
+	d.hand(t, r, ok, read)
+}
+
+func (d *demuxTable) sctpPacketMatch(pkt []byte, from netip.Addr) (*muxTarget, Reply, bool) {
+	if len(pkt) < sctpHdrLen+4 || !from.IsValid() {
+		return nil, Reply{}, false
+	}
+	port := binary.BigEndian.Uint16(pkt)
+	t, ok := d.sctpLookup(from.WithZone(""), port, uint16(binary.BigEndian.Uint32(pkt[4:])>>16), true)
+	if !ok && pkt[sctpHdrLen] == sctpChunkAbort && pkt[sctpHdrLen+1]&sctpFlagT != 0 {
+		t, ok = d.sctpLookup(from.WithZone(""), port, 0, false)
+	}
+	if !ok {
+		return nil, Reply{}, false
+	}
+	r, ok := parseSCTPPacket(pkt, from, t.flow)
+	r.From = t.addr // the target as given, zone included
+	return t, r, ok
+}
+
+// sctpKeyOf reads the destination, port and (when quoted) cookie of the INIT an ICMP error
+// (after any IPv4 header) quotes.
+func sctpKeyOf(b []byte, is6 bool) (k tcpKey, hasCookie, ok bool) {
+	if len(b) < 8 {
+		return tcpKey{}, false, false
+	}
+	q := b[8:]
+	var th []byte
+	if is6 {
+		if (b[0] != v6TimeExceeded && b[0] != v6Unreachable && b[0] != v6ParamProblem) || len(q) < 40+8 || q[0]>>4 != 6 || q[6] != protoSCTP {
+			return tcpKey{}, false, false
+		}
+		k.addr, th = netip.AddrFrom16([16]byte(q[24:40])), q[40:]
+	} else {
+		if (b[0] != v4TimeExceeded && b[0] != v4Unreachable) || len(q) < 20 || q[0]>>4 != 4 || q[9] != protoSCTP {
+			return tcpKey{}, false, false
+		}
+		ihl := int(q[0]&0x0f) * 4
+		if ihl < 20 || len(q) < ihl+8 {
+			return tcpKey{}, false, false
+		}
+		k.addr, th = netip.AddrFrom4([4]byte(q[16:20])), q[ihl:]
+	}
+	k.port = binary.BigEndian.Uint16(th[2:])
+	tag, long := quotedInitTag(th)
+	k.cookie = uint16(tag >> 16)
+	return k, long, true
+}
+
+// sctpError demultiplexes an ICMP message about one of our INITs, read from the raw ICMP socket
+// of a shared SCTP group.
+func (d *demuxTable) sctpError(b []byte, from netip.Addr, is6 bool, at time.Time, read func()) {
+	t, r, ok := d.sctpErrorMatch(b, from, is6)
+	r.At = at
+	d.hand(t, r, ok, read)
+}
+
+func (d *demuxTable) sctpErrorMatch(b []byte, from netip.Addr, is6 bool) (*muxTarget, Reply, bool) {
+	key, hasCookie, ok := sctpKeyOf(b, is6)
+	if !ok || !from.IsValid() {
+		return nil, Reply{}, false
+	}
+	t, ok := d.sctpLookup(key.addr, key.port, key.cookie, hasCookie)
+	if !ok {
+		return nil, Reply{}, false
+	}
+	var r Reply
+	if is6 {
+		r, ok = parseSCTPErrV6(b, from, t.flow)
+	} else {
+		r, ok = parseSCTPErrV4(b, from, t.flow)
+	}
+	if ok && r.Kind != Reached {
+		r.MPLS = parseMPLS(b, is6)
+	}
+	if ok && r.Kind == Reached {
+		r.From = t.addr
 	}
 	return t, r, ok
 }

@@ -56,10 +56,11 @@ type muxLabTarget struct {
 	ttlOf map[uint16]int
 }
 
-// TestLabMux traces many targets at once through one Mux: in both families, with ICMP, UDP and
-// TCP, four addresses behind the same path (the destination and three more on its link), a
-// router on a shorter path, one address twice, and (UDP and TCP) another twice, once in Paris
-// mode. Every target numbers its probes from 0 like the others, so only the demultiplexer keeps
+// TestLabMux traces many targets at once through one Mux: in both families, with ICMP, UDP, TCP
+// and SCTP, four addresses behind the same path (the destination and three more on its link), a
+// router on a shorter path, one address twice, and (UDP, TCP, SCTP) another twice, once in Paris
+// mode. The lab's hosts have no SCTP: the destinations and the router answer SCTP's last probe
+// with protocol unreachable (IPv6: parameter problem). Every target numbers its probes from 0 like the others, so only the demultiplexer keeps
 // them apart: each answer must come from the hop of its own target's path at its probe's TTL,
 // and every probe must be answered. The raw sockets must be one per family and protocol (UDP:
 // one more per family, for the addresses given twice).
@@ -87,7 +88,7 @@ func TestLabMux(t *testing.T) {
 		t.Fatalf("destination %v is not on 198.18.3.0/24: the lab changed", lab.Target4)
 	}
 	var targets []*muxLabTarget
-	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
+	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes, SCTPProbes} {
 		for _, fam := range []struct {
 			hops   []netip.Addr
 			extras []netip.Addr
@@ -128,10 +129,12 @@ func TestLabMux(t *testing.T) {
 	}
 	after := openSockets(t)
 	for kind, want := range map[sockKind]int{
-		{unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP}:      2, // ICMP probes, and TCP's errors
-		{unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6}:   2,
+		{unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP}:      3, // ICMP probes, and TCP's and SCTP's errors
+		{unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6}:   3,
 		{unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP}:       1,
 		{unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_TCP}:      1,
+		{unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_SCTP}:      1,
+		{unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_SCTP}:     1,
 		{unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP}:     2, // the destination twice: two sockets
 		{unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP}:    2,
 		{unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP}:    0, // no ping sockets
@@ -182,11 +185,11 @@ func TestLabMux(t *testing.T) {
 					t.Errorf("%s: seq %d ttl %d answered by %v; want %v", tg.name, r.Seq, ttl, r.From, want)
 				}
 				last := ttl == len(tg.path)
-				wantKind := map[bool]Kind{false: TimeExceeded, true: map[Protocol]Kind{ICMPProbes: EchoReply, UDPProbes: Unreachable, TCPProbes: Reached}[tg.cfg.Protocol]}[last]
+				wantKind := map[bool]Kind{false: TimeExceeded, true: map[Protocol]Kind{ICMPProbes: EchoReply, UDPProbes: Unreachable, TCPProbes: Reached, SCTPProbes: Reached}[tg.cfg.Protocol]}[last]
 				if r.Kind != wantKind {
 					t.Errorf("%s: seq %d ttl %d: %v; want %v", tg.name, r.Seq, ttl, r.Kind, wantKind)
 				}
-				if tg.cfg.Protocol != TCPProbes {
+				if tg.cfg.Protocol != TCPProbes && tg.cfg.Protocol != SCTPProbes {
 					stampable++
 					if r.Sent.IsZero() {
 						unstamped++
@@ -262,7 +265,7 @@ func TestLabMuxTOS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer capt.Close()
-	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes} {
+	for _, proto := range []Protocol{ICMPProbes, UDPProbes, TCPProbes, SCTPProbes} {
 		for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
 			m := NewMux(MuxOptions{})
 			var a, b Prober

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,7 +19,7 @@ import (
 
 // Mux opens probers for many targets over shared sockets: one group of sockets per family,
 // protocol and the socket options that must match (Source, Interface, Mark, and LocalPort for
-// UDP); TOS travels with each packet instead. Raw ICMP, UDP and raw TCP are shared. The
+// UDP); TOS travels with each packet instead. Raw ICMP, UDP, raw TCP and SCTP are shared. The
 // unprivileged fallbacks stay one socket per target: the kernel already hands a ping socket only
 // the echo replies carrying its own identifier, so sharing one would gain nothing, and the
 // connect() TCP prober opens a socket per probe anyway.
@@ -53,9 +55,9 @@ type idSpace struct {
 // muxGroup is the sockets of one groupKey.
 type muxGroup struct {
 	key   groupKey
-	socks []*muxSock     // ICMP: one; UDP: as many as targets share one address; TCP: the raw TCP socket
-	icmp  *muxSock       // TCP: the raw ICMP socket its errors arrive on (sharing socks[0]'s table)
-	ports map[uint16]int // TCP: live targets per destination port, kept by the socket filter
+	socks []*muxSock     // ICMP: one; UDP: as many as targets share one address; TCP, SCTP: the raw TCP or SCTP socket
+	icmp  *muxSock       // TCP, SCTP: the raw ICMP socket its errors arrive on (sharing socks[0]'s table)
+	ports map[uint16]int // TCP, SCTP: live targets per destination port, kept by the socket filter
 }
 
 // muxSock is one shared socket and the table of its targets.
@@ -115,7 +117,7 @@ func (m *Mux) Open(cfg Config) (Prober, error) {
 // prepare checks cfg and fills in what the shared sockets need to be chosen.
 func (m *Mux) prepare(cfg Config) (Config, error) {
 	switch cfg.Protocol {
-	case ICMPProbes, UDPProbes, TCPProbes:
+	case ICMPProbes, UDPProbes, TCPProbes, SCTPProbes:
 	default:
 		return cfg, fmt.Errorf("probe: unknown protocol %v", cfg.Protocol)
 	}
@@ -124,12 +126,12 @@ func (m *Mux) prepare(cfg Config) (Config, error) {
 		return n, err
 	}
 	n.Target = canonicalZone(n.Target)
-	if n.Protocol == TCPProbes {
+	if n.Protocol == TCPProbes || n.Protocol == SCTPProbes {
 		if n.Port == 0 {
-			n.Port = defaultTCP
+			n.Port = defaultTCP // mtr's default for -S too
 		}
 		if n.Port < 1 || n.Port > 65535 {
-			return n, fmt.Errorf("probe: TCP port %d out of range 1..65535", n.Port)
+			return n, fmt.Errorf("probe: %v port %d out of range 1..65535", n.Protocol, n.Port)
 		}
 	}
 	if n.Interface != "" && !n.Source.IsValid() {
@@ -234,8 +236,8 @@ func (m *Mux) group(k groupKey) (*muxGroup, error) {
 		if _, err := m.addUDP(g); err != nil {
 			return nil, err
 		}
-	case TCPProbes:
-		if err := m.openTCP(g); err != nil {
+	case TCPProbes, SCTPProbes:
+		if err := m.openStream(g); err != nil {
 			return nil, err
 		}
 	}
@@ -253,7 +255,7 @@ func groupConfig(k groupKey) Config {
 }
 
 func familyName(proto Protocol, is6 bool) string {
-	name := map[Protocol]string{ICMPProbes: "ICMP", UDPProbes: "UDP", TCPProbes: "TCP"}[proto]
+	name := map[Protocol]string{ICMPProbes: "ICMP", UDPProbes: "UDP", TCPProbes: "TCP", SCTPProbes: "SCTP"}[proto]
 	if is6 {
 		return name + "v6"
 	}
@@ -337,13 +339,19 @@ func (m *Mux) addUDP(g *muxGroup) (*muxSock, error) {
 	return s, nil
 }
 
-// openTCP opens the raw TCP socket of g and the raw ICMP socket its errors arrive on; m.mu is held.
-func (m *Mux) openTCP(g *muxGroup) (err error) {
+// openStream opens the raw TCP or SCTP socket of g and the raw ICMP socket its errors arrive on;
+// m.mu is held.
+func (m *Mux) openStream(g *muxGroup) (err error) {
 	k := g.key
 	family := familyName(k.proto, k.is6)
 	network := "ip4:tcp"
 	if k.is6 {
 		network = "ip6:tcp"
+	}
+	if k.proto == SCTPProbes {
+		// By number: Go's own table of protocol names has no sctp, and /etc/protocols may be
+		// missing. Raw sockets of any protocol work without the kernel's SCTP module.
+		network = strings.Replace(network, "tcp", strconv.Itoa(protoSCTP), 1)
 	}
 	laddr := &net.IPAddr{}
 	if k.source.IsValid() {
@@ -370,6 +378,7 @@ func (m *Mux) openTCP(g *muxGroup) (err error) {
 	if err := opts.control(rc); err != nil {
 		return fmt.Errorf("set up raw %s socket: %w", family, err)
 	}
+	// The answer's source port sits where TCP's does, so one filter serves both.
 	if err := attachFilter(rc, tcpPortsFilter(k.is6, nil)); err != nil {
 		return fmt.Errorf("set up raw %s socket: filter: %w", family, err)
 	}
@@ -390,7 +399,11 @@ func (m *Mux) openTCP(g *muxGroup) (err error) {
 		if !k.is6 {
 			b = stripIPv4Header(b) // IPv4 raw sockets read the IP header too, IPv6 ones do not
 		}
-		s.tab.tcpSegment(b, msg.from, msg.at, nil)
+		if k.proto == SCTPProbes {
+			s.tab.sctpPacket(b, msg.from, msg.at, nil)
+		} else {
+			s.tab.tcpSegment(b, msg.from, msg.at, nil)
+		}
 	})
 	m.serve(icmp, func(msg sockMsg) {
 		if msg.errq {
@@ -401,7 +414,11 @@ func (m *Mux) openTCP(g *muxGroup) (err error) {
 		if !k.is6 {
 			b = stripIPv4Header(b)
 		}
-		s.tab.tcpError(b, msg.from, k.is6, msg.at, nil)
+		if k.proto == SCTPProbes {
+			s.tab.sctpError(b, msg.from, k.is6, msg.at, nil)
+		} else {
+			s.tab.tcpError(b, msg.from, k.is6, msg.at, nil)
+		}
 	})
 	return nil
 }
@@ -494,6 +511,15 @@ func (m *Mux) openShared(cfg Config, want uint16) (*muxProber, error) {
 			}
 		}
 		p.dst = makeRawAddr(netip.AddrPortFrom(cfg.Target, 0), zoneIndex(cfg.Target.Zone()))
+	case SCTPProbes:
+		s = g.socks[0]
+		t.flow = tcpFlow{target: cfg.Target.WithZone(""), port: uint16(cfg.Port), cookie: id, offset: portOffset(id)}
+		if cfg.Paris {
+			// No port to hold: without the kernel's SCTP module no local socket can take it, and
+			// with it an association on this port and address pair would be a rare accident.
+			t.flow.paris = tcpClassicBase + t.flow.offset
+		}
+		p.dst = makeRawAddr(netip.AddrPortFrom(cfg.Target, 0), zoneIndex(cfg.Target.Zone()))
 	}
 	if s.stamped {
 		t.stamps = new(txStamps)
@@ -501,7 +527,7 @@ func (m *Mux) openShared(cfg Config, want uint16) (*muxProber, error) {
 	if err := s.tab.add(t, cfg.Protocol); err != nil {
 		return fail(err)
 	}
-	if cfg.Protocol == TCPProbes {
+	if cfg.Protocol == TCPProbes || cfg.Protocol == SCTPProbes {
 		g.ports[t.flow.port]++
 		if g.ports[t.flow.port] == 1 {
 			if err := g.refilter(); err != nil {
@@ -580,6 +606,9 @@ func (p *muxProber) Send(seq uint16, ttl int) (time.Time, error) {
 		f := p.t.flow
 		syn := buildSYN(src.WithZone(""), f.target, f.srcPort(seq), f.port, f.isn(seq))
 		now, err = p.s.send(p.t, seq, syn, oob, &p.dst)
+	case SCTPProbes:
+		f := p.t.flow
+		now, err = p.s.send(p.t, seq, buildINIT(f.srcPort(seq), f.port, f.isn(seq)), oob, &p.dst)
 	}
 	if err != nil {
 		return now, fmt.Errorf("send %s seq %d ttl %d: %w", what, seq, ttl, err)
@@ -707,7 +736,7 @@ func (p *muxProber) release() error {
 	p.s.tab.remove(p.t, p.cfg.Protocol)
 	p.ids.release(p.t.id)
 	var errs []error
-	if p.cfg.Protocol == TCPProbes {
+	if p.cfg.Protocol == TCPProbes || p.cfg.Protocol == SCTPProbes {
 		port := p.t.flow.port
 		if p.g.ports[port]--; p.g.ports[port] <= 0 {
 			delete(p.g.ports, port)

@@ -126,12 +126,15 @@ func FuzzDemux(f *testing.F) {
 	f.Add(icmpErrorQuoting(true, addr6(1), 1, 2), true)
 	f.Add(icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoTCP, source4, addr4(1), 0, 0, synQuote(tcpFlow{target: addr4(1), port: 80, cookie: 1}, 2))), false)
 	f.Add(synReply(tcpFlow{target: addr4(1), port: 80, cookie: 1}, 2, tcpFlagSYN|tcpFlagACK), false)
+	f.Add(icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoSCTP, source4, addr4(1), 0, 0, initOf(tcpFlow{target: addr4(1), port: 80, cookie: 1}, 2))), false)
+	f.Add(icmpMsg(v6ParamProblem, 1, ipv6Hdr(protoSCTP, source6, addr6(1), initOf(tcpFlow{target: addr6(1), port: 80, cookie: 1}, 2))), true)
+	f.Add(sctpAnswer(initOf(tcpFlow{target: addr4(1), port: 80, cookie: 1}, 2), sctpChunkAbort, 0, 0), false)
 	f.Fuzz(func(t *testing.T, b []byte, is6 bool) {
 		addrOf := addr4
 		if is6 {
 			addrOf = addr6
 		}
-		for _, proto := range []Protocol{ICMPProbes, TCPProbes} {
+		for _, proto := range []Protocol{ICMPProbes, TCPProbes, SCTPProbes} {
 			fx := &demuxFixture{stats: &muxStats{}}
 			fx.tab = newDemuxTable(fx.stats)
 			for i := range 4 {
@@ -146,17 +149,37 @@ func FuzzDemux(f *testing.F) {
 			}
 			echoIDOf(b, is6)
 			tcpKeyOf(b, is6)
+			sctpKeyOf(b, is6)
 			for _, from := range []netip.Addr{addrOf(1), addrOf(2), router4, router6} {
-				if proto == ICMPProbes {
+				switch proto {
+				case ICMPProbes:
 					fx.tab.icmp(b, from, is6, time.Time{}, nil)
-				} else {
+				case SCTPProbes:
+					fx.tab.sctpPacket(b, from, time.Time{}, nil)
+					fx.tab.sctpError(b, from, is6, time.Time{}, nil)
+				default:
 					fx.tab.tcpSegment(b, from, time.Time{}, nil)
 					fx.tab.tcpError(b, from, is6, time.Time{}, nil)
 				}
 				for i, tg := range fx.targets {
 					for _, r := range fx.take(i) {
 						var want []Reply
-						if proto == ICMPProbes {
+						switch proto {
+						case SCTPProbes:
+							if w, ok := parseSCTPPacket(b, from, tg.flow); ok {
+								want = append(want, w)
+							}
+							w, ok := parseSCTPErrV4(b, from, tg.flow)
+							if is6 {
+								w, ok = parseSCTPErrV6(b, from, tg.flow)
+							}
+							if ok {
+								if w.Kind != Reached {
+									w.MPLS = parseMPLS(b, is6)
+								}
+								want = append(want, w)
+							}
+						case ICMPProbes:
 							w, ok := parseV4(b, from, tg.id, tg.addr)
 							if is6 {
 								w, ok = parseV6(b, from, tg.id, tg.addr)
@@ -167,7 +190,7 @@ func FuzzDemux(f *testing.F) {
 								}
 								want = append(want, w)
 							}
-						} else {
+						default:
 							if w, ok := parseTCPSegment(b, from, tg.flow); ok {
 								want = append(want, w)
 							}
@@ -206,6 +229,7 @@ func TestMuxOpenBadConfig(t *testing.T) {
 		{"no target", Config{}, "probe: no target address"},
 		{"unknown protocol", Config{Target: target4, Protocol: 9}, "probe: unknown protocol"},
 		{"TCP port", Config{Target: target4, Protocol: TCPProbes, Port: 70000}, "probe: TCP port 70000 out of range 1..65535"},
+		{"SCTP port", Config{Target: target6, Protocol: SCTPProbes, Port: -1}, "probe: SCTP port -1 out of range 1..65535"},
 		{"families", Config{Target: target4, Source: source6}, "not the same address family"},
 		{"TOS", Config{Target: target6, TOS: 256}, "probe: TOS 256 out of range 0..255"},
 	} {

@@ -31,7 +31,7 @@ func newDemuxFixture(t testing.TB, n int, proto Protocol, is6 bool, addrOf func(
 		}
 		a := addrOf(i)
 		tg := &muxTarget{addr: a, is6: is6, id: id, q: make(chan Reply, 4)}
-		if proto == TCPProbes {
+		if proto == TCPProbes || proto == SCTPProbes {
 			tg.flow = tcpFlow{target: a, port: 80, cookie: id, offset: portOffset(id)}
 		}
 		if err := f.tab.add(tg, proto); err != nil {
@@ -443,21 +443,43 @@ func BenchmarkDemux(b *testing.B) {
 		proto Protocol
 		build func(tg *muxTarget) []byte
 		feed  func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time)
+		alone bool // one target per address: an 8-byte quote names no cookie
 	}{
 		{"ICMP", ICMPProbes,
 			func(tg *muxTarget) []byte { return icmpErrorQuoting(false, tg.addr, tg.id, 1) },
-			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.icmp(msg, router4, false, at, nil) }},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.icmp(msg, router4, false, at, nil) }, false},
 		{"TCP-error", TCPProbes,
 			func(tg *muxTarget) []byte {
 				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoTCP, source4, tg.addr, 0, 0, synQuote(tg.flow, 1)))
 			},
-			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpError(msg, router4, false, at, nil) }},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpError(msg, router4, false, at, nil) }, false},
 		{"TCP-RST", TCPProbes,
 			func(tg *muxTarget) []byte { return synReply(tg.flow, 1, tcpFlagRST|tcpFlagACK) },
-			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpSegment(msg, tg.addr, at, nil) }},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.tcpSegment(msg, tg.addr, at, nil) }, false},
+		{"SCTP-error", SCTPProbes,
+			func(tg *muxTarget) []byte {
+				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoSCTP, source4, tg.addr, 0, 0, initOf(tg.flow, 1)))
+			},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) {
+				d.sctpError(msg, router4, false, at, nil)
+			}, false},
+		{"SCTP-8-byte-quote", SCTPProbes,
+			func(tg *muxTarget) []byte {
+				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoSCTP, source4, tg.addr, 0, 0, initOf(tg.flow, 1)[:8]))
+			},
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) {
+				d.sctpError(msg, router4, false, at, nil)
+			}, true},
+		{"SCTP-INIT-ACK", SCTPProbes,
+			func(tg *muxTarget) []byte { return sctpAnswer(initOf(tg.flow, 1), sctpChunkInitAck, 0, 0) },
+			func(d *demuxTable, msg []byte, tg *muxTarget, at time.Time) { d.sctpPacket(msg, tg.addr, at, nil) }, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			f := newDemuxFixture(b, 1000, bc.proto, false, addr4)
+			addrOf := addr4
+			if bc.alone {
+				addrOf = func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}) }
+			}
+			f := newDemuxFixture(b, 1000, bc.proto, false, addrOf)
 			msgs := make([][]byte, len(f.targets))
 			for i, tg := range f.targets {
 				msgs[i] = bc.build(tg)
@@ -469,6 +491,97 @@ func BenchmarkDemux(b *testing.B) {
 				k := i % len(f.targets)
 				bc.feed(f.tab, msgs[k], f.targets[k], at)
 				<-f.targets[k].q
+			}
+		})
+	}
+}
+
+// TestDemuxSCTP: answers to SCTP targets, four classic ones (A and B at one address, C alone, E
+// beside the Paris D). An answer without a cookie (an 8-byte quote, an ABORT with the T bit) goes
+// by address and port, so only to a classic target alone there: D's Paris port may be one of E's.
+func TestDemuxSCTP(t *testing.T) {
+	for _, is6 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("is6=%v", is6), func(t *testing.T) {
+			tgt, oth, rtr, third := target4, other4, router4, netip.MustParseAddr("198.51.100.9")
+			if is6 {
+				tgt, oth, rtr, third = target6, other6, router6, netip.MustParseAddr("2001:db8:7::9")
+			}
+			addrs := []netip.Addr{tgt, tgt, oth, third, third}
+			f := newDemuxFixture(t, 5, SCTPProbes, is6, func(i int) netip.Addr { return addrs[i] })
+			d, e := f.targets[3], f.targets[4]
+			f.tab.remove(d, SCTPProbes)
+			d.flow.paris = 20000
+			d.q, d.closed = make(chan Reply, 4), false
+			if err := f.tab.add(d, SCTPProbes); err != nil {
+				t.Fatal(err)
+			}
+			quote := func(tg *muxTarget, seq uint16, n int) []byte {
+				in := initOf(tg.flow, seq)[:n]
+				if is6 {
+					return icmpMsg(v6TimeExceeded, 0, ipv6Hdr(protoSCTP, source6, tg.addr, in))
+				}
+				return icmpMsg(v4TimeExceeded, 0, ipv4Hdr(protoSCTP, source4, tg.addr, 0, 0, in))
+			}
+			noSCTP := func(tg *muxTarget, seq uint16) []byte {
+				in := initOf(tg.flow, seq)
+				if is6 {
+					b := icmpMsg(v6ParamProblem, v6UnknownNextHeader, ipv6Hdr(protoSCTP, source6, tg.addr, in))
+					b[7] = v6NextHeaderOffset
+					return b
+				}
+				return icmpMsg(v4Unreachable, v4ProtoUnreachable, ipv4Hdr(protoSCTP, source4, tg.addr, 0, 0, in))
+			}
+			answer := func(tg *muxTarget, seq uint16, chunk, flags byte) []byte {
+				return sctpAnswer(initOf(tg.flow, seq), chunk, flags, 0)
+			}
+			a, b, c := f.targets[0], f.targets[1], f.targets[2]
+			tests := []struct {
+				name   string
+				packet bool // read from the raw SCTP socket, else from the ICMP one
+				msg    []byte
+				from   netip.Addr
+				want   int // target index; -1 for none
+				seq    uint16
+				kind   Kind
+			}{
+				{"INIT-ACK for A", true, answer(a, 7, sctpChunkInitAck, 0), tgt, 0, 7, Reached},
+				{"ABORT for B at A's address", true, answer(b, 8, sctpChunkAbort, 0), tgt, 1, 8, Reached},
+				{"ABORT for B from C's address", true, answer(b, 8, sctpChunkAbort, 0), oth, -1, 0, 0},
+				{"ABORT with T at A's and B's address", true, answer(a, 7, sctpChunkAbort, sctpFlagT), tgt, -1, 0, 0},
+				{"ABORT with T for C alone", true, answer(c, 9, sctpChunkAbort, sctpFlagT), oth, 2, 9, Reached},
+				{"ABORT with T for Paris D", true, answer(d, 9, sctpChunkAbort, sctpFlagT), third, -1, 0, 0},
+				{"INIT-ACK for D", true, answer(d, 65535, sctpChunkInitAck, 0), third, 3, 65535, Reached},
+				{"whole quote for B", false, quote(b, 3, 32), rtr, 1, 3, TimeExceeded},
+				{"whole quote for D", false, quote(d, 4, 32), rtr, 3, 4, TimeExceeded},
+				{"8-byte quote for A, beside B", false, quote(a, 3, 8), rtr, -1, 0, 0},
+				{"8-byte quote for C alone", false, quote(c, 5, 8), rtr, 2, 5, TimeExceeded},
+				{"8-byte quote for Paris D", false, quote(d, 5, 8), rtr, -1, 0, 0},
+				{"8-byte quote for E, classic beside Paris D", false, quote(e, 6, 8), rtr, -1, 0, 0},
+				{"whole quote for E", false, quote(e, 6, 32), rtr, 4, 6, TimeExceeded},
+				{"no SCTP at A", false, noSCTP(a, 11), tgt, 0, 11, Reached},
+				{"no SCTP at C, said by a router", false, noSCTP(c, 11), rtr, map[bool]int{false: 2, true: -1}[is6], 11, Unreachable},
+				{"truncated", false, quote(b, 3, 32)[:20], rtr, -1, 0, 0},
+				{"empty", true, nil, tgt, -1, 0, 0},
+			}
+			for _, tt := range tests {
+				before := f.stats.foreign.Load()
+				if tt.packet {
+					f.tab.sctpPacket(tt.msg, tt.from, time.Now(), nil)
+				} else {
+					f.tab.sctpError(tt.msg, tt.from, is6, time.Now(), nil)
+				}
+				for i := range f.targets {
+					got := f.take(i)
+					switch {
+					case i == tt.want && (len(got) != 1 || got[0].Seq != tt.seq || got[0].Kind != tt.kind || got[0].From != tt.from):
+						t.Errorf("%s: target %d got %+v; want seq %d %v from %v", tt.name, i, got, tt.seq, tt.kind, tt.from)
+					case i != tt.want && len(got) != 0:
+						t.Errorf("%s: target %d got %+v; want nothing", tt.name, i, got)
+					}
+				}
+				if foreign := f.stats.foreign.Load() - before; (tt.want < 0) != (foreign == 1) {
+					t.Errorf("%s: foreign count +%d", tt.name, foreign)
+				}
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 // falls back to an unprivileged ping socket; when neither may be opened the error wraps
 // ErrNoPrivilege (and ErrPermission). TCP probes are SYNs of our own on raw sockets where
 // allowed, else connect() calls (see TCP for what they cannot see). UDP probes need no privilege.
+// SCTP probes are INITs of our own on raw sockets, with no fallback.
 func OpenProber(cfg Config) (Prober, error) {
 	switch cfg.Protocol {
 	case UDPProbes:
@@ -52,6 +53,12 @@ func unprivileged(cfg Config, err error) (Prober, error) {
 			return nil, terr
 		}
 		return t, nil
+	case SCTPProbes:
+		s, err := OpenSCTP(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	case ICMPProbes:
 		d, derr := OpenDgram(cfg)
 		if derr == nil {
@@ -63,4 +70,33 @@ func unprivileged(cfg Config, err error) (Prober, error) {
 		return nil, derr
 	}
 	return nil, err
+}
+
+// SCTP is a prober of SCTP INIT probes for one target: a Mux of its own, so the one target has
+// the same sockets, demultiplexing and answers as a Mux's SCTP targets.
+type SCTP struct {
+	*muxProber
+	m *Mux
+}
+
+// OpenSCTP opens the raw SCTP and ICMP sockets for cfg.Target's family; the port defaults to 80
+// (as mtr's). The error wraps ErrPermission when the process may not open raw sockets.
+func OpenSCTP(cfg Config) (*SCTP, error) {
+	cfg.Protocol = SCTPProbes
+	m := NewMux(MuxOptions{})
+	n, err := m.prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.openShared(n, n.ID)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &SCTP{muxProber: p, m: m}, nil
+}
+
+// Close closes the sockets and waits for the readers; Replies is closed when it returns.
+func (s *SCTP) Close() error {
+	return errors.Join(s.muxProber.Close(), s.m.Close())
 }

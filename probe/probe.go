@@ -32,7 +32,7 @@ const (
 	EchoReply    Kind = iota + 1 // the destination answered (ICMP/ICMPv6 echo reply)
 	TimeExceeded                 // a router on the path: TTL / hop limit expired
 	Unreachable                  // ICMP destination unreachable (any code; Code says which)
-	Reached                      // the destination answered a TCP probe: SYN-ACK (open port) or RST (closed)
+	Reached                      // the destination answered a TCP probe (SYN-ACK or RST) or an SCTP one (INIT-ACK, ABORT, or protocol unreachable from a host without SCTP)
 )
 
 // String returns a short lower-case name, e.g. "time exceeded".

@@ -27,11 +27,12 @@ type Prober interface {
 // without importing the probers.
 type Protocol = vocab.Protocol
 
-// The probe protocols (mtr's default, -u and -T).
+// The probe protocols (mtr's default, -u, -T and -S).
 const (
 	ICMPProbes = vocab.ICMPProbes
 	UDPProbes  = vocab.UDPProbes
 	TCPProbes  = vocab.TCPProbes
+	SCTPProbes = vocab.SCTPProbes
 )
 
 // Classic UDP probes use destination ports from where traceroute's range starts, so hosts and
@@ -66,8 +67,8 @@ func (cfg Config) sequences() int {
 	switch {
 	case cfg.Protocol == UDPProbes && cfg.Port == 0 && !cfg.Paris:
 		return udpSeqs // the sequence travels in the destination port
-	case cfg.Protocol == TCPProbes && !cfg.Paris:
-		return tcpClassicPorts // raw SYNs carry it in the source port
+	case (cfg.Protocol == TCPProbes || cfg.Protocol == SCTPProbes) && !cfg.Paris:
+		return tcpClassicPorts // raw SYNs and INITs carry it in the source port
 	}
 	return 1 << 16
 }

@@ -639,3 +639,28 @@ type panicSource struct{}
 
 func (panicSource) Snapshot() stats.Snapshot { panic("broken source") }
 func (panicSource) Changed() <-chan struct{} { return nil }
+
+// TestProtocolKeysFromSCTP: a run started with -S leaves SCTP as mtr does, u for UDP and t for
+// TCP (there is no key back), and the summary of several targets names it.
+func TestProtocolKeysFromSCTP(t *testing.T) {
+	for _, tc := range []struct {
+		keys string
+		want []probe.Protocol
+	}{
+		{"uu", []probe.Protocol{probe.UDPProbes, probe.ICMPProbes}},
+		{"tt", []probe.Protocol{probe.TCPProbes, probe.ICMPProbes}},
+		{"tu", []probe.Protocol{probe.TCPProbes, probe.UDPProbes}},
+	} {
+		ctl := &fakeControl{proto: probe.SCTPProbes}
+		u := testUI(ctl, Options{})
+		for i, k := range tc.keys {
+			u.runeKey(k)
+			if ctl.proto != tc.want[i] || u.status != tc.want[i].String()+" probes" {
+				t.Errorf("%q key %d: protocol %v, status %q; want %v", tc.keys, i, ctl.proto, u.status, tc.want[i])
+			}
+		}
+	}
+	if got := summaryRow(summary{loss: "0.0%", avg: "1.0", hops: 5}, probe.SCTPProbes); !strings.HasSuffix(got, "  SCTP ") {
+		t.Errorf("summary row %q does not name SCTP", got)
+	}
+}

@@ -120,8 +120,13 @@ func Main(env Env) int {
 		}
 		switch {
 		case errors.Is(err, probe.ErrPermission):
-			// The wrapped socket error adds nothing the user can act on; the three remedies do.
-			fmt.Fprintf(env.Stderr, "mtr-go: no permission to open ICMP sockets: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s), or allow unprivileged ICMP (sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"); -u or -T probes need none of these\n", selfPath())
+			// The wrapped socket error adds nothing the user can act on; the remedies do.
+			if cfg.Protocol == probe.SCTPProbes {
+				// No unprivileged way to send an INIT of our own, and no ping-socket remedy.
+				fmt.Fprintf(env.Stderr, "mtr-go: no permission to open raw sockets, which SCTP probes need: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s); -u or -T probes need neither\n", selfPath())
+			} else {
+				fmt.Fprintf(env.Stderr, "mtr-go: no permission to open ICMP sockets: run with sudo, or give the binary the capability once (sudo setcap cap_net_raw+ep %s), or allow unprivileged ICMP (sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"); -u or -T probes need none of these\n", selfPath())
+			}
 			for _, s := range sessions {
 				s.close()
 			}

@@ -112,7 +112,7 @@ func optionsText(c *cli.Config) string {
 	return opts
 }
 
-// protocolText names the probes. TCP's default port is one fixed port (80), so it is always
+// protocolText names the probes. TCP's and SCTP's default port is one fixed port (80), so it is always
 // worth naming; UDP without -P walks the traceroute range, so only a -P port is named.
 func protocolText(c *cli.Config) string {
 	var t string
@@ -122,12 +122,12 @@ func protocolText(c *cli.Config) string {
 		if c.Port != 0 {
 			t += " port " + strconv.Itoa(c.Port)
 		}
-	case probe.TCPProbes:
+	case probe.TCPProbes, probe.SCTPProbes:
 		port := c.Port
 		if port == 0 {
 			port = 80
 		}
-		t = "TCP port " + strconv.Itoa(port)
+		t = c.Protocol.String() + " port " + strconv.Itoa(port)
 	default:
 		return "ICMP"
 	}

@@ -29,6 +29,8 @@ func TestMetaOptionsNameTheProtocol(t *testing.T) {
 			"TCP port 80, 4 rounds, interval 1s, 64-byte packets, TTL 1-30"},
 		{"tcp port", func(c *cli.Config) { c.Protocol, c.Port = probe.TCPProbes, 443 },
 			"TCP port 443, 4 rounds, interval 1s, 64-byte packets, TTL 1-30"},
+		{"sctp default port paris", func(c *cli.Config) { c.Protocol, c.Paris = probe.SCTPProbes, true },
+			"SCTP port 80 (Paris, one flow), 4 rounds, interval 1s, 64-byte packets, TTL 1-30"},
 		{"tos no dns", func(c *cli.Config) { c.Protocol, c.TOS, c.NoDNS = probe.TCPProbes, 0x10, true },
 			"TCP port 80, 4 rounds, interval 1s, 64-byte packets, TTL 1-30, TOS 0x10, no DNS"},
 	} {

@@ -68,7 +68,7 @@ type Config struct {
 	Protocol  vocab.Protocol // -u / -T, else ICMP
 	Port      int            // -P; 0 = the protocol's default
 	LocalPort int            // -L (UDP); 0 = the kernel picks
-	Paris     bool           // --paris: one flow per run (UDP, TCP)
+	Paris     bool           // --paris: one flow per run (UDP, TCP, SCTP)
 
 	// Analyze (--analyze) appends the path analysis to the report, Markdown and HTML, and adds it
 	// to JSON and XML, and opens the live view's analysis pane. Formats without a place for it (CSV,
@@ -186,10 +186,10 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.IntVarP(&f.maxUnk, "max-unknown", "U", 12, "end a round after `NUMBER` silent hops")
 	fs.BoolVarP(&f.udp, "udp", "u", false, "use UDP probes")
 	fs.BoolVarP(&f.tcp, "tcp", "T", false, "use TCP SYN probes")
-	fs.BoolVarP(&f.sctp, "sctp", "S", false, "use SCTP probes")
-	fs.IntVarP(&f.port, "port", "P", 0, "target `PORT` for TCP/UDP")
+	fs.BoolVarP(&f.sctp, "sctp", "S", false, "use SCTP INIT probes")
+	fs.IntVarP(&f.port, "port", "P", 0, "target `PORT` for TCP/UDP/SCTP")
 	fs.IntVarP(&f.localport, "localport", "L", 0, "source `PORT` for UDP")
-	fs.BoolVar(&f.paris, "paris", false, "keep every probe on one flow (UDP, TCP): one route through load balancers")
+	fs.BoolVar(&f.paris, "paris", false, "keep every probe on one flow (UDP, TCP, SCTP): one route through load balancers")
 	fs.StringVarP(&f.timeout, "timeout", "Z", "10", "`SECONDS` an unanswered probe may still be answered")
 	fs.StringVarP(&f.grace, "gracetime", "G", "5", "longest wait in `SECONDS` for answers after the last round")
 	fs.StringVarP(&f.mark, "mark", "M", "", "set SO_MARK `MARK` on probes")
@@ -318,7 +318,7 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	case f.tcp:
 		cfg.Protocol = vocab.TCPProbes
 	case f.sctp:
-		return errors.New("-S/--sctp: SCTP probes are not supported")
+		cfg.Protocol = vocab.SCTPProbes
 	}
 	if f.changed("port") {
 		if err := checkRange("-P/--port", f.port, 1, 65535); err != nil {
@@ -334,7 +334,7 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	}
 	if f.paris {
 		if cfg.Protocol == vocab.ICMPProbes {
-			return errors.New("--paris needs -u (UDP) or -T (TCP) probes")
+			return errors.New("--paris needs -u (UDP), -T (TCP) or -S (SCTP) probes")
 		}
 		cfg.Paris = true
 	}

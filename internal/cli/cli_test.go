@@ -58,6 +58,10 @@ func TestParseOptions(t *testing.T) {
 		}},
 		{"tcp keeps the default port for the prober", "", []string{"-T", "h"}, func(c *Config) bool { return c.Protocol == probe.TCPProbes && c.Port == 0 }},
 		{"paris with udp", "", []string{"-u", "--paris", "h"}, func(c *Config) bool { return c.Paris && c.Protocol == probe.UDPProbes }},
+		{"sctp keeps the default port for the prober", "", []string{"-S", "h"}, func(c *Config) bool { return c.Protocol == probe.SCTPProbes && c.Port == 0 }},
+		{"sctp with a port, paris", "", []string{"--sctp", "-P", "9899", "--paris", "h"}, func(c *Config) bool {
+			return c.Protocol == probe.SCTPProbes && c.Port == 9899 && c.Paris
+		}},
 		{"icmp is the default", "", []string{"h"}, func(c *Config) bool { return c.Protocol == probe.ICMPProbes && !c.Paris }},
 		{"no analysis unless asked", "", []string{"-r", "h"}, func(c *Config) bool { return !c.Analyze }},
 		{"analyze a report", "", []string{"-r", "--analyze", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeReport }},
@@ -102,8 +106,8 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-a", "nowhere"}, "-a/--address: not an IP address"},
 		{[]string{"-4", "-6"}, "mutually exclusive"},
 		{[]string{"-u", "-T"}, "mutually exclusive"},
-		{[]string{"--paris"}, "--paris needs -u (UDP) or -T (TCP)"},
-		{[]string{"-S"}, "SCTP probes are not supported"},
+		{[]string{"--paris"}, "--paris needs -u (UDP), -T (TCP) or -S (SCTP)"},
+		{[]string{"-S", "-T"}, "-u, -T and -S are mutually exclusive"},
 		{[]string{"-y", "7"}, "-y/--ipinfo: value out of range (0-4): 7"},
 		{[]string{"--ipinfo_provider4", "bad name;rm"}, `--ipinfo_provider4: not a domain name: "bad name;rm"`},
 		{[]string{"--ipinfo_provider6", "a..b"}, "--ipinfo_provider6: not a domain name"},
