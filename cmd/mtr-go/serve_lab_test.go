@@ -469,7 +469,8 @@ func TestLabExporterAsTheUnitRunsIt(t *testing.T) {
 	}
 
 	// With --serve-allow (the README's `systemctl edit`), /probe traces after the capability is
-	// gone, over every protocol and family, through the raw sockets opened at start: ICMP does
+	// gone, over every protocol and family, through the raw sockets opened at start (SCTP has no
+	// unprivileged fallback at all): ICMP does
 	// not need ping sockets, which are off in this namespace.
 	if err := lab.Command(context.Background(), "sysctl", "-qw", "net.ipv4.ping_group_range=1 0").Run(); err != nil {
 		t.Fatal(err)
@@ -479,7 +480,7 @@ func TestLabExporterAsTheUnitRunsIt(t *testing.T) {
 	allowArgs = append(allowArgs, "--serve-allow", "198.18.0.0/15,2001:db8::/32")
 	start(allowArgs)
 	for _, target := range []netip.Addr{lab.Target4, lab.Target6} {
-		for _, proto := range []string{"icmp", "udp", "tcp"} {
+		for _, proto := range []string{"icmp", "udp", "tcp", "sctp"} {
 			url := fmt.Sprintf("http://127.0.0.1:9817/probe?target=%s&protocol=%s&count=2", target, proto)
 			var status int
 			var body string

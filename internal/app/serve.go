@@ -57,7 +57,7 @@ func serve(env Env, cfg *cli.Config) int {
 	// /probe may ask for any protocol of either family after the privileges are gone: the shared
 	// raw sockets for all of them are opened now. Without the privilege the Mux falls back per
 	// target (ping sockets, UDP, TCP connect), so only other failures are worth a word.
-	if err := mux.Preopen(opts.Probe, probe.ICMPProbes, probe.UDPProbes, probe.TCPProbes); err != nil && !errors.Is(err, probe.ErrPermission) {
+	if err := mux.Preopen(opts.Probe, probe.ICMPProbes, probe.UDPProbes, probe.TCPProbes, probe.SCTPProbes); err != nil && !errors.Is(err, probe.ErrPermission) {
 		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
 	}
 	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {

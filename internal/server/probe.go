@@ -44,7 +44,7 @@ type probeRequest struct {
 }
 
 // parseProbe checks /probe's query: target (required), protocol (icmp, udp or tcp; default
-// icmp), count (1..maxCount, default 10) and port (udp and tcp only). Anything else, or a
+// icmp; or sctp), count (1..maxCount, default 10) and port (udp, tcp and sctp only). Anything else, or a
 // parameter given twice, is refused, so a typo in Prometheus's params does not pass silently.
 func parseProbe(q url.Values, maxCount int) (probeRequest, error) {
 	req := probeRequest{protocol: probe.ICMPProbes, count: min(defaultCount, maxCount)}
@@ -77,8 +77,10 @@ func parseProbe(q url.Values, maxCount int) (probeRequest, error) {
 			req.protocol = probe.UDPProbes
 		case "tcp":
 			req.protocol = probe.TCPProbes
+		case "sctp":
+			req.protocol = probe.SCTPProbes
 		default:
-			return req, fmt.Errorf("protocol %q: want icmp, udp or tcp", q.Get("protocol"))
+			return req, fmt.Errorf("protocol %q: want icmp, udp, tcp or sctp", q.Get("protocol"))
 		}
 	}
 	if q.Has("count") {
@@ -90,7 +92,7 @@ func parseProbe(q url.Values, maxCount int) (probeRequest, error) {
 	}
 	if q.Has("port") {
 		if req.protocol == probe.ICMPProbes {
-			return req, errors.New("port applies to protocol=udp or tcp only")
+			return req, errors.New("port applies to protocol=udp, tcp or sctp only")
 		}
 		n, err := strconv.Atoi(q.Get("port"))
 		if err != nil || n < 1 || n > 65535 {
@@ -239,7 +241,7 @@ func (s *Server) probe(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, probe.ErrNoPrivilege) || errors.Is(err, probe.ErrPermission) {
 			// The server's privileges went once its own sockets were open; what is left is
 			// the unprivileged probers.
-			fail(w, http.StatusServiceUnavailable, fmt.Sprintf("protocol=%s needs raw sockets, given up after start, or unprivileged ICMP (sysctl net.ipv4.ping_group_range); protocol=udp or tcp need neither", strings.ToLower(req.protocol.String())))
+			fail(w, http.StatusServiceUnavailable, fmt.Sprintf("protocol=%s needs raw sockets, given up after start (SCTP always; ICMP unless net.ipv4.ping_group_range allows ping sockets); protocol=udp or tcp need neither", strings.ToLower(req.protocol.String())))
 			return
 		}
 		fail(w, http.StatusInternalServerError, fmt.Sprintf("open prober for %s: %v", addr, err))
