@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,10 +178,7 @@ func (c *collector) collect(w *watch, ch chan<- prometheus.Metric) {
 			loss = float64(win.Hops[i].Drop()) / float64(settled)
 			ch <- prometheus.MustNewConstMetric(descLoss, prometheus.GaugeValue, loss, target, ttl)
 		}
-		for j, a := range h.Addrs {
-			if j == maxAddrsPerHop {
-				break
-			}
+		for _, a := range topAddrs(h.Addrs, maxAddrsPerHop) {
 			ch <- prometheus.MustNewConstMetric(descAddr, prometheus.GaugeValue, 1, target, ttl, a.IP.String())
 		}
 		if hist, ok := hists[h.TTL]; ok {
@@ -305,4 +303,21 @@ func recent(snap stats.Snapshot, n int) stats.Snapshot {
 		out.Hops[i] = window(&snap.Hops[i], n)
 	}
 	return out
+}
+
+// topAddrs is the n addresses that answered a hop most often (ties: the lower address). Not the
+// newest n: a hop balancing over more than n routers would then gain and lose series on every
+// scrape, while the most frequent ones are stable.
+func topAddrs(addrs []stats.Addr, n int) []stats.Addr {
+	if len(addrs) <= n {
+		return addrs
+	}
+	top := slices.Clone(addrs)
+	slices.SortFunc(top, func(a, b stats.Addr) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return a.IP.Compare(b.IP)
+	})
+	return top[:n]
 }

@@ -87,21 +87,33 @@ func TestExporterText(t *testing.T) {
 }
 
 // TestAddressesPerHopAreCapped: a hop answering from ever new addresses (a path that keeps
-// changing) adds at most maxAddrsPerHop series, the newest.
+// changing, or balancing over many routers) adds at most maxAddrsPerHop series: those that
+// answered most, so the series stay the same from one scrape to the next.
 func TestAddressesPerHopAreCapped(t *testing.T) {
 	p := stats.NewPath(dest, 1, 30)
-	for i := range 20 {
-		p.Sent(1, uint16(i))
-		p.Reply(1, uint16(i), netip.AddrFrom4([4]byte{198, 18, 0, byte(i + 1)}), time.Millisecond, "")
+	seq := uint16(0)
+	answer := func(last byte, times int) {
+		for range times {
+			seq++
+			p.Sent(1, seq)
+			p.Reply(1, seq, netip.AddrFrom4([4]byte{198, 18, 0, last}), time.Millisecond, "")
+		}
+	}
+	// Four steady routers, then sixteen seen once each, newest last.
+	for _, last := range []byte{1, 2, 3, 4} {
+		answer(last, 3)
+	}
+	for last := byte(5); last <= 20; last++ {
+		answer(last, 1)
 	}
 	c := &collector{lossWindow: 100, watches: []*watch{newWatch("t", dest, probe.ICMPProbes, fixed{p}, nil)}}
 	got, err := testutil.CollectAndFormat(c, expfmt.TypeTextPlain, "mtrgo_hop_address_info")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"198.18.0.20", "198.18.0.19", "198.18.0.18", "198.18.0.17"} {
+	for _, want := range []string{"198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"} {
 		if !strings.Contains(string(got), `address="`+want+`"`) {
-			t.Errorf("newest address %s missing:\n%s", want, got)
+			t.Errorf("steady address %s missing:\n%s", want, got)
 		}
 	}
 	if n := strings.Count(string(got), "mtrgo_hop_address_info{"); n != maxAddrsPerHop {

@@ -290,6 +290,13 @@ func TestProbeRequests(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /probe: %d, want 405", rec.Code)
 	}
+	// HEAD would run a whole trace for no body.
+	opened := len(n.opened)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("HEAD", "/probe?target=198.18.5.2", nil))
+	if rec.Code != http.StatusMethodNotAllowed || len(n.opened) != opened {
+		t.Errorf("HEAD /probe: %d, %d probers opened, want 405 and none", rec.Code, len(n.opened)-opened)
+	}
 	for _, a := range n.opened {
 		if !allowed(s.opts.Allow, a) {
 			t.Errorf("a prober was opened towards %s, outside the allow list", a)
@@ -373,10 +380,22 @@ func TestMetricsEndpoint(t *testing.T) {
 
 func TestNewFailsOnAnUnknownTarget(t *testing.T) {
 	n := &fakeNet{p: labPath}
-	_, err := New(context.Background(), Options{Addr: "127.0.0.1:0", Open: n.open, Resolve: n.resolve}, []string{"198.18.5.2", "nowhere.test"})
-	if err == nil || !strings.Contains(err.Error(), "unknown host: nowhere.test") {
-		t.Errorf("error %v", err)
+	// A name that does not resolve is said and left out; the other targets are traced, and
+	// /-/healthy names it.
+	var log strings.Builder
+	s, err := New(context.Background(), Options{Addr: "127.0.0.1:0", Open: n.open, Resolve: n.resolve, Log: &log}, []string{"198.18.5.2", "nowhere.test"})
+	if err != nil {
+		t.Fatalf("an unknown name among the targets: %v", err)
 	}
+	if len(s.targets) != 1 || !strings.Contains(log.String(), "warning: nowhere.test: not traced: unknown host: nowhere.test") {
+		t.Errorf("%d targets, log %q", len(s.targets), log.String())
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/-/healthy", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "nowhere.test: not traced: unknown host") {
+		t.Errorf("/-/healthy: %d %q", rec.Code, rec.Body.String())
+	}
+	s.Close()
 	// A name that is not UTF-8 (an IPv6 zone may be any bytes) cannot be a label value: every
 	// scrape of /metrics would fail on it.
 	_, err = New(context.Background(), Options{Addr: "127.0.0.1:0", Open: n.open, Resolve: n.resolve}, []string{"198.18.5.2", "fe80::1%\xff"})

@@ -62,8 +62,16 @@ type Server struct {
 	reg     *prometheus.Registry
 	slots   chan struct{} // one per /probe request allowed at once
 
+	unresolved []unresolved // targets whose names did not resolve at start (not traced)
+
 	mu      sync.Mutex
 	stopped map[string]error // targets whose tracer ended, and why
+}
+
+// unresolved is a target left out because its name did not resolve.
+type unresolved struct {
+	name string
+	err  error
 }
 
 // target is one target of /metrics: its prober, tracer and the watch the metrics read.
@@ -114,7 +122,14 @@ func New(ctx context.Context, opts Options, targets []string) (*Server, error) {
 		}
 		addr, err := opts.Resolve(ctx, name)
 		if err != nil {
-			return nil, err
+			// One name that does not resolve must not take the monitoring of all the others
+			// down (under systemd: a restart loop); it is said now and /-/healthy keeps saying it.
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			fmt.Fprintf(opts.Log, "mtr-go: warning: %s: not traced: %v\n", name, err)
+			s.unresolved = append(s.unresolved, unresolved{name, err})
+			continue
 		}
 		t, err := s.open(name, addr, opts.Probe, tcfg)
 		if err != nil {
@@ -234,15 +249,26 @@ func (s *Server) Handler() http.Handler {
 		MaxRequestsInFlight: 8,
 	}))
 	mux.HandleFunc("GET /probe", s.probe)
+	// A "GET" pattern answers HEAD too, and a HEAD of /probe would run a whole trace for no body.
+	mux.HandleFunc("HEAD /probe", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", "GET")
+		fail(w, http.StatusMethodNotAllowed, "/probe runs a trace: use GET")
+	})
 	mux.HandleFunc("GET /-/healthy", s.healthy)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "mtr-go exporter: /metrics (%d targets), /probe?target=HOST&protocol=icmp|udp|tcp&count=N&port=P, /-/healthy\n", len(s.targets))
+		fmt.Fprintf(w, "mtr-go exporter: /metrics (%d targets), /probe?target=HOST&protocol=icmp|udp|tcp|sctp&count=N&port=P, /-/healthy\n", len(s.targets))
 	})
 	return mux
 }
 
-// healthy answers 200 while every target is being traced, 503 naming one that is not.
+// healthy answers 200 while every target is being traced, 503 naming one that is not (its name
+// did not resolve at start, or its tracer stopped).
 func (s *Server) healthy(w http.ResponseWriter, _ *http.Request) {
+	if len(s.unresolved) > 0 {
+		u := s.unresolved[0]
+		fail(w, http.StatusServiceUnavailable, fmt.Sprintf("%s: not traced: %v", u.name, u.err))
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.targets {
