@@ -73,6 +73,10 @@ type hub struct {
 	Host  string  `json:"host"`
 	Loss  float64 `json:"Loss%"`
 	Snt   int     `json:"Snt"`
+	Avg   float64 `json:"Avg"`
+	Best  float64 `json:"Best"`
+	Wrst  float64 `json:"Wrst"`
+	StDev float64 `json:"StDev"`
 }
 
 // mtr runs the system's mtr in report mode in the lab's client namespace.
