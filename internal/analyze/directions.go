@@ -68,12 +68,13 @@ const (
 	ReturnOnly                         // only the reverse trace loses
 	Apart                              // both lose, at places that are not one fault
 	Unmatched                          // both lose, each from a router the other table does not show
+	Unanswered                         // one direction loses and the other got no answers to compare with
 )
 
 var jointNames = map[JointKind]string{
 	NoReverse: "no-reverse", BothClean: "both-clean", NoJointLoss: "no-joint-loss",
 	ReturnFault: "return-path-fault", OutboundFault: "forward-path-fault", LinkFault: "link-fault",
-	OutboundOnly: "forward-only-loss", ReturnOnly: "reverse-only-loss", Apart: "apart", Unmatched: "unmatched",
+	OutboundOnly: "forward-only-loss", ReturnOnly: "reverse-only-loss", Apart: "apart", Unmatched: "unmatched", Unanswered: "unanswered",
 }
 
 // String is the kind's stable machine name, for JSON and XML.
@@ -236,9 +237,20 @@ func (r *reader) both(fl, rl *Finding) {
 // the other direction, other, has none.
 func (r *reader) one(lf *Finding, other Analysis, otherIn Input, dir Direction) {
 	j := r.j
+	end := lastAnswering(other)
+	if end.Sent == 0 {
+		// Nothing in the other direction answered: it says nothing about this loss.
+		name := "reverse"
+		if dir == Return {
+			name = "forward"
+		}
+		j.Kind, j.Settled = Unanswered, true
+		j.Conclusion = fmt.Sprintf("The %s trace got no answers, so it cannot place the loss; each direction's own conclusion stands.", name)
+		j.Why = "Forward: " + j.Forward.Conclusion + " Reverse: " + j.Reverse.Conclusion
+		return
+	}
 	j.Direction, j.Router = dir, fl0(lf)
 	ref := lf.Evidence[len(lf.Evidence)-1]
-	end := lastAnswering(other)
 	// The other direction's silence is evidence only once its end hop's loss is clearly below
 	// the rate that reaches this direction's end.
 	j.Settled = lf.Settled && end.Sent > 0 && coverage(belowZ(float64(end.Lost), float64(end.Sent), ref.Loss/100)) >= 0.95

@@ -130,6 +130,12 @@ func TestDirections(t *testing.T) {
 			conclusion: []string{"Not settled yet"},
 		},
 		{
+			name: "a reverse trace nothing answered", fwd: symFwd,
+			rev:  revIn(client, silent(10), silent(10)),
+			kind: Unanswered, settled: true,
+			conclusion: []string{"The reverse trace got no answers, so it cannot place the loss"},
+		},
+		{
 			name: "both clean", fwd: cleanFwd, rev: cleanRev, kind: BothClean, settled: true,
 			conclusion: []string{"No problem found in either direction."},
 		},
