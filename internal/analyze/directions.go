@@ -222,8 +222,12 @@ func (r *reader) both(fl, rl *Finding) {
 		j.Contact = fl.Contact
 	case rPos >= 0:
 		j.Kind = Apart
-		j.Conclusion = fmt.Sprintf("Both directions lose, but at places that are not one fault: forward from %s, reverse from %s (reverse hop %d, forward hop %d); there may be two faults, or the path changed between the traces.",
-			F, R, q, rPos)
+		at := fmt.Sprintf("forward hop %d", rPos)
+		if rPos == 0 {
+			at = "this host"
+		}
+		j.Conclusion = fmt.Sprintf("Both directions lose, but at places that are not one fault: forward from %s, reverse from %s (reverse hop %d, %s); there may be two faults, or the path changed between the traces.",
+			F, R, q, at)
 		j.Why = "Forward: " + j.Forward.Conclusion + " Reverse: " + j.Reverse.Conclusion
 	default:
 		j.Kind = Unmatched
@@ -253,7 +257,7 @@ func (r *reader) one(lf *Finding, other Analysis, otherIn Input, dir Direction) 
 	ref := lf.Evidence[len(lf.Evidence)-1]
 	// The other direction's silence is evidence only once its end hop's loss is clearly below
 	// the rate that reaches this direction's end.
-	j.Settled = lf.Settled && end.Sent > 0 && coverage(belowZ(float64(end.Lost), float64(end.Sent), ref.Loss/100)) >= 0.95
+	j.Settled = lf.Settled && coverage(belowZ(float64(end.Lost), float64(end.Sent), ref.Loss/100)) >= 0.95
 	clean := "loses nothing"
 	if end.Lost > 0 {
 		clean = "loses only " + pct(end.Loss) + "%"
@@ -301,18 +305,21 @@ func (r *reader) forwardPos(q int) int {
 	if h == nil {
 		return -1
 	}
-	for _, a := range h {
-		if a.IsValid() && a == r.fwd.Local {
-			return 0
-		}
-		for i := range r.fwd.Snapshot.Hops {
-			fh := &r.fwd.Snapshot.Hops[i]
-			for _, fa := range fh.Addrs {
-				switch {
-				case fa.IP == a:
-					return fh.TTL
-				case sameLink(fa.IP, a):
-					return fh.TTL - 1
+	// The same address is the surer match: it is looked for first.
+	for _, link := range []bool{false, true} {
+		for _, a := range h {
+			if !link && a.IsValid() && a == r.fwd.Local {
+				return 0
+			}
+			for i := range r.fwd.Snapshot.Hops {
+				fh := &r.fwd.Snapshot.Hops[i]
+				for _, fa := range fh.Addrs {
+					switch {
+					case !link && fa.IP == a:
+						return fh.TTL
+					case link && sameLink(fa.IP, a):
+						return fh.TTL - 1
+					}
 				}
 			}
 		}
@@ -361,13 +368,11 @@ func sameLink(a, b netip.Addr) bool {
 func (r *reader) fwdName(ttl int) string { return hopName(r.fwd, "hop", ttl) }
 func (r *reader) revName(ttl int) string { return hopName(r.rev, "reverse hop", ttl) }
 
-// hopName is "198.18.2.2 (hop 3)"-style naming of a table's hop, or "the far end" before the
-// reverse table's first.
+// hopName names a table's hop as its sentences do: "hop 3 (198.18.2.2)" in the forward table;
+// in the reverse table, whose hop numbers follow in brackets, the address alone.
 func hopName(in Input, what string, ttl int) string {
 	a := hopAt(in, ttl)
 	switch {
-	case what == "reverse hop" && ttl < in.Snapshot.First:
-		return "the far end"
 	case len(a) == 0:
 		return fmt.Sprintf("%s %d", what, ttl)
 	case what == "reverse hop":

@@ -337,3 +337,32 @@ func TestDirectionsModel(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardPos places reverse hops on the forward path: by the same address first, then by
+// the other end of a point-to-point link (the router before the forward hop that answers from
+// it), this host by its address.
+func TestForwardPos(t *testing.T) {
+	s := []float64{0.1}
+	fwd := Input{Snapshot: path(labDest, h("198.18.0.2", 10, 0, s...), h("198.19.20.2", 10, 0, s...),
+		h("198.18.2.2", 10, 0, s...), h("198.19.20.1", 10, 0, s...), h(labDest, 10, 0, s...)),
+		Local: netip.MustParseAddr(client)}
+	tests := []struct {
+		addr string
+		want int
+	}{
+		{"198.18.5.1", 4},  // the other end of the destination's link: hop 4's router
+		{"198.18.2.1", 2},  // the other end of hop 3's link
+		{"198.19.20.1", 4}, // hop 4 itself, though hop 2 answers from the other end of its link
+		{"198.18.0.1", 0},  // this host
+		{"198.18.0.5", -1}, // another /30
+		{"198.19.2.2", -1}, // a router the forward path does not show
+		{"2001:db8::2", -1},
+	}
+	for _, tt := range tests {
+		rev := Input{Snapshot: path(client, h(tt.addr, 10, 0, s...))}
+		r := &reader{fwd: fwd, rev: rev}
+		if got := r.forwardPos(1); got != tt.want {
+			t.Errorf("forwardPos(%s) = %d, want %d", tt.addr, got, tt.want)
+		}
+	}
+}
