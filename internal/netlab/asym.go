@@ -16,9 +16,11 @@ import (
 // rx's links use 198.19.2.0/24 (rk .1, rx .2) and 198.19.3.0/24 (rx .1, r1 .2), and
 // 2001:db8:1002::/64 and 2001:db8:1003::/64, next to the ECMP branch's, still inside the lab's
 // ranges. Router k keeps naming its client-facing address as the source of what it sends to the
-// client, so a trace from the client shows the same addresses as on a symmetric chain: the
-// asymmetry shows only in loss (Spec.ReturnLoss) and in a trace from the destination
-// (Lab.Reverse4).
+// client, as routers that answer from the interface a probe came in on do (Linux would take the
+// address of the interface towards rx), so a trace from the client shows the same addresses as
+// on a symmetric chain: the asymmetry shows only in loss (Spec.ReturnLoss) and in a trace from
+// the destination (Lab.Reverse4). rx drops whatever it forwards, TCP included, as a faulty
+// router does: a connection from the client to the destination loses its segments back too.
 
 // Interfaces of the return branch: on rk towards rx, and on r1 from rx. rx itself has the usual
 // two, ifDest towards rk (where the returning traffic comes from) and ifClient towards r1.

@@ -12,6 +12,10 @@
 // 198.18.(k-1).2 / 2001:db8:k-1::2 and the destination is 198.18.N.2 /
 // 2001:db8:N::2 (see Lab.Hops4 and Lab.Hops6).
 //
+// Two shapes change the chain itself: an asymmetric return path through a
+// return-only router, which may drop part of what it forwards (Spec.ReturnVia,
+// see asym.go), and a NAT in front of the client (Spec.NAT).
+//
 // Faults (answers throttled at a router or at the destination, real loss,
 // silent destination, routing loop, dead node, missing route) are made with
 // nftables tables and routes inside the namespaces, so what the client sees
