@@ -92,11 +92,7 @@ func mtrIn(t *testing.T, l *Lab, ns string, target netip.Addr, args ...string) [
 	args = append(append([]string{"--json", "-i", "0.05", "-G", "0.5"}, args...), target.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := l.Command(ctx, "mtr", args...)
-	if ns != l.Client {
-		cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, "mtr"}, args...)...)
-	}
-	out, err := cmd.Output()
+	out, err := l.CommandIn(ctx, ns, "mtr", args...).Output()
 	if err != nil {
 		t.Fatalf("mtr %v: %v: %s", args, err, out)
 	}
