@@ -285,6 +285,41 @@ func udpSource(t *testing.T, l *Lab, target netip.Addr) netip.Addr {
 	return from.(*net.UDPAddr).AddrPort().Addr().Unmap()
 }
 
+// tcpSource connects from the client to a listener in the destination namespace and returns
+// the remote address the destination's accept saw, as a responder's HTTP server sees its caller.
+func tcpSource(t *testing.T, l *Lab, target netip.Addr) netip.Addr {
+	t.Helper()
+	var ln net.Listener
+	if err := l.RunIn(l.Dest(), func() (err error) {
+		ln, err = net.Listen("tcp", net.JoinHostPort(target.String(), "0"))
+		return err
+	}); err != nil {
+		t.Fatalf("listen in the destination: %v", err)
+	}
+	defer ln.Close()
+	accepted := make(chan netip.Addr, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			accepted <- netip.Addr{}
+			return
+		}
+		c.Close()
+		accepted <- c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+	}()
+	var c net.Conn
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.Run(func() (err error) {
+		c, err = (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+		return err
+	}); err != nil {
+		t.Fatalf("connect from the client: %v", err)
+	}
+	c.Close()
+	return <-accepted
+}
+
 func TestNAT(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -307,7 +342,10 @@ func TestNAT(t *testing.T) {
 					public, reverse = l.Public6, l.Reverse6
 				}
 				if got := udpSource(t, l, target); got != public {
-					t.Errorf("the destination sees the client as %v, want the NAT's %v", got, public)
+					t.Errorf("the destination sees the client's UDP from %v, want the NAT's %v", got, public)
+				}
+				if got := tcpSource(t, l, target); got != public {
+					t.Errorf("the destination accepts the client's TCP from %v, want the NAT's %v", got, public)
 				}
 				// The routers' answers to translated probes are translated back: a trace from
 				// the client shows the chain as ever.
