@@ -196,6 +196,9 @@ func up(args []string) error {
 	fs.IntVar(&spec.Dead, "dead", 0, "this hop answers but forwards nothing (0: none)")
 	fs.IntVar(&spec.NoRoute, "noroute", 0, "this hop has no route to the destination (0: none)")
 	fs.IntVar(&spec.Reject, "reject", 0, "this hop rejects traffic for the destination (0: none)")
+	fs.IntVar(&spec.ReturnVia, "return-via", 0, "from this router on, the return to the client runs through a return-only router rx (0: symmetric)")
+	fs.IntVar(&spec.ReturnLoss, "return-loss", 0, "rx drops this percentage of what it forwards to the client")
+	fs.IntVar(&spec.NAT, "nat", 0, "this router masquerades the client's traffic (0: no NAT)")
 	fs.BoolVar(&spec.DNS, "dns", spec.DNS, "serve reverse DNS names in the lab")
 	fs.IntVar(&spec.DestAddrs, "dest-addrs", 0, "the destination also answers on this many more addresses (0: none)")
 	fs.Func("tcp", "a TCP port the destination listens on (repeatable), for -T probes", func(v string) error {
@@ -234,6 +237,13 @@ func up(args []string) error {
 	if n := len(lab.DestAddrs4); n > 0 {
 		fmt.Printf("          and %d more: %s..%s, %s..%s\n", n, lab.DestAddrs4[0], lab.DestAddrs4[n-1], lab.DestAddrs6[0], lab.DestAddrs6[n-1])
 	}
+	if rx := lab.ReturnRouter(); rx != "" {
+		fmt.Printf("rx        %-14s %-15s %s (return only, from router %d)\n", rx, lab.Return4, lab.Return6, spec.ReturnVia)
+	}
+	if spec.NAT > 0 {
+		fmt.Printf("NAT at router %d: the destination sees the client as %s, %s\n", spec.NAT, lab.Public4, lab.Public6)
+	}
+	fmt.Printf("from the destination: %v\n", lab.Reverse4)
 	if spec.DNS {
 		fmt.Printf("DNS: %s in the client namespace (names *.lab.test; AS 64501+ for -z, -y)\n", lab.DNSServer)
 	}

@@ -68,6 +68,9 @@ func TestUpRejectsBadSpec(t *testing.T) {
 		{[]string{"-throttle-dest", "101"}, "ThrottleDest = 101, want 0..100"},
 		{[]string{"-throttle-dest", "-5"}, "ThrottleDest = -5, want 0..100"},
 		{[]string{"-routers", "3", "-loss-from", "4"}, "LossFrom = 4"},
+		{[]string{"-return-via", "1"}, "ReturnVia = 1, want 0 (off) or 2..6"},
+		{[]string{"-return-loss", "20"}, "ReturnLoss needs ReturnVia"},
+		{[]string{"-nat", "7"}, "NAT = 7"},
 	} {
 		err := up(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

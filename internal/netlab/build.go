@@ -98,8 +98,23 @@ func (l *Lab) build() error {
 			return err
 		}
 	}
+	if l.returnNS != "" {
+		if err := l.buildReturn(); err != nil {
+			return err
+		}
+		if err := ipBatch(l.returnNS, l.returnConfig()); err != nil {
+			return err
+		}
+		if rules := l.returnRules(); rules != "" {
+			if _, err := run(rules, "ip", "netns", "exec", l.returnNS, "nft", "-f", "-"); err != nil {
+				return err
+			}
+		}
+	}
 	for i, ns := range l.namespaces {
-		if err := ipBatch(ns, append(l.ecmpRouterLines(i), l.nsConfig(i)...)); err != nil {
+		lines := append(l.ecmpRouterLines(i), l.returnRouterLines(i)...)
+		lines = append(lines, l.nsConfig(i)...)
+		if err := ipBatch(ns, append(lines, l.returnRoutes(i)...)); err != nil {
 			return err
 		}
 		if rules := l.nftRules(i); rules != "" {
@@ -257,14 +272,10 @@ func (l *Lab) nftRules(i int) string {
 			chains = append(chains, slowRules)
 		}
 		if s.LossFrom == i && s.LossPercent > 0 {
-			// Prerouting at raw priority runs before the forwarding code
-			// decrements the TTL, so probes that would expire here are lost
-			// too: hop i itself shows the loss, as do all hops behind it.
-			chains = append(chains, fmt.Sprintf(`chain loss {
-		type filter hook prerouting priority raw; policy accept;
-		%s
-		iifname %q numgen random mod 100 < %d drop
-	}`, ndAccept, ifClient, s.LossPercent))
+			chains = append(chains, lossRule(ifClient, s.LossPercent))
+		}
+		if s.NAT == i {
+			chains = append(chains, natChain())
 		}
 		if s.Reject == i {
 			d4, d6 := linkPrefix4(n).String(), linkPrefix6(n).String()

@@ -11,12 +11,8 @@ import (
 // loss while Drops stays the same lost the answers itself. Compare two calls: a lab may drop a
 // packet or two while it comes up (a veth that sends before its peer is up).
 func (l *Lab) Drops() (uint64, error) {
-	namespaces := l.namespaces
-	if l.parallel != "" {
-		namespaces = append(namespaces[:len(namespaces):len(namespaces)], l.parallel)
-	}
 	var total uint64
-	for _, ns := range namespaces {
+	for _, ns := range l.allNamespaces() {
 		out, err := run("", "ip", "-n", ns, "-s", "-j", "link", "show")
 		if err != nil {
 			return 0, err

@@ -73,16 +73,26 @@ type hub struct {
 	Host  string  `json:"host"`
 	Loss  float64 `json:"Loss%"`
 	Snt   int     `json:"Snt"`
+	Avg   float64 `json:"Avg"`
+	Best  float64 `json:"Best"`
+	Wrst  float64 `json:"Wrst"`
+	StDev float64 `json:"StDev"`
 }
 
 // mtr runs the system's mtr in report mode in the lab's client namespace.
 func mtr(t *testing.T, l *Lab, target netip.Addr, args ...string) []hub {
 	t.Helper()
+	return mtrIn(t, l, l.Client, target, args...)
+}
+
+// mtrIn runs the system's mtr in report mode in namespace ns of the lab.
+func mtrIn(t *testing.T, l *Lab, ns string, target netip.Addr, args ...string) []hub {
+	t.Helper()
 	Require(t, Tool("mtr", "mtr-tiny"))
 	args = append(append([]string{"--json", "-i", "0.05", "-G", "0.5"}, args...), target.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := l.Command(ctx, "mtr", args...).Output()
+	out, err := l.CommandIn(ctx, ns, "mtr", args...).Output()
 	if err != nil {
 		t.Fatalf("mtr %v: %v: %s", args, err, out)
 	}
@@ -340,6 +350,12 @@ func TestFaults(t *testing.T) {
 // namespace (through Run) and returns who answered, with what.
 func probe(t *testing.T, l *Lab, target netip.Addr, ttl int) (from netip.Addr, typ icmp.Type, code int) {
 	t.Helper()
+	return probeFrom(t, l, l.Client, target, ttl)
+}
+
+// probeFrom is probe sent from namespace ns of the lab.
+func probeFrom(t *testing.T, l *Lab, ns string, target netip.Addr, ttl int) (from netip.Addr, typ icmp.Type, code int) {
+	t.Helper()
 	network, listen, proto := "ip4:icmp", "0.0.0.0", 1
 	var echo icmp.Type = ipv4.ICMPTypeEcho
 	if target.Is6() {
@@ -347,12 +363,12 @@ func probe(t *testing.T, l *Lab, target netip.Addr, ttl int) (from netip.Addr, t
 		echo = ipv6.ICMPTypeEchoRequest
 	}
 	var c *icmp.PacketConn
-	if err := l.Run(func() error {
+	if err := l.RunIn(ns, func() error {
 		var err error
 		c, err = icmp.ListenPacket(network, listen)
 		return err
 	}); err != nil {
-		t.Fatalf("open ICMP socket in the client namespace: %v", err)
+		t.Fatalf("open ICMP socket in namespace %s: %v", ns, err)
 	}
 	defer c.Close()
 	if target.Is6() {

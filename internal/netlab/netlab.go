@@ -12,6 +12,10 @@
 // 198.18.(k-1).2 / 2001:db8:k-1::2 and the destination is 198.18.N.2 /
 // 2001:db8:N::2 (see Lab.Hops4 and Lab.Hops6).
 //
+// Two shapes change the chain itself: an asymmetric return path through a
+// return-only router, which may drop part of what it forwards (Spec.ReturnVia,
+// see asym.go), and a NAT in front of the client (Spec.NAT).
+//
 // Faults (answers throttled at a router or at the destination, real loss,
 // silent destination, routing loop, dead node, missing route) are made with
 // nftables tables and routes inside the namespaces, so what the client sees
@@ -128,6 +132,27 @@ type Spec struct {
 	// (labs open it by default), so no one may open unprivileged ICMP
 	// sockets there.
 	NoPingGroup bool
+	// ReturnVia, if > 0 (2..Routers), makes the path asymmetric: router
+	// ReturnVia sends what is addressed to the client not back along the
+	// chain but through a return-only router "rx" that joins it to router 1
+	// (see asym.go). The answers of hop ReturnVia and every hop after it,
+	// the destination's included, come back through rx; the forward path
+	// and the answers of the hops before ReturnVia never cross it. A trace
+	// from the destination to the client shows it (Lab.Reverse4). It
+	// cannot be combined with ECMP, Loop or FreshIPv6.
+	ReturnVia int
+	// ReturnLoss is the percentage (0..100) of what rx forwards towards the
+	// client that it drops, as LossFrom drops at a chain router: real loss
+	// on the return path only. It needs ReturnVia.
+	ReturnLoss int
+	// NAT, if > 0, makes router NAT masquerade what the client sends on
+	// towards the destination (nftables, IPv4 and IPv6), as a home router
+	// in front of the client does: the destination and the routers after
+	// router NAT see the client as router NAT's destination-side address
+	// (Lab.Public4, Lab.Public6), and the routers' answers to the client's
+	// probes still reach it, translated back by the NAT's connection
+	// tracking.
+	NAT int
 }
 
 // MaxRouters is the longest chain a lab can have: link i uses 198.18.i.0/24.
@@ -171,6 +196,25 @@ type Lab struct {
 	// Spec.ECMP answers from at hop ECMP+1; zero without ECMP.
 	Parallel4 netip.Addr
 	Parallel6 netip.Addr
+	// Client4 and Client6 are the client's own addresses.
+	Client4 netip.Addr
+	Client6 netip.Addr
+	// Public4 and Public6 are the client's addresses as the destination
+	// sees them: the client's own, or with Spec.NAT the NAT router's.
+	Public4 netip.Addr
+	Public6 netip.Addr
+	// Reverse4 and Reverse6 list what a trace from the destination to
+	// Public4/Public6 shows at hop 1..M, ending at that address: each
+	// router answers the destination from its destination-side address, in
+	// reverse order, and with Spec.ReturnVia the return-only router
+	// (Return4/Return6) stands in for routers 2..ReturnVia-1.
+	Reverse4 []netip.Addr
+	Reverse6 []netip.Addr
+	// Return4 and Return6 are the addresses the return-only router of
+	// Spec.ReturnVia answers a trace from the destination from; zero
+	// without ReturnVia. No trace from the client ever shows them.
+	Return4 netip.Addr
+	Return6 netip.Addr
 	// Spec is the spec the lab was built from, with defaults filled in.
 	Spec Spec
 
@@ -179,6 +223,7 @@ type Lab struct {
 	stateDir   string   // dnsmasq's hosts file and log
 	dns        *dnsmasq
 	parallel   string // the ECMP parallel router's namespace, or ""
+	returnNS   string // the return-only router's namespace (Spec.ReturnVia), or ""
 	tcp        *listeners
 	slow       []*delayer // Spec.SlowAnswer's, one per slow router
 
@@ -242,6 +287,14 @@ func Build(spec Spec) (*Lab, error) {
 		l.Hops4 = append(l.Hops4, linkAddr4(i, true))
 		l.Hops6 = append(l.Hops6, linkAddr6(i, true))
 	}
+	if spec.ReturnVia > 0 {
+		l.returnNS = base + "rx"
+		l.Return4, l.Return6 = returnAddr4(0, true), returnAddr6(0, true)
+		for _, a := range []netip.Addr{returnAddr4(0, true), returnAddr6(0, true), returnAddr4(1, false), returnAddr6(1, false)} {
+			l.Names[a] = "rx.lab.test"
+		}
+	}
+	l.reversePath()
 	for i := range l.namespaces {
 		name := "r" + strconv.Itoa(i) + ".lab.test"
 		switch i {
@@ -311,11 +364,7 @@ func (l *Lab) teardown() error {
 			errs = append(errs, err)
 		}
 	}
-	namespaces := l.namespaces
-	if l.parallel != "" {
-		namespaces = append(slices.Clone(namespaces), l.parallel)
-	}
-	for _, ns := range namespaces {
+	for _, ns := range l.allNamespaces() {
 		if err := removeNamespace(ns); err != nil {
 			errs = append(errs, err)
 		}
@@ -369,7 +418,16 @@ func (s Spec) normalize() (Spec, error) {
 		inChain("Dead", s.Dead, 1),
 		inChain("NoRoute", s.NoRoute, 1),
 		inChain("Reject", s.Reject, 1),
+		inChain("ReturnVia", s.ReturnVia, 2),
+		percent("ReturnLoss", s.ReturnLoss),
+		inChain("NAT", s.NAT, 1),
 	)
+	if s.ReturnLoss > 0 && s.ReturnVia == 0 {
+		errs = append(errs, errors.New("netlab: ReturnLoss needs ReturnVia (the return-only router that drops)"))
+	}
+	if s.ReturnVia != 0 && (s.ECMP != 0 || s.Loop != 0 || s.FreshIPv6) {
+		errs = append(errs, errors.New("netlab: ReturnVia cannot be combined with ECMP, Loop or FreshIPv6"))
+	}
 	if s.ECMP != 0 && (s.ECMP < 1 || s.ECMP+2 > n) {
 		errs = append(errs, fmt.Errorf("netlab: ECMP = %d, want 0 (off) or 1..%d (the paths join at router ECMP+2)", s.ECMP, n-2))
 	}

@@ -20,6 +20,16 @@ func (l *Lab) Command(ctx context.Context, name string, args ...string) *exec.Cm
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.Client, name}, args...)...)
 }
 
+// CommandIn is Command for any namespace of the lab, e.g. Dest() for a program that must run
+// at the far end (a responder, or mtr tracing back to the client). Only the client has the
+// lab's resolv.conf and hosts; elsewhere the host's apply, so run such programs without DNS.
+func (l *Lab) CommandIn(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
+	if ns == l.Client {
+		return l.Command(ctx, name, args...)
+	}
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
+}
+
 // Run calls fn on a locked OS thread switched into the client namespace and
 // switches back afterwards. Sockets opened inside fn stay in the client
 // namespace and may be used from any goroutine later; goroutines started by

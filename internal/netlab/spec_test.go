@@ -27,6 +27,13 @@ func TestSpecValidation(t *testing.T) {
 		{"slow answer over 30 s", Spec{SlowAnswer: map[int]time.Duration{2: time.Minute}}, "SlowAnswer[2]"},
 		{"fresh IPv6 with a loop", Spec{FreshIPv6: true, Loop: 3}, "FreshIPv6"},
 		{"loop and no route on one router", Spec{Loop: 3, NoRoute: 3}, "both on router 3"},
+		{"asymmetric return behind a NAT", Spec{Routers: 5, ReturnVia: 3, ReturnLoss: 30, NAT: 1}, ""},
+		{"return through router 1 parts nowhere", Spec{ReturnVia: 1}, "ReturnVia"},
+		{"return beyond the chain", Spec{Routers: 3, ReturnVia: 4}, "ReturnVia"},
+		{"return loss over 100 %", Spec{ReturnVia: 2, ReturnLoss: 101}, "ReturnLoss"},
+		{"return loss without a return router", Spec{ReturnLoss: 10}, "needs ReturnVia"},
+		{"return with ECMP", Spec{Routers: 5, ReturnVia: 3, ECMP: 1}, "ReturnVia cannot"},
+		{"NAT beyond the chain", Spec{Routers: 2, NAT: 3}, "NAT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,5 +72,50 @@ func TestAddressing(t *testing.T) {
 	}
 	if got := linkPrefix6(3).String(); got != "2001:db8:3::/64" {
 		t.Errorf("linkPrefix6(3) = %s", got)
+	}
+}
+
+// TestReversePath checks the trace from the destination that each shape of lab promises, by
+// hand: router k answers the destination from 198.18.k.1, rx from 198.19.2.2.
+func TestReversePath(t *testing.T) {
+	tests := []struct {
+		name   string
+		spec   Spec
+		public string
+		want   string
+	}{
+		{"symmetric", Spec{Routers: 3}, "198.18.0.1",
+			"198.18.3.1 198.18.2.1 198.18.1.1 198.18.0.1"},
+		{"return through rx from router 3", Spec{Routers: 5, ReturnVia: 3}, "198.18.0.1",
+			"198.18.5.1 198.18.4.1 198.18.3.1 198.19.2.2 198.18.1.1 198.18.0.1"},
+		{"return through rx from router 2", Spec{Routers: 2, ReturnVia: 2}, "198.18.0.1",
+			"198.18.2.1 198.19.2.2 198.18.1.1 198.18.0.1"},
+		{"NAT at router 2", Spec{Routers: 4, NAT: 2}, "198.18.2.1",
+			"198.18.4.1 198.18.3.1 198.18.2.1"},
+		{"NAT at router 1 behind rx", Spec{Routers: 5, ReturnVia: 4, NAT: 1}, "198.18.1.1",
+			"198.18.5.1 198.18.4.1 198.19.2.2 198.18.1.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := tt.spec.normalize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := &Lab{Spec: spec}
+			if spec.ReturnVia > 0 {
+				l.Return4, l.Return6 = returnAddr4(0, true), returnAddr6(0, true)
+			}
+			l.reversePath()
+			var got []string
+			for _, a := range l.Reverse4 {
+				got = append(got, a.String())
+			}
+			if strings.Join(got, " ") != tt.want || l.Public4.String() != tt.public {
+				t.Errorf("Reverse4 = %v to %v, want %s to %s", got, l.Public4, tt.want, tt.public)
+			}
+			if len(l.Reverse6) != len(l.Reverse4) || l.Reverse6[len(l.Reverse6)-1] != l.Public6 {
+				t.Errorf("Reverse6 = %v, Public6 %v", l.Reverse6, l.Public6)
+			}
+		})
 	}
 }
