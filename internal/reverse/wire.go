@@ -39,8 +39,8 @@ import (
 // below MaxLine; anything longer is a hostile or broken responder.
 const (
 	Path       = "/reverse"
-	MaxBody    = 4 << 10  // the largest request body a responder reads
-	MaxLine    = 256 << 10 // the longest line of the stream a client reads
+	MaxBody    = 4 << 10 // the largest request body a responder reads
+	MaxLine    = 1 << 20 // the longest line of the stream a client reads
 	maxHops    = 255
 	maxAddrs   = 32
 	maxName    = 255 // responder names and error texts are cut to this many bytes
