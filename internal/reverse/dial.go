@@ -63,6 +63,12 @@ func Dial(ctx context.Context, opts Options) (Stream, error) {
 	return s, nil
 }
 
+// CheckURL reports whether raw is a responder's URL that Dial accepts (--reverse).
+func CheckURL(raw string) error {
+	_, _, err := endpointURL(raw)
+	return err
+}
+
 // endpointURL is the request URL for the responder at raw, and the host:port to name it by.
 func endpointURL(raw string) (string, string, error) {
 	u, err := url.Parse(raw)
