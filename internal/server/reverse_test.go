@@ -367,3 +367,27 @@ func TestLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestReverseHeadersAreBounded: a request with more header than the server reads is answered
+// 431 by the HTTP server itself, before any handler runs.
+func TestReverseHeadersAreBounded(t *testing.T) {
+	n := &fakeNet{p: labPath}
+	s := reverseServer(t, n, testLimits())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	req, _ := http.NewRequest("POST", "http://"+s.Addr().String()+"/reverse", strings.NewReader(`{"count":1,"interval":0.01}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("X-Padding", strings.Repeat("a", 64<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("64 KiB of headers: %d, want 431", resp.StatusCode)
+	}
+	if len(n.opened) != 0 {
+		t.Errorf("traced %v", n.opened)
+	}
+}
