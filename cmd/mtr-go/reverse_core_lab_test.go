@@ -101,14 +101,20 @@ func reverseClient(t *testing.T, lab *netlab.Lab, url, token, ca string) clientR
 	return clientResult{}
 }
 
-// nsAddrs lists the IPv4 lab addresses of a namespace's interfaces.
-func nsAddrs(t *testing.T, lab *netlab.Lab, ns string) []string {
+// The lab's address ranges.
+var (
+	lab4 = netip.MustParsePrefix("198.18.0.0/15")
+	lab6 = netip.MustParsePrefix("2001:db8::/32")
+)
+
+// nsAddrs lists the addresses within lab (lab4 or lab6) of a namespace's interfaces.
+func nsAddrs(t *testing.T, lab *netlab.Lab, ns string, within netip.Prefix) []string {
 	t.Helper()
 	var out []string
 	err := lab.RunIn(ns, func() error {
 		as, err := net.InterfaceAddrs()
 		for _, a := range as {
-			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && netip.MustParsePrefix("198.18.0.0/15").Contains(p.Addr()) {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && within.Contains(p.Addr()) {
 				out = append(out, p.Addr().String())
 			}
 		}
@@ -121,7 +127,7 @@ func nsAddrs(t *testing.T, lab *netlab.Lab, ns string) []string {
 }
 
 // labTLS writes a CA made for this test and a certificate it signed for ip.
-func labTLS(t *testing.T, dir string, ip netip.Addr) (ca, cert, key string) {
+func labTLS(t *testing.T, dir string, ips ...netip.Addr) (ca, cert, key string) {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "lab CA"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
@@ -131,7 +137,11 @@ func labTLS(t *testing.T, dir string, ip netip.Addr) (ca, cert, key string) {
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dest"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{ip.AsSlice()}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	var sans []net.IP
+	for _, ip := range ips {
+		sans = append(sans, ip.AsSlice())
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dest"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: sans, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
@@ -199,47 +209,59 @@ func TestLabReverseTraceBackToTheClient(t *testing.T) {
 	if err := os.WriteFile(token, []byte("lab-token-4711\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listen := netip.AddrPortFrom(lab.Target4, 9816).String()
-
 	// Plain HTTP on the destination's lab address: refused before anything is served.
+	listen := netip.AddrPortFrom(lab.Target4, 9816).String()
 	cmd := exec.Command("ip", "netns", "exec", lab.Dest(), binary(t), "--serve", listen, "--token-file", token)
 	out, err := cmd.CombinedOutput()
 	if err == nil || !bytes.Contains(out, []byte("give --tls-cert and --tls-key")) || bytes.Count(bytes.TrimSpace(out), []byte("\n")) != 0 {
 		t.Errorf("--serve %s without TLS: %v, %q; want a one-line refusal", listen, err, out)
 	}
 
-	ca, cert, key := labTLS(t, dir, lab.Target4)
-	logOf := startResponder(t, lab, "--serve", listen, "--token-file", token, "--tls-cert", cert, "--tls-key", key, "-G", "1")
-	url := "https://" + listen
+	ca, cert, key := labTLS(t, dir, lab.Target4, lab.Target6)
+	for _, fam := range []struct {
+		name   string
+		target netip.Addr
+		within netip.Prefix
+	}{{"IPv4", lab.Target4, lab4}, {"IPv6", lab.Target6, lab6}} {
+		t.Run(fam.name, func(t *testing.T) {
+			listen := netip.AddrPortFrom(fam.target, 9816).String()
+			logOf := startResponder(t, lab, "--serve", listen, "--token-file", token, "--tls-cert", cert, "--tls-key", key, "-G", "1")
+			url := "https://" + listen
+			client := nsAddrs(t, lab, lab.Client, fam.within)
+			if len(client) != 1 {
+				t.Fatalf("client addresses %v", client)
+			}
+			r := reverseClient(t, lab, url, "lab-token-4711", ca)
+			t.Logf("reverse trace: %+v", r)
+			if r.Err != "" || !r.Done || r.Rounds != 3 {
+				t.Fatalf("reverse trace: %+v", r)
+			}
+			if r.Target != client[0] || !strings.Contains(r.Responder, fam.target.String()) {
+				t.Errorf("traced to %s from %q, want the client %s from the destination %s", r.Target, r.Responder, client[0], fam.target)
+			}
+			if len(r.Hops) != routers+1 || r.Hops[routers] != client[0] {
+				t.Fatalf("reverse hops %v, want %d routers then the client %s", r.Hops, routers, client[0])
+			}
+			for k := 1; k <= routers; k++ {
+				router := routers + 1 - k
+				if own := nsAddrs(t, lab, lab.Router(router), fam.within); !slices.Contains(own, r.Hops[k-1]) {
+					t.Errorf("reverse hop %d is %s, not router %d (%v)", k, r.Hops[k-1], router, own)
+				}
+			}
+			mtr := parseReport(t, string(mustOut(t, exec.Command("ip", "netns", "exec", lab.Dest(), "mtr", "-r", "-n", "-c", "2", "-i", "0.2", client[0]))))
+			if got, want := strings.Join(r.Hops, " "), strings.Join(mtr.hosts(), " "); got != want {
+				t.Errorf("reverse hops %s; mtr on the far end shows %s", got, want)
+			}
+			if fam.name == "IPv4" {
+				refusals(t, lab, url, ca, logOf)
+			}
+		})
+	}
+}
 
-	client := nsAddrs(t, lab, lab.Client)
-	if len(client) != 1 {
-		t.Fatalf("client addresses %v", client)
-	}
-	r := reverseClient(t, lab, url, "lab-token-4711", ca)
-	t.Logf("reverse trace: %+v", r)
-	if r.Err != "" || !r.Done || r.Rounds != 3 {
-		t.Fatalf("reverse trace: %+v", r)
-	}
-	if r.Target != client[0] || !strings.Contains(r.Responder, lab.Target4.String()) {
-		t.Errorf("traced to %s from %q, want the client %s from the destination %s", r.Target, r.Responder, client[0], lab.Target4)
-	}
-	if len(r.Hops) != routers+1 || r.Hops[routers] != client[0] {
-		t.Fatalf("reverse hops %v, want %d routers then the client %s", r.Hops, routers, client[0])
-	}
-	for k := 1; k <= routers; k++ {
-		router := routers + 1 - k
-		if own := nsAddrs(t, lab, lab.Router(router)); !slices.Contains(own, r.Hops[k-1]) {
-			t.Errorf("reverse hop %d is %s, not router %d (%v)", k, r.Hops[k-1], router, own)
-		}
-	}
-	mtr := parseReport(t, string(mustOut(t, exec.Command("ip", "netns", "exec", lab.Dest(), "mtr", "-r", "-n", "-c", "2", "-i", "0.2", client[0]))))
-	if got, want := strings.Join(r.Hops, " "), strings.Join(mtr.hosts(), " "); got != want {
-		t.Errorf("reverse hops %s; mtr on the far end shows %s", got, want)
-	}
-
-	// A client that does not trust the CA, and one with a wrong token: one line each, and the
-	// responder traces nothing more.
+// refusals: a client that does not trust the CA, and one with a wrong token, are told so in one
+// line each, and the responder traces nothing more.
+func refusals(t *testing.T, lab *netlab.Lab, url, ca string, logOf func() string) {
 	traced := strings.Count(logOf(), "reverse trace to")
 	if r := reverseClient(t, lab, url, "lab-token-4711", ""); !strings.Contains(r.Err, "not signed by a trusted CA") {
 		t.Errorf("without --tls-ca: %+v", r)
