@@ -306,8 +306,11 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, tr *trac
 				return
 			}
 			switch {
-			case err != nil && ctx.Err() != nil:
+			case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 				write(reverse.Line{Type: "error", Error: "the trace took longer than this responder allows"})
+			case err != nil && ctx.Err() != nil:
+				// The caller is gone (nobody reads this) or the server is shutting down.
+				write(reverse.Line{Type: "error", Error: "the responder is shutting down"})
 			case err != nil:
 				write(reverse.Line{Type: "error", Error: vocab.StripControl(err.Error())})
 			default:

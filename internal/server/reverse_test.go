@@ -391,3 +391,29 @@ func TestReverseHeadersAreBounded(t *testing.T) {
 		t.Errorf("traced %v", n.opened)
 	}
 }
+
+// TestReverseServerShutdown: a server stopped in the middle of a reverse trace tells the caller
+// so, instead of claiming the trace was done or too long.
+func TestReverseServerShutdown(t *testing.T) {
+	n := &fakeNet{p: labPath}
+	s := reverseServer(t, n, testLimits())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan struct{})
+	go func() { s.Run(ctx); close(ran) }()
+	st, err := reverse.Dial(context.Background(), reverse.Options{URL: "http://" + s.Addr().String(), Token: testToken, Request: reverse.Request{Count: 20, Interval: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var u reverse.Update
+	for u = range st.Updates() {
+		if u.Target.IsValid() {
+			cancel()
+		}
+	}
+	if u.Err == nil || !strings.Contains(u.Err.Error(), "responder: the responder is shutting down") || u.Done {
+		t.Errorf("last update after the server stopped: %+v", u)
+	}
+	<-ran
+}
