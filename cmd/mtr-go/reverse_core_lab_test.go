@@ -257,6 +257,17 @@ func TestLabReverseTraceBackToTheClient(t *testing.T) {
 			}
 		})
 	}
+	// Plain HTTP when asked for, with a warning.
+	t.Run("--serve-insecure", func(t *testing.T) {
+		listen := netip.AddrPortFrom(lab.Target4, 9817).String()
+		logOf := startResponder(t, lab, "--serve", listen, "--token-file", token, "--serve-insecure", "-G", "1")
+		if !strings.Contains(logOf(), "warning: --serve-insecure: reverse-trace tokens and results cross the network in clear") {
+			t.Errorf("no warning:\n%s", logOf())
+		}
+		if r := reverseClient(t, lab, "http://"+listen, "lab-token-4711", ""); r.Err != "" || !r.Done || len(r.Hops) != routers+1 {
+			t.Errorf("over plain HTTP: %+v", r)
+		}
+	})
 }
 
 // refusals: a client that does not trust the CA, and one with a wrong token, are told so in one
