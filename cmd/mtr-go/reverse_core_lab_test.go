@@ -264,6 +264,9 @@ func TestLabReverseTraceBackToTheClient(t *testing.T) {
 		if !strings.Contains(logOf(), "warning: --serve-insecure: reverse-trace tokens and results cross the network in clear") {
 			t.Errorf("no warning:\n%s", logOf())
 		}
+		if strings.Contains(logOf(), "no targets and no --serve-allow") {
+			t.Errorf("a responder is warned that it has nothing to do:\n%s", logOf())
+		}
 		if r := reverseClient(t, lab, "http://"+listen, "lab-token-4711", ""); r.Err != "" || !r.Done || len(r.Hops) != routers+1 {
 			t.Errorf("over plain HTTP: %+v", r)
 		}

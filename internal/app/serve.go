@@ -85,7 +85,7 @@ func serve(env Env, cfg *cli.Config) int {
 		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
 		return exitFail
 	}
-	if len(cfg.Targets) == 0 && len(cfg.Serve.Allow) == 0 {
+	if len(cfg.Targets) == 0 && len(cfg.Serve.Allow) == 0 && cfg.Serve.Token == "" {
 		fmt.Fprintf(env.Stderr, "mtr-go: warning: no targets and no --serve-allow: /metrics has no path to show and /probe refuses every target\n")
 	}
 	if cfg.Serve.Token != "" && !srv.TLS() && cfg.Serve.Insecure {
