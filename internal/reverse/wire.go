@@ -87,7 +87,8 @@ func ParseRequest(body []byte) (Request, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return req, fmt.Errorf("field %q: not a %s", te.Field, te.Type)
+			want := map[string]string{"int": "a whole number", "float64": "a number", "string": "a string"}[te.Type.String()]
+			return req, fmt.Errorf("field %q: want %s, not a JSON %s", te.Field, want, te.Value)
 		}
 		return req, errors.New("request body is not a JSON object")
 	}
