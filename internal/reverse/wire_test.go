@@ -272,3 +272,35 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestLargestLineFits: the largest hops line a responder writes (255 hops, each with the most
+// addresses it sends, all long IPv6 ones, every counter and time at its widest) is within the
+// client's line limit, so no honest responder is cut off.
+func TestLargestLineFits(t *testing.T) {
+	var s stats.Snapshot
+	s.First = 1
+	for ttl := 1; ttl <= maxHops; ttl++ {
+		sum := stats.Summary{TTL: ttl, Sent: maxCounter, Recv: maxCounter, Last: maxRTT, Best: maxRTT, Wrst: maxRTT, Avg: 1234567.891234567, StDev: 1234567.891234567}
+		for i := range maxAddrs + 5 {
+			sum.Addrs = append(sum.Addrs, stats.Addr{IP: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, byte(ttl), byte(i)}), Count: maxCounter})
+		}
+		h := stats.FromSummary(sum)
+		h.Err = strings.Repeat("x", 200)
+		s.Hops = append(s.Hops, h)
+	}
+	b := HopsLine(s, maxCounter).Marshal()
+	t.Logf("largest line: %d bytes", len(b))
+	if len(b) > MaxLine {
+		t.Fatalf("largest line %d bytes, over MaxLine %d", len(b), MaxLine)
+	}
+	typical := stats.Snapshot{First: 1}
+	for ttl := 1; ttl <= 30; ttl++ {
+		typical.Hops = append(typical.Hops, stats.FromSummary(stats.Summary{TTL: ttl, Sent: 100, Recv: 99, Last: 12345 * time.Microsecond, Best: 10 * time.Millisecond, Wrst: 20 * time.Millisecond, Avg: 12.3456789, StDev: 1.23456789, Addrs: []stats.Addr{{IP: netip.AddrFrom4([4]byte{198, 18, byte(ttl), 1}), Count: 99}}}))
+	}
+	t.Logf("a 30-hop path of one address a hop: %d bytes a line", len(HopsLine(typical, 100).Marshal()))
+	var p parser
+	p.line(Line{Type: "start", Target: "2001:db8::1"}.Marshal())
+	if _, _, err := p.line(b); err != nil {
+		t.Fatalf("the largest line is refused: %v", err)
+	}
+}
