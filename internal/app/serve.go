@@ -34,6 +34,10 @@ func serve(env Env, cfg *cli.Config) int {
 		LossWindow: cfg.Serve.LossWindow,
 		MaxCount:   cfg.Serve.MaxCount,
 		MaxProbes:  cfg.Serve.MaxProbes,
+		Reverse:    server.ReverseOptions{Token: cfg.Serve.Token},
+		TLSCert:    cfg.Serve.TLSCert,
+		TLSKey:     cfg.Serve.TLSKey,
+		Insecure:   cfg.Serve.Insecure,
 		Probe:      probeConfig(cfg),
 		Trace:      traceConfig(cfg), // the server ignores -c (refused with --serve anyway)
 		Open:       mux.Open,
@@ -67,10 +71,20 @@ func serve(env Env, cfg *cli.Config) int {
 		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
 		return exitFail
 	}
-	if len(cfg.Targets) == 0 && len(cfg.Serve.Allow) == 0 {
+	if len(cfg.Targets) == 0 && len(cfg.Serve.Allow) == 0 && cfg.Serve.Token == "" {
 		fmt.Fprintf(env.Stderr, "mtr-go: warning: no targets and no --serve-allow: /metrics has no path to show and /probe refuses every target\n")
 	}
-	fmt.Fprintf(env.Stderr, "mtr-go: serving on %s: /metrics (%d targets), /probe, /-/healthy\n", srv.Addr(), len(cfg.Targets))
+	if cfg.Serve.Token != "" && !srv.TLS() && cfg.Serve.Insecure {
+		fmt.Fprintf(env.Stderr, "mtr-go: warning: --serve-insecure: reverse-trace tokens and results cross the network in clear; use --tls-cert and --tls-key\n")
+	}
+	scheme, rev := "http", "off (no --token-file)"
+	if srv.TLS() {
+		scheme = "https"
+	}
+	if cfg.Serve.Token != "" {
+		rev = "on"
+	}
+	fmt.Fprintf(env.Stderr, "mtr-go: serving %s on %s: /metrics (%d targets), /probe, /-/healthy, reverse traces %s\n", scheme, srv.Addr(), len(cfg.Targets), rev)
 	if err := srv.Run(ctx); err != nil {
 		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
 		return exitFail

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 )
 
@@ -88,6 +89,11 @@ type Config struct {
 	// Serve is the exporter's configuration; Serve.Addr is "" unless --serve was given.
 	Serve Serve
 
+	// Reverse is the reverse trace to run beside the forward one (--reverse URL, --token-file,
+	// --tls-ca); Reverse.URL is "" without --reverse. Its Request follows the forward trace's
+	// options: protocol, port, count, packet size, and -i, but no faster than 1 s.
+	Reverse reverse.Options
+
 	Help, Version bool
 }
 
@@ -100,6 +106,14 @@ type Serve struct {
 	LossWindow int
 	MaxCount   int // --serve-max-count: the largest count= a /probe request may ask for
 	MaxProbes  int // --serve-max-probes: /probe requests traced at once; more get 429
+
+	// Token is --token-file's content: with it the server answers reverse traces (POST
+	// /reverse), without it it refuses them all.
+	Token string
+	// TLSCert and TLSKey (--tls-cert, --tls-key) make the server speak https. Without them a
+	// server with a token listens on loopback only, unless Insecure (--serve-insecure).
+	TLSCert, TLSKey string
+	Insecure        bool
 }
 
 // Defaults and limits of the exporter's knobs. The loss window cannot exceed the rounds a hop
@@ -139,6 +153,9 @@ type flagSet struct {
 	serve, serveAllow          string
 	lossWindow, serveMaxCount  int
 	serveMaxProbes             int
+	reverseURL, tokenFile      string
+	tlsCA, tlsCert, tlsKey     string
+	serveInsecure              bool
 	order                      []string // -o given several times: the last wins
 	seen                       []string // long names of the flags given, in command-line order
 }
@@ -198,6 +215,12 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.IntVar(&f.lossWindow, "serve-loss-window", DefaultLossWindow, "newest `PROBES` per hop that the exported loss ratio covers")
 	fs.IntVar(&f.serveMaxCount, "serve-max-count", DefaultMaxCount, "largest count= a /probe request may ask (`N`)")
 	fs.IntVar(&f.serveMaxProbes, "serve-max-probes", DefaultMaxProbes, "/probe requests traced at once (`N`); more are answered 429")
+	fs.StringVar(&f.reverseURL, "reverse", "", "also trace back from the responder at `URL` (an mtr-go --serve) to here")
+	fs.StringVar(&f.tokenFile, "token-file", "", "the reverse-trace token, read from `FILE` (--reverse and --serve)")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "check an https --reverse responder against the CA in `FILE` (PEM)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "--serve https with the certificate in `FILE` (PEM)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "--serve https with the key in `FILE` (PEM)")
+	fs.BoolVar(&f.serveInsecure, "serve-insecure", false, "--serve reverse traces over plain HTTP off loopback (the token crosses in clear)")
 	f.fs = fs
 	return f
 }
@@ -289,6 +312,9 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		case ModeDefault, ModeReport, ModeCurses:
 		default:
 			return errors.New("--analyze FILE prints the analysis as text; -j, -x, -C, -p, -l, --markdown and --html are for tracing")
+		}
+		if f.changed("reverse") {
+			return errors.New("--reverse traces; --analyze FILE reads a saved report")
 		}
 		cfg.ReadReport, cfg.Targets = args[0], nil
 		return nil
@@ -443,12 +469,18 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		cfg.Targets = append(cfg.Targets, names...)
 	}
 	if f.serve != "" || f.changed("serve") {
+		if f.changed("reverse") || f.changed("tls-ca") {
+			return errors.New("--reverse and --tls-ca are the client's; --serve answers reverse traces")
+		}
 		return f.finishServe()
 	}
-	for _, name := range []string{"serve-allow", "serve-loss-window", "serve-max-count", "serve-max-probes"} {
+	for _, name := range []string{"serve-allow", "serve-loss-window", "serve-max-count", "serve-max-probes", "tls-cert", "tls-key", "serve-insecure"} {
 		if f.changed(name) {
 			return fmt.Errorf("--%s needs --serve", name)
 		}
+	}
+	if err := f.finishReverse(); err != nil {
+		return err
 	}
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{"localhost"}
@@ -487,6 +519,15 @@ func (f *flagSet) finishServe() error {
 		return err
 	}
 	cfg.Serve.LossWindow, cfg.Serve.MaxCount, cfg.Serve.MaxProbes = f.lossWindow, f.serveMaxCount, f.serveMaxProbes
+	if f.tokenFile != "" {
+		if cfg.Serve.Token, err = readToken(f.tokenFile); err != nil {
+			return err
+		}
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	cfg.Serve.TLSCert, cfg.Serve.TLSKey, cfg.Serve.Insecure = f.tlsCert, f.tlsKey, f.serveInsecure
 	// Given twice, a target would be two sets of series with the same labels.
 	seen := map[string]bool{}
 	targets := cfg.Targets[:0]
@@ -498,6 +539,68 @@ func (f *flagSet) finishServe() error {
 	}
 	cfg.Targets = targets
 	return nil
+}
+
+// finishReverse checks the client's options of a reverse trace and fills its request from the
+// forward trace's options.
+func (f *flagSet) finishReverse() error {
+	cfg := f.cfg
+	if !f.changed("reverse") {
+		for _, name := range []string{"token-file", "tls-ca"} {
+			if f.changed(name) {
+				return fmt.Errorf("--%s needs --reverse URL (or, for --token-file, --serve)", name)
+			}
+		}
+		return nil
+	}
+	if err := reverse.CheckURL(f.reverseURL); err != nil {
+		return err
+	}
+	if f.tokenFile == "" {
+		return errors.New("--reverse needs --token-file FILE: the responder answers only callers with its token")
+	}
+	token, err := readToken(f.tokenFile)
+	if err != nil {
+		return err
+	}
+	req := reverse.Request{Protocol: cfg.Protocol, Port: cfg.Port, Count: cfg.Count}
+	if f.changed("interval") {
+		// Faster rounds than mtr allows an unprivileged user are not the far end's to give.
+		req.Interval = max(cfg.Interval, time.Second)
+	}
+	if f.changed("psize") {
+		req.Size = cfg.Size
+	}
+	cfg.Reverse = reverse.Options{URL: f.reverseURL, Token: token, CAFile: f.tlsCA, Request: req}
+	return nil
+}
+
+// maxToken bounds --token-file: a secret, not a document.
+const maxToken = 1024
+
+// readToken reads --token-file: one line of visible ASCII (it travels in an HTTP header),
+// surrounding white space ignored.
+func readToken(name string) (string, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxToken+1))
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	if len(b) > maxToken {
+		return "", fmt.Errorf("--token-file %s: longer than %d bytes", name, maxToken)
+	}
+	tok := strings.TrimSpace(string(b))
+	switch {
+	case tok == "":
+		return "", fmt.Errorf("--token-file %s: empty", name)
+	case strings.ContainsFunc(tok, func(r rune) bool { return r <= ' ' || r > '~' }):
+		return "", fmt.Errorf("--token-file %s: the token must be one word of printable ASCII", name)
+	}
+	return tok, nil
 }
 
 // listenAddr checks --serve's HOST:PORT. An empty host would listen on every interface; it is

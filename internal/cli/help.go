@@ -10,10 +10,8 @@ import (
 // between pflag releases.
 const usage = `Usage: mtr-go [options] [HOST...]  trace every hop, like mtr; MTR_OPTIONS first
 Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
-        -t --curses        live UI (default, on tty)  -p --split    script lines
-        -l --raw           raw events     -j --json   -C --csv     -x --xml
-        --markdown  --html ticket tables   --analyze  what is wrong, who to call
-        --displaymode MODE first view (0-2)   --analyze FILE|-  a saved report
+        -t --curses live UI (tty default)  -p --split  -l --raw  -j --json
+        -C --csv -x --xml  --markdown --html  --analyze [FILE|-] --displaymode N
 Hosts   -n --no-dns        addresses only             -b --show-ips name and IP
         -o --order FIELDS  columns ("LS NABWV")       -e --mpls     MPLS labels
         -y --ipinfo N      IP info (0-4)              -z --aslookup AS numbers
@@ -27,8 +25,10 @@ Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N
         -Z --timeout SECONDS  late answers (10)       -G --gracetime SECONDS (5)
 Other   -F --filename FILE  targets (- stdin)  -h --help  -v --version  --paris
-Serve   --serve HOST:PORT  exporter: /metrics, /probe  --serve-allow CIDR,...
+Serve   --serve HOST:PORT  /metrics, /probe, /reverse  --serve-allow CIDR,...
         --serve-loss-window N  --serve-max-count N  --serve-max-probes N
+        /reverse: --token-file F  --tls-cert F --tls-key F  or --serve-insecure
+Reverse --reverse URL --token-file F [--tls-ca CA.pem]  also trace back to here
 Fields  L Loss%  D Drop  R Rcv  S Snt  N Last  B Best  A Avg  W Wrst  V StDev
         G Gmean  J Jttr  M Javg  X Jmax  I Jint  (space) gap
 ICMP needs sudo, or once: sudo setcap cap_net_raw+ep BINARY; -u/-T need neither

@@ -1,12 +1,15 @@
 // Package server runs mtr-go as a Prometheus exporter (--serve): it traces its targets without
 // end and serves their per-hop statistics at /metrics, traces one target per request at /probe
 // (blackbox_exporter's pattern, so Prometheus's configuration can pick the targets, within
-// --serve-allow), and answers /-/healthy. It is the one package that owns HTTP: its limits
-// (allow list, /probe's count, time and concurrency) live here.
+// --serve-allow), answers /-/healthy, and traces back to callers that POST /reverse with its
+// token (package reverse is the client). It is the one package that owns HTTP: its limits
+// (allow list, /probe's count, time and concurrency, reverse traces' token, TLS and limits)
+// live here.
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/probe"
@@ -46,6 +50,14 @@ type Options struct {
 	Probe probe.Config // how to probe (size, TOS, protocol, port...); Target is set per target
 	Trace trace.Config // how to pace (TTLs, -i, -Z, -G); Count is ignored
 
+	// Reverse configures POST /reverse; without a Token every reverse request is refused.
+	Reverse ReverseOptions
+	// TLSCert and TLSKey are PEM files; with them the server speaks only https. Without them a
+	// server that answers reverse traces listens on loopback only, unless Insecure says plain
+	// HTTP elsewhere is wanted (the token then crosses the network in clear).
+	TLSCert, TLSKey string
+	Insecure        bool
+
 	Open    Opener
 	Resolve Resolver
 	// Dropped, if set, counts the answers lost inside this process (a shared probe.Mux's
@@ -61,6 +73,8 @@ type Server struct {
 	targets []*target
 	reg     *prometheus.Registry
 	slots   chan struct{} // one per /probe request allowed at once
+	rslots  reverseSlots  // the reverse traces running
+	tls     *tls.Config   // nil: plain HTTP
 
 	unresolved []unresolved // targets whose names did not resolve at start (not traced)
 
@@ -106,6 +120,7 @@ func New(ctx context.Context, opts Options, targets []string) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
+	opts.Reverse.defaults()
 	s := &Server{opts: opts, slots: make(chan struct{}, opts.MaxProbes), stopped: map[string]error{}}
 	ok := false
 	defer func() {
@@ -124,7 +139,9 @@ func New(ctx context.Context, opts Options, targets []string) (*Server, error) {
 		if err != nil {
 			// One name that does not resolve must not take the monitoring of all the others
 			// down (under systemd: a restart loop); it is said now and /-/healthy keeps saying it.
-			if ctx.Err() != nil {
+			// An address that cannot be traced (of the wrong family) is a mistake in the
+			// configuration, not a lookup that may work later: that one is fatal.
+			if _, literal := netip.ParseAddr(name); literal == nil || ctx.Err() != nil {
 				return nil, err
 			}
 			fmt.Fprintf(opts.Log, "mtr-go: warning: %s: not traced: %v\n", name, err)
@@ -144,11 +161,25 @@ func New(ctx context.Context, opts Options, targets []string) (*Server, error) {
 	}
 	s.reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	if (opts.TLSCert == "") != (opts.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if opts.TLSCert != "" {
+		// Read now, while the process may still read a key only root may.
+		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("--serve: %w", err)
 	}
 	s.ln = ln
+	if opts.Reverse.Token != "" && s.tls == nil && !opts.Insecure && !loopback(ln.Addr()) {
+		return nil, fmt.Errorf("--serve %s: reverse traces carry a token: give --tls-cert and --tls-key, listen on loopback, or allow plain HTTP with --serve-insecure", opts.Addr)
+	}
 	ok = true
 	return s, nil
 }
@@ -183,6 +214,15 @@ func (e intervalError) Error() string {
 
 func (e intervalError) Unwrap() error { return e.IntervalError }
 
+// loopback reports whether a listens on a loopback address only.
+func loopback(a net.Addr) bool {
+	ap, err := netip.ParseAddrPort(a.String())
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// TLS reports whether the server speaks https.
+func (s *Server) TLS() bool { return s.tls != nil }
+
 // Addr is the address the server listens on (the port the kernel chose for port 0).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
@@ -215,8 +255,12 @@ func (s *Server) Run(ctx context.Context) error {
 		ErrorLog:          log.New(s.opts.Log, "mtr-go: http: ", 0),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	ln := s.ln
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(s.ln) }()
+	go func() { errc <- hs.Serve(ln) }()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -255,8 +299,9 @@ func (s *Server) Handler() http.Handler {
 		fail(w, http.StatusMethodNotAllowed, "/probe runs a trace: use GET")
 	})
 	mux.HandleFunc("GET /-/healthy", s.healthy)
+	mux.HandleFunc("POST "+reverse.Path, s.reverseTrace)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "mtr-go exporter: /metrics (%d targets), /probe?target=HOST&protocol=icmp|udp|tcp|sctp&count=N&port=P, /-/healthy\n", len(s.targets))
+		fmt.Fprintf(w, "mtr-go exporter: /metrics (%d targets), /probe?target=HOST&protocol=icmp|udp|tcp|sctp&count=N&port=P, /-/healthy, POST %s (reverse traces to the caller)\n", len(s.targets), reverse.Path)
 	})
 	return mux
 }
