@@ -88,6 +88,14 @@ type Config struct {
 	// Serve is the exporter's configuration; Serve.Addr is "" unless --serve was given.
 	Serve Serve
 
+	// Reverse (--reverse URL) asks the mtr-go responder at URL to trace back to this host while
+	// the forward trace runs; "" without it. TokenFile holds the shared token (--token-file),
+	// TLSCA the PEM file of a private CA to check an https responder against (--tls-ca).
+	// (Minimal client flags so rev-views builds; branch rev-core owns them and their checks.)
+	Reverse   string
+	TokenFile string
+	TLSCA     string
+
 	Help, Version bool
 }
 
@@ -193,6 +201,9 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.StringVarP(&f.timeout, "timeout", "Z", "10", "`SECONDS` an unanswered probe may still be answered")
 	fs.StringVarP(&f.grace, "gracetime", "G", "5", "longest wait in `SECONDS` for answers after the last round")
 	fs.StringVarP(&f.mark, "mark", "M", "", "set SO_MARK `MARK` on probes")
+	fs.StringVar(&cfg.Reverse, "reverse", "", "also ask the mtr-go responder at `URL` to trace back to this host")
+	fs.StringVar(&cfg.TokenFile, "token-file", "", "read the reverse-trace token from `FILE`")
+	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "check an https responder against the CA in `PEM` file")
 	fs.StringVar(&f.serve, "serve", "", "run as a Prometheus exporter listening on `HOST:PORT` (/metrics, /probe)")
 	fs.StringVar(&f.serveAllow, "serve-allow", "", "`CIDR,...` that /probe may trace (none: /probe is refused)")
 	fs.IntVar(&f.lossWindow, "serve-loss-window", DefaultLossWindow, "newest `PROBES` per hop that the exported loss ratio covers")
@@ -452,6 +463,23 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	}
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{"localhost"}
+	}
+	return f.finishReverse()
+}
+
+// finishReverse checks --reverse against the rest. Split and raw are streams of one path's
+// lines that scripts read line by line: lines of another path would be taken for its hops.
+func (f *flagSet) finishReverse() error {
+	cfg := f.cfg
+	if cfg.Reverse == "" {
+		return nil
+	}
+	switch cfg.Mode {
+	case ModeSplit, ModeRaw:
+		return errors.New("--reverse works with the live view, -r, -j, -x, -C, --markdown and --html, not with -p or -l (one path's stream)")
+	}
+	if len(cfg.Targets) > 1 {
+		return fmt.Errorf("--reverse traces one path back: give one target, not %d", len(cfg.Targets))
 	}
 	return nil
 }

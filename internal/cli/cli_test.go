@@ -112,6 +112,9 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"--analyze", "-C"}, "--analyze works with the live view, -r, -j, -x, --markdown and --html"},
 		{[]string{"-p", "--analyze"}, "--analyze works with"},
 		{[]string{"--analyze=maybe"}, `invalid value "maybe" for --analyze`},
+		{[]string{"-p", "--reverse", "https://r.test:9100"}, "--reverse works with the live view, -r, -j, -x, -C, --markdown and --html, not with -p or -l"},
+		{[]string{"-l", "--reverse", "https://r.test:9100"}, "not with -p or -l"},
+		{[]string{"--reverse", "https://r.test:9100", "second.test"}, "--reverse traces one path back: give one target, not 2"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

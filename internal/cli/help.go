@@ -9,11 +9,10 @@ import (
 // pflag's generated help is not used: it does not fit a screen, and its bool-flag syntax changed
 // between pflag releases.
 const usage = `Usage: mtr-go [options] [HOST...]  trace every hop, like mtr; MTR_OPTIONS first
-Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
-        -t --curses        live UI (default, on tty)  -p --split    script lines
-        -l --raw           raw events     -j --json   -C --csv     -x --xml
-        --markdown  --html ticket tables   --analyze  what is wrong, who to call
-        --displaymode MODE first view (0-2)   --analyze FILE|-  a saved report
+Output  -r --report  report after COUNT rounds  -w --report-wide  uncut names
+        -t --curses  live UI (default on a tty)  -p --split  -l --raw  streams
+        -j --json  -C --csv  -x --xml  --markdown --html  --displaymode MODE 0-2
+        --analyze  what is wrong, who to call   --analyze FILE|-  a saved report
 Hosts   -n --no-dns        addresses only             -b --show-ips name and IP
         -o --order FIELDS  columns ("LS NABWV")       -e --mpls     MPLS labels
         -y --ipinfo N      IP info (0-4)              -z --aslookup AS numbers
@@ -29,6 +28,7 @@ Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
 Other   -F --filename FILE  targets (- stdin)  -h --help  -v --version  --paris
 Serve   --serve HOST:PORT  exporter: /metrics, /probe  --serve-allow CIDR,...
         --serve-loss-window N  --serve-max-count N  --serve-max-probes N
+Reverse --reverse URL  it traces back to you too  --token-file FILE --tls-ca PEM
 Fields  L Loss%  D Drop  R Rcv  S Snt  N Last  B Best  A Avg  W Wrst  V StDev
         G Gmean  J Jttr  M Javg  X Jmax  I Jint  (space) gap
 ICMP needs sudo, or once: sudo setcap cap_net_raw+ep BINARY; -u/-T need neither
