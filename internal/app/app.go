@@ -107,6 +107,12 @@ func Main(env Env) int {
 	newProber := func(c probe.Config, early ...probe.Protocol) (*probe.Switch, error) {
 		return probe.NewSwitchFrom(mux.Open, c, early...)
 	}
+	// The token file is a secret, typically readable by root only: read it while we still are.
+	token, err := readToken(cfg.TokenFile)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+		return exitFail
+	}
 	sessions := make([]*session, 0, len(cfg.Targets))
 	code := exitOK
 	addrs, lookupErrs := resolveAll(ctx, cfg.Targets, func(ctx context.Context, name string) (netip.Addr, error) {
@@ -133,6 +139,7 @@ func Main(env Env) int {
 			continue
 		}
 		s.privileged = privileged
+		s.token = token
 		sessions = append(sessions, s)
 	}
 	defer func() {
@@ -224,6 +231,11 @@ type session struct {
 	as     *asinfo.Lookups   // nil without -y/-z
 
 	privileged bool // may set intervals below 1 s (root or cap_net_raw when started)
+
+	// With --reverse: the token for the responder, read before privileges were dropped, and
+	// how to reach it (nil: reverse.Dial).
+	token string
+	dial  dialFunc
 }
 
 // open opens the prober and scheduler for the target name, resolved to target.
@@ -351,14 +363,22 @@ func warnUnsent(w io.Writer, snap stats.Snapshot) {
 }
 
 // reportView runs cfg.Count rounds and prints mtr's report; interrupted, it prints what it has.
+// With --reverse the responder's trace back runs meanwhile and its table follows.
 func reportView(ctx context.Context, s *session, env Env) error {
-	if err := report.Start(env.Stdout, time.Now()); err != nil {
+	start := time.Now()
+	if err := report.Start(env.Stdout, start); err != nil {
 		return err
+	}
+	rev := s.startReverse(ctx)
+	if rev != nil {
+		defer rev.stop()
 	}
 	if err := s.run(ctx); err != nil {
 		return err
 	}
 	snap := s.tracer.Snapshot()
 	warnUnsent(env.Stderr, snap)
-	return report.Text(env.Stdout, snap, s.lookup(snap, true), s.reportOptions(snap))
+	opts := s.reportOptions(snap)
+	s.finishReverse(ctx, rev, &opts, snap, time.Since(start))
+	return report.Text(env.Stdout, snap, s.lookup(snap, true), opts)
 }
