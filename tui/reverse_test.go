@@ -1,9 +1,12 @@
 package tui
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,5 +184,67 @@ func TestReversePaneAnalysesTheTableShown(t *testing.T) {
 	_, got = render(t, u, path(4), 100, 40)
 	if rowIndex(got, "-- Analysis, return") < 0 || !strings.Contains(strings.Join(got, "\n"), "198.18.7.1") {
 		t.Errorf("after v: want the return table and its analysis:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// liveReverse is a reverse trace whose state the test changes while the UI runs.
+type liveReverse struct {
+	mu      sync.Mutex
+	u       reverse.Update
+	changed chan struct{}
+}
+
+func (l *liveReverse) Latest() reverse.Update {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.u
+}
+func (l *liveReverse) Changed() <-chan struct{} { return l.changed }
+func (l *liveReverse) URL() string              { return "https://dest.lab.test:9100" }
+
+func (l *liveReverse) set(u reverse.Update) {
+	l.mu.Lock()
+	l.u = u
+	l.mu.Unlock()
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+}
+
+// The live view follows the reverse stream as it delivers, with the forward trace standing
+// still.
+func TestRunLoopFollowsTheReverseStream(t *testing.T) {
+	s := tcell.NewSimulationScreen("")
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	s.SetSize(100, 30)
+	src := &liveSource{snap: path(4), changed: make(chan struct{}, 1)}
+	rev := &liveReverse{changed: make(chan struct{}, 1)}
+	g := &frameGrab{drawn: make(chan struct{}, 1)}
+	done := make(chan Result)
+	go func() {
+		done <- Run(context.Background(), s, src, &fakeControl{}, nil, Options{Version: "v9", Reverse: rev, OnDraw: g.onDraw})
+	}()
+	g.waitFrame(t, "the wait for the responder", func(l []string) bool {
+		return l[11] == "Reverse: waiting for the responder at https://dest.lab.test:9100"
+	})
+	for _, rounds := range []int{1, 2, 8} {
+		u := reverseUpdate()
+		u.Snapshot = returnPath(rounds)
+		rev.set(u)
+		want := fmt.Sprintf(" 1. 198.18.4.1                                            0.0%%     %d", rounds)
+		g.waitFrame(t, fmt.Sprintf("the reverse table after %d rounds", rounds), func(l []string) bool {
+			return l[11] == revHead && strings.HasPrefix(l[14], want)
+		})
+	}
+	rev.set(reverse.Update{Err: errors.New("the responder went away")})
+	g.waitFrame(t, "why it stopped", func(l []string) bool { return l[11] == "Reverse: the responder went away" })
+	s.InjectKey(tcell.KeyRune, 'q', tcell.ModNone)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("q did not end the UI")
 	}
 }
