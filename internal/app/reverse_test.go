@@ -19,6 +19,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
+	"github.com/mtr-go/mtr-go/tui"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -352,4 +353,37 @@ func TestReportReverseAnalysis(t *testing.T) {
 		t.Errorf("the return analysis does not name the lossy return router:\n%s", out[retAt:])
 	}
 	goldenFile(t, "report-reverse-analysis.golden", out)
+}
+
+// Leaving the live view prints the reverse table as it stood, and says it was still running.
+func TestLiveFinalWithReverse(t *testing.T) {
+	stream := newFakeStream(revUpdate(2, false))
+	dial := func(context.Context, reverse.Options) (reverse.Stream, error) { return stream, nil }
+	cfg := testConfig(cli.ModeCurses)
+	cfg.Reverse = "https://dest.lab.test:9100"
+	s := testSession(t, cfg, dial)
+	if err := s.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rev := s.startReverse(context.Background())
+	for deadline := time.Now().Add(5 * time.Second); !rev.Latest().Target.IsValid(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream's update never arrived")
+		}
+	}
+	rev.stop()
+	select {
+	case <-stream.closed:
+	default:
+		t.Error("stopping the reverse trace did not close its stream")
+	}
+	var b bytes.Buffer
+	if err := s.final(Env{Stdout: &b}, time.Now(), tui.Result{Fields: "LS NABWV", IPInfo: -1}, nil, nil, rev); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "\nReverse: from dest.lab.test to 198.18.0.1 (your address as the responder sees it)\nHOST: dest.lab.test") ||
+		!strings.HasSuffix(out, "  3.|-- 198.18.0.1                 0.0%     2    6.0   6.0   6.0   6.0   0.0\nReverse: the live view ended after 2 rounds of the responder's trace\n") {
+		t.Errorf("final tables:\n%s", out)
+	}
 }
