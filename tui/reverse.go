@@ -24,7 +24,11 @@ func revHeading(r reverse.Update, url string) string {
 		}
 		return "Reverse: waiting for the responder at " + url
 	}
-	t := fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it)", r.Responder, r.Target)
+	from := r.Responder
+	if from == "" {
+		from = url // a responder that does not name itself is where we asked
+	}
+	t := fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it)", from, r.Target)
 	if r.Err != nil {
 		t += "; stopped: " + r.Err.Error()
 	}

@@ -176,10 +176,20 @@ func (r *reverseRun) wait(ctx context.Context, d time.Duration) bool {
 	return false
 }
 
-// stop ends the stream (and so the responder's trace) and waits for the reader to finish.
+// stopWait bounds how long stop waits for the stream to close: a client stuck in a read that
+// ignores its context must not keep the forward results from being printed.
+const stopWait = 2 * time.Second
+
+// stop ends the stream (and so the responder's trace) and waits, at most stopWait, for the
+// reader to finish.
 func (r *reverseRun) stop() {
 	r.cancel()
-	<-r.done
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-r.done:
+	case <-t.C:
+	}
 }
 
 // startReverse starts the session's reverse trace when --reverse asked for one, else nil.
@@ -222,6 +232,9 @@ func (s *session) finishReverse(ctx context.Context, rev *reverseRun, o *report.
 func (s *session) addReverse(o *report.Options, rev *reverseRun, fwd stats.Snapshot, why string, wait bool) {
 	u := rev.Latest()
 	r := &report.Reverse{Responder: u.Responder, Target: u.Target, Snapshot: u.Snapshot}
+	if r.Responder == "" {
+		r.Responder = rev.URL() // a responder that does not name itself is where we asked
+	}
 	switch {
 	case u.Err != nil:
 		r.Err = u.Err.Error()

@@ -387,3 +387,34 @@ func TestLiveFinalWithReverse(t *testing.T) {
 		t.Errorf("final tables:\n%s", out)
 	}
 }
+
+// A client stuck in a call that ignores its context still lets the forward report out.
+func TestReportReverseClientIgnoresCancel(t *testing.T) {
+	defer func(g time.Duration) { reverseGrace = g }(reverseGrace)
+	reverseGrace = 50 * time.Millisecond
+	stuck := make(chan struct{})
+	defer close(stuck)
+	dial := func(context.Context, reverse.Options) (reverse.Stream, error) {
+		<-stuck
+		return nil, errors.New("too late")
+	}
+	cfg := testConfig(cli.ModeReport)
+	cfg.Reverse = "https://dest.lab.test:9100"
+	out, _ := runView(t, reportView, cfg, dial)
+	if !strings.HasSuffix(out, "\nReverse: no answer from the responder at https://dest.lab.test:9100 (not finished 50ms after the forward trace)\n") {
+		t.Errorf("got\n%s", out)
+	}
+}
+
+// A responder that does not name itself is named by the URL it was asked at.
+func TestReportReverseUnnamedResponder(t *testing.T) {
+	u := revUpdate(3, true)
+	u.Responder = ""
+	dial := func(context.Context, reverse.Options) (reverse.Stream, error) { return newFakeStream(u), nil }
+	cfg := testConfig(cli.ModeReport)
+	cfg.Reverse = "https://dest.lab.test:9100"
+	out, _ := runView(t, reportView, cfg, dial)
+	if !strings.Contains(out, "\nReverse: from https://dest.lab.test:9100 to 198.18.0.1 (your address as the responder sees it)\n") {
+		t.Errorf("got\n%s", out)
+	}
+}
