@@ -97,6 +97,9 @@ func (r *reverseRun) follow(ctx context.Context, dial dialFunc, opts reverse.Opt
 		case <-ctx.Done():
 			return
 		case u, ok := <-updates:
+			if ctx.Err() != nil {
+				return // the client's "stopped" after our own stop: the views say why they stopped it
+			}
 			if !ok {
 				r.mu.Lock()
 				if !r.last.Done && r.last.Err == nil {

@@ -73,7 +73,7 @@ td.host, th.host { text-align: left; }
 		}
 	}
 	if len(o.Joint) > 0 {
-		bw.WriteString("<h2>Both directions</h2>\n<p id=\"both\">")
+		bw.WriteString("<p id=\"both\">")
 		for i, l := range o.Joint {
 			if i > 0 {
 				bw.WriteString("<br>")

@@ -53,7 +53,7 @@ func Markdown(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) err
 		}
 	}
 	if len(o.Joint) > 0 {
-		bw.WriteString("\n#### Both directions\n\n")
+		bw.WriteString("\n")
 		for _, l := range o.Joint {
 			fmt.Fprintf(bw, "%s  \n", mdEscape(l))
 		}

@@ -83,7 +83,8 @@ func writeTextAnalyses(bw *bufio.Writer, o Options) {
 		writeTextAnalysis(bw, "Analysis, return", o.Reverse.Analysis)
 	}
 	if len(o.Joint) > 0 {
-		bw.WriteString("\nBoth directions:\n")
+		// The lines name themselves ("Both directions: ..."): no heading of ours.
+		bw.WriteString("\n")
 		for _, l := range o.Joint {
 			bw.WriteString(vocab.StripControl(l))
 			bw.WriteString("\n")

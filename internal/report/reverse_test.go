@@ -293,7 +293,7 @@ func TestReverseAnalysisText(t *testing.T) {
 	ra := analyze.Analyze(analyze.Input{Snapshot: r.Snapshot})
 	r.Analysis = &ra
 	c.opts.Reverse = r
-	c.opts.Joint = []string{"Joint: loss starts at return-only.lab.test, on the return path.", "second \x1b[2Jline"}
+	c.opts.Joint = []string{"Both directions: loss starts at return-only.lab.test, on the return path.", "Why: \x1b[2Jits answers cross it"}
 	var buf bytes.Buffer
 	if err := Text(&buf, c.snap, nil, c.opts); err != nil {
 		t.Fatal(err)
@@ -301,7 +301,7 @@ func TestReverseAnalysisText(t *testing.T) {
 	out := buf.String()
 	fwdAt := strings.Index(out, "\nAnalysis, forward:\n")
 	retAt := strings.Index(out, "\nAnalysis, return:\n")
-	bothAt := strings.Index(out, "\nBoth directions:\nJoint: loss starts at return-only.lab.test, on the return path.\nsecond [2Jline\n")
+	bothAt := strings.Index(out, "\n\nBoth directions: loss starts at return-only.lab.test, on the return path.\nWhy: [2Jits answers cross it\n")
 	if fwdAt < 0 || retAt < fwdAt || bothAt < retAt || strings.Contains(out, "\nAnalysis:\n") {
 		t.Errorf("directions not labelled in order forward, return, both:\n%s", out)
 	}
