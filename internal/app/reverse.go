@@ -20,10 +20,15 @@ import (
 // dialFunc starts a reverse trace; reverse.Dial, or a fake in tests.
 type dialFunc func(context.Context, reverse.Options) (reverse.Stream, error)
 
-// reverseGrace is how much longer than the forward trace took a report waits for the reverse
-// one to finish: the responder may have clamped the interval or started late, but a responder
-// that stalls must not hold the forward report back for ever.
-var reverseGrace = 10 * time.Second // a variable so tests need not wait 10 s
+// reverseGrace is how much longer than its rounds should take a report waits for the reverse
+// trace: the responder may start late or pace its rounds slower, but one that stalls must not
+// hold the forward report back for ever. A variable so tests need not wait 10 s.
+var reverseGrace = 10 * time.Second
+
+// minReverseInterval is the shortest round a responder allows unless configured otherwise
+// (mtr's floor for unprivileged users): a shorter -i is not asked of it, since it would refuse
+// the whole trace, so then its trace takes longer than the forward one.
+var minReverseInterval = time.Second
 
 // maxTokenSize bounds what --token-file may hold: a token is a line, not a file's worth.
 const maxTokenSize = 4096
@@ -55,7 +60,17 @@ func readToken(path string) (string, error) {
 // reverseRequest is what the session asks of the responder: the forward trace's own probes, so
 // both directions are measured alike (the responder clamps them to its limits).
 func reverseRequest(c *cli.Config) reverse.Request {
-	return reverse.Request{Protocol: c.Protocol, Port: c.Port, Count: c.Count, Interval: c.Interval, Size: c.Size}
+	iv := c.Interval
+	if iv < minReverseInterval {
+		iv = 0 // the responder's default: its shortest
+	}
+	return reverse.Request{Protocol: c.Protocol, Port: c.Port, Count: c.Count, Interval: iv, Size: c.Size}
+}
+
+// reverseTime is how long the responder's trace should take: its rounds, at the interval asked
+// or the responder's shortest, and a grace as long as ours after them.
+func reverseTime(c *cli.Config) time.Duration {
+	return time.Duration(c.Count)*max(c.Interval, minReverseInterval) + c.Grace
 }
 
 // reverseRun is a reverse trace in progress beside the forward one. One goroutine reads the
@@ -215,14 +230,15 @@ func (s *session) startReverse(ctx context.Context) *reverseRun {
 	})
 }
 
-// finishReverse waits for the reverse trace to end, at most as long as the forward one took
-// plus reverseGrace, then adds it to o as it stands. A nil rev leaves o as it is.
+// finishReverse waits for the reverse trace to end, at most until its rounds should have ended
+// (both traces started together took ago) plus reverseGrace, then adds it to o as it stands.
+// A nil rev leaves o as it is.
 func (s *session) finishReverse(ctx context.Context, rev *reverseRun, o *report.Options, fwd stats.Snapshot, took time.Duration) {
 	if rev == nil {
 		return
 	}
-	why := fmt.Sprintf("not finished %s after the forward trace", reverseGrace)
-	if !rev.wait(ctx, took+reverseGrace) && ctx.Err() != nil {
+	why := "not finished in time"
+	if !rev.wait(ctx, max(reverseTime(s.cfg)-took, 0)+reverseGrace) && ctx.Err() != nil {
 		why = "interrupted"
 	}
 	rev.stop()

@@ -176,7 +176,8 @@ func TestReportWithReverse(t *testing.T) {
 		t.Fatalf("the forward table changed with --reverse:\n%s\nwithout:\n%s", out, fwd)
 	}
 	want := reverse.Options{URL: "https://dest.lab.test:9100", Token: "s3cret", CAFile: "/etc/ca.pem",
-		Request: reverse.Request{Protocol: probe.ICMPProbes, Count: 3, Interval: 20 * time.Millisecond, Size: 64}}
+		// -i 0.02 is below what a responder allows: its own shortest is asked for instead.
+		Request: reverse.Request{Protocol: probe.ICMPProbes, Count: 3, Interval: 0, Size: 64}}
 	if got != want {
 		t.Errorf("dialled with %+v, want %+v", got, want)
 	}
@@ -199,8 +200,8 @@ func TestReportReverseUnreachable(t *testing.T) {
 // A responder that never answers holds the report back no longer than reverseGrace after the
 // forward trace, and the forward trace ran meanwhile.
 func TestReportReverseStalled(t *testing.T) {
-	defer func(g time.Duration) { reverseGrace = g }(reverseGrace)
-	reverseGrace = 50 * time.Millisecond
+	defer func(g, m time.Duration) { reverseGrace, minReverseInterval = g, m }(reverseGrace, minReverseInterval)
+	reverseGrace, minReverseInterval = 50*time.Millisecond, time.Millisecond
 	fwd := forwardReport(t)
 	stalled := make(chan struct{})
 	dial := func(ctx context.Context, _ reverse.Options) (reverse.Stream, error) {
@@ -211,7 +212,7 @@ func TestReportReverseStalled(t *testing.T) {
 	cfg := testConfig(cli.ModeReport)
 	cfg.Reverse = "https://dest.lab.test:9100"
 	out, _ := runView(t, reportView, cfg, dial)
-	want := fwd + "\nReverse: no answer from the responder at https://dest.lab.test:9100 (not finished 50ms after the forward trace)\n"
+	want := fwd + "\nReverse: no answer from the responder at https://dest.lab.test:9100 (not finished in time)\n"
 	if out != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
@@ -390,8 +391,8 @@ func TestLiveFinalWithReverse(t *testing.T) {
 
 // A client stuck in a call that ignores its context still lets the forward report out.
 func TestReportReverseClientIgnoresCancel(t *testing.T) {
-	defer func(g time.Duration) { reverseGrace = g }(reverseGrace)
-	reverseGrace = 50 * time.Millisecond
+	defer func(g, m time.Duration) { reverseGrace, minReverseInterval = g, m }(reverseGrace, minReverseInterval)
+	reverseGrace, minReverseInterval = 50*time.Millisecond, time.Millisecond
 	stuck := make(chan struct{})
 	defer close(stuck)
 	dial := func(context.Context, reverse.Options) (reverse.Stream, error) {
@@ -401,7 +402,7 @@ func TestReportReverseClientIgnoresCancel(t *testing.T) {
 	cfg := testConfig(cli.ModeReport)
 	cfg.Reverse = "https://dest.lab.test:9100"
 	out, _ := runView(t, reportView, cfg, dial)
-	if !strings.HasSuffix(out, "\nReverse: no answer from the responder at https://dest.lab.test:9100 (not finished 50ms after the forward trace)\n") {
+	if !strings.HasSuffix(out, "\nReverse: no answer from the responder at https://dest.lab.test:9100 (not finished in time)\n") {
 		t.Errorf("got\n%s", out)
 	}
 }
@@ -416,5 +417,30 @@ func TestReportReverseUnnamedResponder(t *testing.T) {
 	out, _ := runView(t, reportView, cfg, dial)
 	if !strings.Contains(out, "\nReverse: from https://dest.lab.test:9100 to 198.18.0.1 (your address as the responder sees it)\n") {
 		t.Errorf("got\n%s", out)
+	}
+}
+
+func TestReverseRequestAndTime(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		count    int
+		interval time.Duration
+		asked    time.Duration
+		takes    time.Duration
+	}{
+		{"mtr's default", 10, time.Second, time.Second, 10*time.Second + 5*time.Second},
+		{"slower rounds are asked as they are", 5, 3 * time.Second, 3 * time.Second, 15*time.Second + 5*time.Second},
+		{"faster rounds than a responder allows: its own", 100, 100 * time.Millisecond, 0, 100*time.Second + 5*time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &cli.Config{Count: tc.count, Interval: tc.interval, Grace: 5 * time.Second, Protocol: probe.TCPProbes, Port: 443, Size: 100}
+			want := reverse.Request{Protocol: probe.TCPProbes, Port: 443, Count: tc.count, Interval: tc.asked, Size: 100}
+			if got := reverseRequest(c); got != want {
+				t.Errorf("request %+v, want %+v", got, want)
+			}
+			if got := reverseTime(c); got != tc.takes {
+				t.Errorf("takes %v, want %v", got, tc.takes)
+			}
+		})
 	}
 }
