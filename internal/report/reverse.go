@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
 	"github.com/mtr-go/mtr-go/internal/vocab"
@@ -43,10 +44,23 @@ func (r *Reverse) heading() string {
 // errLine is the one line that says why the reverse part is missing or short.
 func (r *Reverse) errLine() string { return "Reverse: " + r.reason() }
 
+// hostName is the responder's name for the HOST: column, without the address a responder adds
+// in parentheses ("far.example.net (192.0.2.7)"): the heading has it, and the column cuts at
+// 25 characters.
+func (r *Reverse) hostName() string {
+	name := r.responder()
+	if i := strings.LastIndex(name, " ("); i > 0 && strings.HasSuffix(name, ")") {
+		if _, err := netip.ParseAddr(name[i+2 : len(name)-1]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
+}
+
 // reverseOptions are the options of the reverse table: the forward's layout, the responder in
 // the HOST: column, and no analysis of its own (the caller prints both directions' together).
 func reverseOptions(o Options) Options {
-	o.LocalHost = o.Reverse.responder()
+	o.LocalHost = o.Reverse.hostName()
 	o.Analysis, o.Reverse, o.Joint = nil, nil, nil
 	return o
 }

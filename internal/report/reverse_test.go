@@ -321,3 +321,18 @@ func TestReverseAnalysisText(t *testing.T) {
 		golden(t, f.name+"-reverse-analysis."+f.ext, buf.Bytes())
 	}
 }
+
+func TestReverseHostName(t *testing.T) {
+	for in, want := range map[string]string{
+		"far.example.net (192.0.2.7)":   "far.example.net",
+		"far.example.net (2001:db8::7)": "far.example.net",
+		"far.example.net":               "far.example.net",
+		"lab (not an address)":          "lab (not an address)",
+		"(192.0.2.7)":                   "(192.0.2.7)",
+		"x\x1b[2J (192.0.2.7)":          "x[2J",
+	} {
+		if got := (&Reverse{Responder: in}).hostName(); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
