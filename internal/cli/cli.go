@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -480,6 +481,10 @@ func (f *flagSet) finishReverse() error {
 	}
 	if len(cfg.Targets) > 1 {
 		return fmt.Errorf("--reverse traces one path back: give one target, not %d", len(cfg.Targets))
+	}
+	// Said now, as bad input, rather than as the reverse part's reason after a whole trace.
+	if u, err := url.Parse(cfg.Reverse); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--reverse: want http(s)://HOST[:PORT] of a responder (mtr-go --serve): %q", cfg.Reverse)
 	}
 	return nil
 }

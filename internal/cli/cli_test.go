@@ -115,6 +115,9 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"-p", "--reverse", "https://r.test:9100"}, "--reverse works with the live view, -r, -j, -x, -C, --markdown and --html, not with -p or -l"},
 		{[]string{"-l", "--reverse", "https://r.test:9100"}, "not with -p or -l"},
 		{[]string{"--reverse", "https://r.test:9100", "second.test"}, "--reverse traces one path back: give one target, not 2"},
+		{[]string{"--reverse", "ftp://r.test"}, `--reverse: want http(s)://HOST[:PORT] of a responder (mtr-go --serve): "ftp://r.test"`},
+		{[]string{"--reverse", "r.test:9100"}, "--reverse: want http(s)://HOST[:PORT]"},
+		{[]string{"--reverse", "https://"}, "--reverse: want http(s)://HOST[:PORT]"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
