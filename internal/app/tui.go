@@ -141,6 +141,19 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 	rev := s.startReverse(ctx)
 	if rev != nil {
 		opt.Reverse = rev
+		// With -c the view ends when both directions are done, as a report would print them
+		// (the reverse waited for as long as a report waits); q ends it at once.
+		both := make(chan struct{})
+		go func() {
+			defer close(both)
+			select {
+			case <-done:
+			case <-runCtx.Done():
+				return
+			}
+			rev.wait(runCtx, max(reverseTime(s.cfg)-time.Since(start), 0)+reverseGrace)
+		}()
+		opt.Done = both
 	}
 	res := tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
 	stop()
