@@ -15,6 +15,9 @@ type canvas struct {
 	cursor    bool
 	cx, cy    int
 	styles    []tcell.Style // cells refer to styles by index: comparing a Style is slow
+	// dy moves what is drawn down by dy rows, so a table laid out for the top of the screen can
+	// be drawn lower (the reverse table under the forward one).
+	dy int
 }
 
 type cell struct {
@@ -51,6 +54,7 @@ func (c *canvas) begin(w, h int) {
 		c.cur[i] = blank
 	}
 	c.cursor = false
+	c.dy = 0
 }
 
 // Size is the frame's width and height.
@@ -61,6 +65,7 @@ func (c *canvas) set(x, y int, r rune, st tcell.Style) { c.setIndexed(x, y, r, c
 
 // setIndexed puts r at (x, y) in the style of index i; cells off the frame are ignored.
 func (c *canvas) setIndexed(x, y int, r rune, i uint16) {
+	y += c.dy
 	if x >= 0 && y >= 0 && x < c.w && y < c.h {
 		c.cur[y*c.w+x] = cell{r, i}
 	}

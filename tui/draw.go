@@ -8,6 +8,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -46,7 +47,24 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 		local += " (" + u.opt.Local.String() + ")"
 	}
 	target := u.opt.TargetName + " (" + u.opt.Target.String() + ")"
-	s.put(0, 1, cut(local+" -> "+target, clock-1), plain)
+	line1 := local + " -> " + target
+
+	// With --reverse: both tables stacked when they fit (and the analysis pane is closed: its
+	// hop marks belong to one table), otherwise the one that v chose.
+	var rev reverse.Update
+	stacked, showRev := false, false
+	if u.opt.Reverse != nil {
+		rev = u.opt.Reverse.Latest()
+		hops := snap.Hops[min(u.scroll, len(snap.Hops)):]
+		stacked = !u.help && !u.pane.open && u.stackFits(h, hops, rev)
+		showRev = !stacked && u.showRev
+	}
+	u.stacked = stacked
+	if showRev {
+		line1 = vocab.StripControl(revHeading(rev, u.opt.Reverse.URL()))
+		snap = rev.Snapshot
+	}
+	s.put(0, 1, cut(line1, clock-1), plain)
 	s.put(clock, 1, now, plain)
 
 	if u.help {
@@ -57,6 +75,13 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 	u.lastHops = len(snap.Hops)
 	u.scroll = min(u.scroll, max(0, len(snap.Hops)-1))
 	hops := snap.Hops[min(u.scroll, len(snap.Hops)):]
+	if u.opt.Reverse != nil && !stacked {
+		hint := "forward (v: reverse)"
+		if showRev {
+			hint = "reverse (v: forward)"
+		}
+		s.put(0, 3, hint, plain)
+	}
 	if u.pane.open {
 		// The table keeps the rows above the pane: h is from here on the table's bottom.
 		u.refresh(snap)
@@ -64,12 +89,23 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 		u.drawPane(s, w, firstHopRow+rows, h-1)
 		h = firstHopRow + rows + 1
 	}
-	u.pageRows = max(1, h-firstHopRow-1)
-	switch u.mode {
+	tableH := h
+	if stacked {
+		tableH = firstHopRow + u.tableRows(hops) + 1
+	}
+	u.pageRows = max(1, tableH-firstHopRow-1)
+	mode := u.mode
+	if showRev {
+		mode = ModeTable // the reverse table has no chart (see drawReverse)
+	}
+	switch mode {
 	case ModeTable:
-		u.drawTable(s, w, h, hops)
+		u.drawTable(s, w, tableH, hops)
 	default:
-		u.drawChart(s, w, h, hops)
+		u.drawChart(s, w, tableH, hops)
+	}
+	if stacked {
+		u.drawReverse(s, w, h, tableH-1, rev, u.opt.Reverse.URL())
 	}
 	_, h = s.Size()
 	u.drawStatus(s, w, h)
@@ -409,13 +445,13 @@ var helpText = []string{
 	"  y / z   cycle IP information / toggle AS numbers",
 	"  a       analysis pane: findings, hop marks, conclusion ([ / ] scroll)",
 	"  u / t   switch between ICMP and UDP / TCP",
+	"  v       --reverse: forward or reverse table, when both do not fit",
 	"  i       set the interval between rounds",
 	"  s / B   set the packet size / the payload bit pattern",
 	"  f / m   set the first / largest TTL",
 	"  Q       set the type of service (TOS)",
 	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",
-	"  Ctrl-L  redraw the screen",
-	"  q       quit",
+	"  q       quit (Ctrl-L redraws the screen)",
 	"",
 	" press any key to go back...",
 }

@@ -128,6 +128,8 @@ func (u *ui) runeKey(r rune) {
 		u.scrollPane(1)
 	case 'y', 'z':
 		u.ipinfoKey(r)
+	case 'v':
+		u.reverseKey()
 	case 'u', 't':
 		// As mtr: u goes to UDP, or back to ICMP from UDP; t likewise for TCP.
 		want := vocab.UDPProbes
@@ -313,5 +315,25 @@ func (u *ui) promptKey(ev *tcell.EventKey) {
 			p.input = append(p.input, r)
 			p.err = ""
 		}
+	}
+}
+
+// reverseKey switches the table shown alone between the forward and the reverse trace. The
+// analysis pane follows it: it analyses the table it sits under.
+func (u *ui) reverseKey() {
+	if u.opt.Reverse == nil {
+		u.status = "No reverse trace: start mtr-go with --reverse URL"
+		return
+	}
+	u.showRev = !u.showRev
+	u.scroll, u.pane.done, u.pane.scroll = 0, false, 0
+	u.status = "Forward trace"
+	if u.showRev {
+		u.status = "Reverse trace"
+	}
+	if u.stacked {
+		u.status += " first when both do not fit (they do now)"
+	} else {
+		u.status += " shown"
 	}
 }

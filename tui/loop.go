@@ -74,6 +74,10 @@ func loop(ctx context.Context, s tcell.Screen, v viewer, names Names, opt Option
 	if opt.AS != nil {
 		asUpdates = opt.AS.Updates()
 	}
+	var revUpdates <-chan struct{}
+	if opt.Reverse != nil {
+		revUpdates = opt.Reverse.Changed()
+	}
 	clock := time.NewTicker(time.Second) // the title shows the time
 	defer clock.Stop()
 	timer := alarm.New() // pending coalesced redraw; up to ten a second, see package alarm
@@ -113,9 +117,9 @@ func loop(ctx context.Context, s tcell.Screen, v viewer, names Names, opt Option
 	for {
 		// While a redraw is pending, further change signals add nothing: leave them in their
 		// channels instead of waking up for each probe.
-		changed, renamed, asRenamed := v.changed(), nameUpdates, asUpdates
+		changed, renamed, asRenamed, revChanged := v.changed(), nameUpdates, asUpdates, revUpdates
 		if armed {
-			changed, renamed, asRenamed = nil, nil, nil
+			changed, renamed, asRenamed, revChanged = nil, nil, nil, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -141,6 +145,8 @@ func loop(ctx context.Context, s tcell.Screen, v viewer, names Names, opt Option
 		case <-renamed:
 			later()
 		case <-asRenamed:
+			later()
+		case <-revChanged:
 			later()
 		case <-clock.C:
 			later()

@@ -88,7 +88,10 @@ func (u *ui) refresh(snap stats.Snapshot) {
 		p.stale = true
 		return
 	}
-	in := analyze.Input{Snapshot: snap, Local: u.opt.Local}
+	in := analyze.Input{Snapshot: snap}
+	if !u.showingReverse() {
+		in.Local = u.opt.Local // the reverse trace's source is the far end
+	}
 	if u.opt.AS != nil && u.ipinfo >= 0 {
 		// Only once the user asked for AS data (-y/-z or the keys): asking sends DNS queries.
 		in.AS = asinfo.ForAnalysis(snap, u.opt.AS.Info)
@@ -97,6 +100,9 @@ func (u *ui) refresh(snap stats.Snapshot) {
 		in.Protocol = u.ctl.Protocol()
 	}
 	p.a = analyze.Analyze(in)
+	if u.opt.Reverse != nil && u.opt.Reverse.Latest().Target.IsValid() {
+		p.a.Reverse = "" // its advice, to trace the other way, is taken: both tables are here
+	}
 	p.marks = marks(p.a)
 	p.text = nil
 	p.key = append(p.key[:0], key...)
@@ -272,6 +278,12 @@ func (u *ui) drawPane(s *canvas, w, top, bottom int) {
 		return
 	}
 	title := "Analysis   a closes, [ and ] scroll"
+	if u.opt.Reverse != nil {
+		title = "Analysis, forward   a closes, [ and ] scroll, v: return"
+		if u.showingReverse() {
+			title = "Analysis, return   a closes, [ and ] scroll, v: forward"
+		}
+	}
 	s.put(0, top, cut(strings.Repeat("-", 2)+" "+title+" "+strings.Repeat("-", max(0, w)), w), bold)
 	rows := bottom - top - 1
 	if p.text == nil || p.textW != w {
@@ -337,11 +349,14 @@ func paneRows(avail, need int) int {
 }
 
 // tableRows is how many rows the table of hops would fill.
-func (u *ui) tableRows(hops []stats.Hop) int {
+func (u *ui) tableRows(hops []stats.Hop) int { return u.rowsOf(hops, u.mode) }
+
+// rowsOf is how many rows hops fill in display mode mode.
+func (u *ui) rowsOf(hops []stats.Hop, mode int) int {
 	n := 0
 	for i := range hops {
 		n++
-		if u.mode != ModeTable {
+		if mode != ModeTable {
 			continue
 		}
 		n += max(0, len(hops[i].Addrs)-1)
@@ -351,7 +366,7 @@ func (u *ui) tableRows(hops []stats.Hop) int {
 			}
 		}
 	}
-	if u.mode != ModeTable {
+	if mode != ModeTable {
 		n += 2 // the chart's legend and the blank line above it
 	}
 	return n

@@ -73,6 +73,9 @@ type Options struct {
 	// It needs AS; without it keys y and z say so.
 	IPInfo int
 	AS     ASLookups
+	// Reverse is the far end's trace back (--reverse), shown under the forward table when both
+	// fit and instead of it (key v) when not; nil without --reverse.
+	Reverse ReverseSource
 
 	// Done, when closed, ends the UI: the run is over (-c rounds done).
 	Done <-chan struct{}
@@ -131,6 +134,9 @@ type ui struct {
 	size, pattern, tos int
 	pageRows           int // hop rows that fit on the screen, for PgUp/PgDn
 	lastHops           int // hops in the last frame, to bound scrolling
+
+	showRev bool // v: the reverse table is the one shown when both do not fit
+	stacked bool // the last frame showed both tables
 
 	pane   pane             // a: the analysis pane
 	keyBuf []hopKey         // reused by pane refreshes

@@ -243,6 +243,9 @@ type session struct {
 	as     *asinfo.Lookups   // nil without -y/-z
 
 	privileged bool // may set intervals below 1 s (root or cap_net_raw when started)
+
+	// With --reverse: how to reach the responder (nil: reverse.Dial).
+	dial dialFunc
 }
 
 // open opens the prober and scheduler for the target name, resolved to target.
@@ -380,14 +383,22 @@ func warnUnsent(w io.Writer, snap stats.Snapshot) {
 }
 
 // reportView runs cfg.Count rounds and prints mtr's report; interrupted, it prints what it has.
+// With --reverse the responder's trace back runs meanwhile and its table follows.
 func reportView(ctx context.Context, s *session, env Env) error {
-	if err := report.Start(env.Stdout, time.Now()); err != nil {
+	start := time.Now()
+	if err := report.Start(env.Stdout, start); err != nil {
 		return err
+	}
+	rev := s.startReverse(ctx)
+	if rev != nil {
+		defer rev.stop()
 	}
 	if err := s.run(ctx); err != nil {
 		return err
 	}
 	snap := s.tracer.Snapshot()
 	warnUnsent(env.Stderr, snap)
-	return report.Text(env.Stdout, snap, s.lookup(snap, true), s.reportOptions(snap))
+	opts := s.reportOptions(snap)
+	s.finishReverse(ctx, rev, &opts, snap, time.Since(start))
+	return report.Text(env.Stdout, snap, s.lookup(snap, true), opts)
 }

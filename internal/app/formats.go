@@ -14,6 +14,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/cli"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -50,16 +51,26 @@ type batch struct {
 func batchView(write func(io.Writer, batch) error) view {
 	return func(ctx context.Context, s *session, env Env) error {
 		start := time.Now()
+		rev := s.startReverse(ctx)
+		if rev != nil {
+			defer rev.stop()
+		}
 		if err := s.run(ctx); err != nil {
 			return err
 		}
+		end := time.Now()
 		snap := s.tracer.Snapshot()
 		warnUnsent(env.Stderr, snap)
 		b := batch{
 			snap:  snap,
 			names: s.lookup(snap, true),
-			meta:  s.meta(start, time.Now()),
+			meta:  s.meta(start, end),
 			opts:  s.reportOptions(snap),
+		}
+		s.finishReverse(ctx, rev, &b.opts, snap, end.Sub(start))
+		if r := b.opts.Reverse; r != nil && r.Err != "" && s.cfg.Mode == cli.ModeCSV {
+			// CSV has no place for a reason; scripts read stdout, people stderr.
+			fmt.Fprintf(env.Stderr, "mtr-go: reverse trace: %s\n", vocab.StripControl(r.Err))
 		}
 		if t, ok := env.Stdout.(*slot); ok {
 			t.waitTurn() // so the first document in command-line order is the one with the CSV header

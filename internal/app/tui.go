@@ -138,14 +138,34 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 
 	opt := s.tuiOptions(env, as)
 	opt.Done = done
+	rev := s.startReverse(ctx)
+	if rev != nil {
+		opt.Reverse = rev
+		// With -c the view ends when both directions are done, as a report would print them
+		// (the reverse waited for as long as a report waits); q ends it at once.
+		both := make(chan struct{})
+		go func() {
+			defer close(both)
+			select {
+			case <-done:
+			case <-runCtx.Done():
+				return
+			}
+			rev.wait(runCtx, max(reverseTime(s.cfg)-time.Since(start), 0)+reverseGrace)
+		}()
+		opt.Done = both
+	}
 	res := tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
 	stop()
+	if rev != nil {
+		rev.stop()
+	}
 	<-done
 	if crash != nil {
 		panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", crash.value, crash.stack))
 	}
 
-	if err := s.final(env, start, res, names, as); err != nil {
+	if err := s.final(env, start, res, names, as, rev); err != nil {
 		return err
 	}
 	return runErr
@@ -182,8 +202,8 @@ func (s *session) tuiOptions(env Env, as *asinfo.Lookups) tui.Options {
 }
 
 // final prints the session's table as the live view last showed it, so it stays in the
-// scrollback.
-func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve.Resolver, as *asinfo.Lookups) error {
+// scrollback; with --reverse (rev) the reverse table as it stood follows.
+func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve.Resolver, as *asinfo.Lookups, rev *reverseRun) error {
 	snap := s.tracer.Snapshot()
 	lookup := report.Names(func(netip.Addr) string { return "" })
 	if res.DNS {
@@ -212,6 +232,10 @@ func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve
 		}
 		a := analyze.Analyze(in)
 		final.Analysis = &a
+	}
+	if rev != nil {
+		s.addReverse(&final, rev, snap, "the live view ended", false)
+		final.Reverse.Names = lookup // names as the view last showed them
 	}
 	return report.Text(env.Stdout, snap, lookup, final)
 }
@@ -283,7 +307,7 @@ func liveViews(ctx context.Context, sessions []*session, env Env, fallback bool)
 		}
 	}
 	for i, s := range sessions {
-		if err := s.final(env, start, results[i], names, as); err != nil {
+		if err := s.final(env, start, results[i], names, as, nil); err != nil {
 			errs[i] = err
 		}
 		s.close()

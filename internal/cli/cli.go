@@ -485,7 +485,7 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{"localhost"}
 	}
-	return nil
+	return f.finishReverse()
 }
 
 // finishServe checks the exporter's options. The exporter traces its targets without end, so
@@ -555,6 +555,15 @@ func (f *flagSet) finishReverse() error {
 	}
 	if err := reverse.CheckURL(f.reverseURL); err != nil {
 		return err
+	}
+	// Split and raw are streams of one path's lines that scripts read line by line: lines of
+	// another path would be taken for its hops.
+	switch cfg.Mode {
+	case ModeSplit, ModeRaw:
+		return errors.New("--reverse works with the live view, -r, -j, -x, -C, --markdown and --html, not with -p or -l (one path's stream)")
+	}
+	if len(cfg.Targets) > 1 {
+		return fmt.Errorf("--reverse traces one path back: give one target, not %d", len(cfg.Targets))
 	}
 	if f.tokenFile == "" {
 		return errors.New("--reverse needs --token-file FILE: the responder answers only callers with its token")

@@ -116,6 +116,12 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"--analyze", "-C"}, "--analyze works with the live view, -r, -j, -x, --markdown and --html"},
 		{[]string{"-p", "--analyze"}, "--analyze works with"},
 		{[]string{"--analyze=maybe"}, `invalid value "maybe" for --analyze`},
+		{[]string{"-p", "--reverse", "https://r.test:9100"}, "--reverse works with the live view, -r, -j, -x, -C, --markdown and --html, not with -p or -l"},
+		{[]string{"-l", "--reverse", "https://r.test:9100"}, "not with -p or -l"},
+		{[]string{"--reverse", "https://r.test:9100", "second.test"}, "--reverse traces one path back: give one target, not 2"},
+		{[]string{"--reverse", "ftp://r.test"}, `--reverse: want http(s)://HOST[:PORT] of a responder (mtr-go --serve): "ftp://r.test"`},
+		{[]string{"--reverse", "r.test:9100"}, "--reverse: want http(s)://HOST[:PORT]"},
+		{[]string{"--reverse", "https://"}, "--reverse: want http(s)://HOST[:PORT]"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -35,8 +35,8 @@ func findingHead(f analyze.Finding) string {
 const reverseText = "Reverse path: on the far end, run"
 
 // writeTextAnalysis appends the analysis to the text report, one finding a paragraph.
-func writeTextAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
-	bw.WriteString("\nAnalysis:\n")
+func writeTextAnalysis(bw *bufio.Writer, title string, a *analyze.Analysis) {
+	bw.WriteString("\n" + title + ":\n")
 	for i, f := range a.Findings {
 		fmt.Fprintf(bw, "%2d. [%s] %s\n", i+1, vocab.StripControl(findingHead(f)), vocab.StripControl(f.Summary))
 		fmt.Fprintf(bw, "    Do: %s\n", vocab.StripControl(f.Action))
@@ -50,8 +50,8 @@ func writeTextAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
 	}
 }
 
-func writeMarkdownAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
-	bw.WriteString("\n#### Analysis\n\n")
+func writeMarkdownAnalysis(bw *bufio.Writer, title string, a *analyze.Analysis) {
+	bw.WriteString("\n#### " + title + "\n\n")
 	for _, f := range a.Findings {
 		fmt.Fprintf(bw, "- **%s:** %s  \n  *Do:* %s", mdEscape(findingHead(f)), mdEscape(f.Summary), mdEscape(f.Action))
 		if f.Contact != "" {
@@ -68,11 +68,13 @@ func writeMarkdownAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
 	}
 }
 
-func writeHTMLAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
+// writeHTMLAnalysis writes one direction's analysis; ids of the return direction's elements
+// end in "-return", so a page with both stays valid.
+func writeHTMLAnalysis(bw *bufio.Writer, title, suffix string, a *analyze.Analysis) {
 	esc := html.EscapeString
-	bw.WriteString("<h2>Analysis</h2>\n")
+	fmt.Fprintf(bw, "<h2>%s</h2>\n", esc(title))
 	if len(a.Findings) > 0 {
-		bw.WriteString("<ol id=\"findings\">\n")
+		fmt.Fprintf(bw, "<ol id=\"findings%s\">\n", suffix)
 		for _, f := range a.Findings {
 			class := "info"
 			switch {
@@ -90,35 +92,40 @@ func writeHTMLAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
 		}
 		bw.WriteString("</ol>\n")
 	}
-	fmt.Fprintf(bw, "<p id=\"conclusion\"><b>Conclusion:</b> %s</p>\n", esc(a.Conclusion))
+	fmt.Fprintf(bw, "<p id=\"conclusion%s\"><b>Conclusion:</b> %s</p>\n", suffix, esc(a.Conclusion))
 	if a.Reverse != "" {
-		fmt.Fprintf(bw, "<p id=\"reverse\">%s: <code>%s</code></p>\n", reverseText, esc(a.Reverse))
+		fmt.Fprintf(bw, "<p id=\"reverse%s\">%s: <code>%s</code></p>\n", suffix, reverseText, esc(a.Reverse))
 	}
 }
 
-// writeXMLAnalysis writes the <ANALYSIS> element, indented as a <HUB> is.
-func writeXMLAnalysis(bw *bufio.Writer, a *analyze.Analysis) {
-	fmt.Fprintf(bw, "    <ANALYSIS CONCLUSION=\"%s\"", escape(a.Conclusion))
+// writeXMLAnalysis writes the <ANALYSIS> element, indented as a <HUB> is by indent; direction,
+// when set, labels it ("return" inside <REVERSE>).
+func writeXMLAnalysis(bw *bufio.Writer, indent, direction string, a *analyze.Analysis) {
+	fmt.Fprintf(bw, "%s<ANALYSIS", indent)
+	if direction != "" {
+		fmt.Fprintf(bw, " DIRECTION=\"%s\"", direction)
+	}
+	fmt.Fprintf(bw, " CONCLUSION=\"%s\"", escape(a.Conclusion))
 	if a.Reverse != "" {
 		fmt.Fprintf(bw, " REVERSE=\"%s\"", escape(a.Reverse))
 	}
 	bw.WriteString(">\n")
 	for _, f := range a.Findings {
-		fmt.Fprintf(bw, "        <FINDING KIND=\"%s\" HOPS=\"%s\" SETTLED=\"%t\" CONFIDENCE=\"%s\" MORE_PROBES=\"%d\">\n",
-			f.Kind, hopsAttr(f.Hops), f.Settled, frac(f.Confidence), f.MoreProbes)
-		fmt.Fprintf(bw, "            <SUMMARY>%s</SUMMARY>\n", escape(f.Summary))
-		fmt.Fprintf(bw, "            <ACTION>%s</ACTION>\n", escape(f.Action))
+		fmt.Fprintf(bw, "%s    <FINDING KIND=\"%s\" HOPS=\"%s\" SETTLED=\"%t\" CONFIDENCE=\"%s\" MORE_PROBES=\"%d\">\n",
+			indent, f.Kind, hopsAttr(f.Hops), f.Settled, frac(f.Confidence), f.MoreProbes)
+		fmt.Fprintf(bw, "%s        <SUMMARY>%s</SUMMARY>\n", indent, escape(f.Summary))
+		fmt.Fprintf(bw, "%s        <ACTION>%s</ACTION>\n", indent, escape(f.Action))
 		if f.Contact != "" {
-			fmt.Fprintf(bw, "            <CONTACT>%s</CONTACT>\n", escape(f.Contact))
+			fmt.Fprintf(bw, "%s        <CONTACT>%s</CONTACT>\n", indent, escape(f.Contact))
 		}
 		for _, e := range f.Evidence {
-			fmt.Fprintf(bw, "            <EVIDENCE HOP=\"%d\" IP=\"%s\" REGION=\"%s\" SENT=\"%d\" LOST=\"%d\" LOSS=\"%s\" LOSS_LOW=\"%s\" LOSS_HIGH=\"%s\" AVG=\"%s\" BEST=\"%s\" WRST=\"%s\" STDEV=\"%s\"/>\n",
-				e.TTL, addrAttr(e), e.Region, e.Sent, e.Lost, frac(e.Loss), frac(e.LossLo), frac(e.LossHi),
+			fmt.Fprintf(bw, "%s        <EVIDENCE HOP=\"%d\" IP=\"%s\" REGION=\"%s\" SENT=\"%d\" LOST=\"%d\" LOSS=\"%s\" LOSS_LOW=\"%s\" LOSS_HIGH=\"%s\" AVG=\"%s\" BEST=\"%s\" WRST=\"%s\" STDEV=\"%s\"/>\n",
+				indent, e.TTL, addrAttr(e), e.Region, e.Sent, e.Lost, frac(e.Loss), frac(e.LossLo), frac(e.LossHi),
 				frac(e.Avg), frac(e.Best), frac(e.Wrst), frac(e.StDev))
 		}
-		bw.WriteString("        </FINDING>\n")
+		bw.WriteString(indent + "    </FINDING>\n")
 	}
-	bw.WriteString("    </ANALYSIS>\n")
+	bw.WriteString(indent + "</ANALYSIS>\n")
 }
 
 func hopsAttr(hops []int) string {
@@ -186,6 +193,6 @@ func rounded(v float64) real { return real(math.Round(v*1000) / 1000) }
 // read back with --analyze FILE).
 func AnalysisText(w io.Writer, a *analyze.Analysis) error {
 	bw := bufio.NewWriter(w)
-	writeTextAnalysis(bw, a)
+	writeTextAnalysis(bw, "Analysis", a)
 	return bw.Flush()
 }

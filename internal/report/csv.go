@@ -21,7 +21,10 @@ const csvVersion = "MTR.0.95"
 // trailing comma, so header and rows have the same number of fields (mtr issue #451). With
 // o.Wide each further address of a hop gets a row of its own repeating the hop's statistics, as
 // mtr does. header=false leaves the header out, for the second and later targets of one run.
-// Start_Time is when probing began (mtr takes the time of printing).
+// Start_Time is when probing began (mtr takes the time of printing). With o.Reverse the reverse
+// trace's rows follow in the same columns, Host being the address it traced to, so a script
+// tells the directions apart as it tells several targets apart; CSV has no place for a reason,
+// so a missing reverse trace adds no rows (the caller says why on stderr).
 func CSV(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options, header bool) error {
 	fields, err := o.fields()
 	if err != nil {
@@ -39,6 +42,15 @@ func CSV(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options, header b
 		writeCSV(bw, cells)
 	}
 	start := strconv.FormatInt(m.Start.Unix(), 10)
+	csvRows(bw, s, names, o, fields, start, m.Target)
+	if r := o.Reverse; r != nil && r.hasTable() {
+		csvRows(bw, r.Snapshot, r.Names, reverseOptions(o), fields, start, r.Target.String())
+	}
+	return bw.Flush()
+}
+
+// csvRows writes the rows of one direction, target in the Host column.
+func csvRows(bw *bufio.Writer, s stats.Snapshot, names Names, o Options, fields []vocab.Field, start, target string) {
 	for i := range s.Hops {
 		h := &s.Hops[i]
 		vals := make([]string, len(fields))
@@ -59,14 +71,13 @@ func CSV(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options, header b
 			}
 		}
 		for k, host := range hosts {
-			cells := []string{csvVersion, start, "OK", m.Target, strconv.Itoa(h.TTL), host}
+			cells := []string{csvVersion, start, "OK", target, strconv.Itoa(h.TTL), host}
 			if o.IPInfo.asnColumn() {
 				cells = append(cells, o.IPInfo.asn(ips[k]))
 			}
 			writeCSV(bw, append(cells, vals...))
 		}
 	}
-	return bw.Flush()
 }
 
 // writeCSV writes one record. Unlike encoding/csv it leaves a field that starts with a space

@@ -47,7 +47,49 @@ td.host, th.host { text-align: left; }
 	if m.Options != "" {
 		fmt.Fprintf(bw, "<dt>Options</dt><dd id=\"options\">%s</dd>\n", esc(m.Options))
 	}
-	bw.WriteString("</dl>\n<table id=\"report\">\n<thead><tr>")
+	bw.WriteString("</dl>\n")
+	writeHTMLTable(bw, "report", t)
+	if r := o.Reverse; r != nil {
+		if r.hasTable() {
+			rt, err := newTicketTable(r.Snapshot, r.Names, reverseOptions(o))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(bw, "<h2 id=\"reverse-heading\">%s</h2>\n", esc(r.heading()))
+			writeHTMLTable(bw, "reverse-report", rt)
+		}
+		if r.Err != "" {
+			fmt.Fprintf(bw, "<p id=\"reverse-error\" class=\"err\">%s</p>\n", esc(r.errLine()))
+		}
+	}
+	if o.Analysis != nil {
+		if o.Reverse == nil {
+			writeHTMLAnalysis(bw, "Analysis", "", o.Analysis)
+		} else {
+			writeHTMLAnalysis(bw, "Analysis, forward", "", o.Analysis)
+			if o.Reverse.Analysis != nil {
+				writeHTMLAnalysis(bw, "Analysis, return", "-return", o.Reverse.Analysis)
+			}
+		}
+	}
+	if len(o.Joint) > 0 {
+		bw.WriteString("<p id=\"both\">")
+		for i, l := range o.Joint {
+			if i > 0 {
+				bw.WriteString("<br>")
+			}
+			bw.WriteString(esc(l))
+		}
+		bw.WriteString("</p>\n")
+	}
+	bw.WriteString("</body>\n</html>\n")
+	return bw.Flush()
+}
+
+// writeHTMLTable writes a ticket table with the given id.
+func writeHTMLTable(bw *bufio.Writer, id string, t ticketTable) {
+	esc := html.EscapeString
+	fmt.Fprintf(bw, "<table id=\"%s\">\n<thead><tr>", id)
 	for i, title := range t.titles {
 		if i == 1 {
 			fmt.Fprintf(bw, `<th class="host">%s</th>`, esc(title))
@@ -68,9 +110,4 @@ td.host, th.host { text-align: left; }
 		bw.WriteString("</tr>\n")
 	}
 	bw.WriteString("</tbody>\n</table>\n")
-	if o.Analysis != nil {
-		writeHTMLAnalysis(bw, o.Analysis)
-	}
-	bw.WriteString("</body>\n</html>\n")
-	return bw.Flush()
 }

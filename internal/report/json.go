@@ -20,7 +20,9 @@ import (
 // consumers of mtr's document keep working: "dst_ip", "start" and "end" (RFC 3339) in "mtr";
 // "ip" (null for a hop that never answered) and "addrs" (every address that answered the hop,
 // latest first, with its answer count, name and, with -e, its MPLS label stack as "mpls":
-// [{"label", "tc", "s", "ttl"}]) in each hub. A path without hops gives "hubs": [].
+// [{"label", "tc", "s", "ttl"}]) in each hub. A path without hops gives "hubs": []. With
+// --reverse a "reverse" object follows (jsonReverse), and "both" holds the joint conclusion's
+// lines when there is one.
 func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 	fields, err := o.fields()
 	if err != nil {
@@ -38,6 +40,26 @@ func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 		{"start", timeOrNull(m.Start)},
 		{"end", timeOrNull(m.End)},
 	}
+	hubs := jsonHubs(s, names, o, fields)
+	rep := object{{"mtr", head}, {"hubs", hubs}}
+	if o.Analysis != nil {
+		rep = append(rep, member{"analysis", jsonAnalysis(o.Analysis)})
+	}
+	if o.Reverse != nil {
+		rep = append(rep, member{"reverse", jsonReverse(o, fields)})
+	}
+	if len(o.Joint) > 0 {
+		rep = append(rep, member{"both", o.Joint})
+	}
+	doc := object{{"report", rep}}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
+}
+
+// jsonHubs is the "hubs" array of one direction's hops.
+func jsonHubs(s stats.Snapshot, names Names, o Options, fields []vocab.Field) []object {
 	hubs := make([]object, 0, len(s.Hops))
 	for i := range s.Hops {
 		h := &s.Hops[i]
@@ -70,15 +92,29 @@ func JSON(w io.Writer, s stats.Snapshot, names Names, m Meta, o Options) error {
 		hub = append(hub, member{"addrs", addrs})
 		hubs = append(hubs, hub)
 	}
-	rep := object{{"mtr", head}, {"hubs", hubs}}
-	if o.Analysis != nil {
-		rep = append(rep, member{"analysis", jsonAnalysis(o.Analysis)})
+	return hubs
+}
+
+// jsonReverse is the "reverse" object: where the reverse trace ran from, the address it traced
+// to, its hubs as the forward's, its analysis with --analyze, and "error": why it is missing or
+// stopped early, null when it is complete.
+func jsonReverse(o Options, fields []vocab.Field) object {
+	r := o.Reverse
+	ro := reverseOptions(o)
+	var errText any
+	if r.Err != "" {
+		errText = r.reason()
 	}
-	doc := object{{"report", rep}}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "    ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(doc)
+	out := object{
+		{"responder", r.responder()},
+		{"target", addrOrNull(r.Target)},
+		{"hubs", jsonHubs(r.Snapshot, r.Names, ro, fields)},
+		{"error", errText},
+	}
+	if r.Analysis != nil {
+		out = append(out, member{"analysis", jsonAnalysis(r.Analysis)})
+	}
+	return out
 }
 
 func addrOrNull(a netip.Addr) any {

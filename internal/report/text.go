@@ -26,6 +26,12 @@ type Options struct {
 	Analysis *analyze.Analysis
 	// IPInfo (-y, -z) adds AS and IP information where mtr 0.95 shows it; nil adds nothing.
 	IPInfo *IPInfo
+	// Reverse (--reverse) is the far end's trace back to this host, printed after the forward
+	// one in every format but split and raw; nil leaves the formats as they are.
+	Reverse *Reverse
+	// Joint is the conclusion drawn from both directions, one line each, printed as is after
+	// their analyses; nil prints nothing.
+	Joint []string
 }
 
 // Names returns the reverse name of an address, or "" (DNS off or no name).
@@ -53,7 +59,24 @@ const unknownHost = "???"
 // Text writes the report table: the HOST: header and one row per hop of s, each hop's other
 // addresses on lines of their own below it. The layout is mtr 0.95's, except that a value wider
 // than its column widens that column in every line instead of being cut, and -w never cuts.
+// With o.Reverse the reverse table follows in the same layout, under a heading that names where
+// it ran from and the address it traced to; with o.Analysis the analysis ends the report.
 func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
+	bw := bufio.NewWriter(w)
+	if err := textTable(bw, s, names, o); err != nil {
+		return err
+	}
+	if o.Reverse != nil {
+		if err := writeTextReverse(bw, o); err != nil {
+			return err
+		}
+	}
+	writeTextAnalyses(bw, o)
+	return bw.Flush()
+}
+
+// textTable writes the HOST: header and the hops' rows of one direction to bw.
+func textTable(bw *bufio.Writer, s stats.Snapshot, names Names, o Options) error {
 	order := o.Fields
 	if order == "" {
 		order = vocab.DefaultFields
@@ -127,7 +150,6 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 		extraWidth = n
 	}
 
-	bw := bufio.NewWriter(w)
 	writeLine := func(left string, leftWidth int, cells []string) {
 		bw.WriteString(fit(left, leftWidth, !o.Wide))
 		for j, c := range cells {
@@ -159,10 +181,7 @@ func Text(w io.Writer, s stats.Snapshot, names Names, o Options) error {
 			writeLines(bw, r.extraL[i])
 		}
 	}
-	if o.Analysis != nil {
-		writeTextAnalysis(bw, o.Analysis)
-	}
-	return bw.Flush()
+	return nil
 }
 
 // ipinfoWidths returns the header's and the rows' left widths with -y. Narrow reports cut both
