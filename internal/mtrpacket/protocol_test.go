@@ -21,14 +21,14 @@ func TestParse(t *testing.T) {
 		{line: "malformed", err: true},
 		{line: "", err: true},
 		{line: "1 send-probe ip-4", err: true}, // a name without a value
-		{line: "x check-support", want: Command{Token: 0, Name: "check-support"}},   // strtol: no digits is 0
-		{line: "12abc foo", want: Command{Token: 12, Name: "foo"}},                  // strtol stops at the first non-digit
-		{line: "-3 foo", want: Command{Token: -3, Name: "foo"}},                     // signed
-		{line: "4294967297 foo", want: Command{Token: 1, Name: "foo"}},              // long, then kept in an int
-		{line: "99999999999999999999 foo", err: true},                               // ERANGE
+		{line: "x check-support", want: Command{Token: 0, Name: "check-support"}}, // strtol: no digits is 0
+		{line: "12abc foo", want: Command{Token: 12, Name: "foo"}},                // strtol stops at the first non-digit
+		{line: "-3 foo", want: Command{Token: -3, Name: "foo"}},                   // signed
+		{line: "4294967297 foo", want: Command{Token: 1, Name: "foo"}},            // long, then kept in an int
+		{line: "99999999999999999999 foo", err: true},                             // ERANGE
 		{line: "1 a" + strings.Repeat(" k v", 16), want: Command{Token: 1, Name: "a", Args: repeatArgs(16)}},
 		{line: "1 a" + strings.Repeat(" k v", 17), err: true}, // 17 pairs
-		{line: "1 \u00a0 x", err: true}, // a non-breaking space is no C space: the name, then x without a value
+		{line: "1 \u00a0 x", err: true},                       // a non-breaking space is no C space: the name, then x without a value
 	} {
 		got, err := Parse(tc.line)
 		if (err != nil) != tc.err {
@@ -70,7 +70,7 @@ func TestDecodeProbe(t *testing.T) {
 		{"timeout 1x", def, false},
 		{"ttl +4", with(func(p *Probe) { p.TTL = 4 }), true},
 		{"timeout -1", with(func(p *Probe) { p.Timeout = -1 }), true},
-		{"local-port 1023", def, false}, // privileged ports are refused
+		{"local-port 1023", def, false},                                                  // privileged ports are refused
 		{"ttl 4294967298", with(func(p *Probe) { p.TTL = 2 }), true},                     // long, kept in an int
 		{"ttl 99999999999999999999", with(func(p *Probe) { p.TTL = -1 }), true},          // strtol saturates at LONG_MAX
 		{"frobnicate 12 ttl 9", with(func(p *Probe) { p.TTL = 9 }), true},                // unknown names are ignored
