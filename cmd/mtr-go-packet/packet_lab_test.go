@@ -263,3 +263,162 @@ func TestLabMtrOnHelper(t *testing.T) {
 		})
 	}
 }
+
+var (
+	uiOnce sync.Once
+	uiPath string
+	uiErr  error
+)
+
+// uiBinary builds mtr-go (the UI) into the helper's directory.
+func uiBinary(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Dir(helperBinary(t))
+	uiOnce.Do(func() {
+		uiPath = filepath.Join(dir, "mtr-go")
+		cmd := exec.Command("go", "build", "-o", uiPath, "../mtr-go")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			uiErr = fmt.Errorf("go build mtr-go: %v\n%s", err, out)
+		}
+	})
+	if uiErr != nil {
+		t.Fatal(uiErr)
+	}
+	return uiPath
+}
+
+// labRun runs a command in the lab's client namespace, with extra environment.
+func labRun(t *testing.T, lab *netlab.Lab, env []string, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := lab.Command(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func reportHosts(out string) []string {
+	var h []string
+	for _, m := range hostsRE.FindAllStringSubmatch(out, -1) {
+		h = append(h, m[1])
+	}
+	return h
+}
+
+// TestLabMtrGoOnHelper runs mtr-go on top of a helper: mtr-go-packet by --packet-helper and by
+// MTR_PACKET, and mtr's own mtr-packet; every hop of the path answers.
+func TestLabMtrGoOnHelper(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 4, TCPOpen: []int{443}})
+	ui, ours := uiBinary(t), helperBinary(t)
+	type tc struct {
+		name   string
+		env    []string
+		args   []string
+		target netip.Addr
+		hops   []netip.Addr
+	}
+	cases := []tc{
+		{"flag-icmp4", nil, []string{"--packet-helper", ours}, lab.Target4, lab.Hops4},
+		{"env-udp6", []string{"MTR_PACKET=" + ours}, []string{"-u"}, lab.Target6, lab.Hops6},
+		{"flag-tcp4", nil, []string{"--packet-helper", ours, "-T", "-P", "443"}, lab.Target4, lab.Hops4},
+	}
+	if p, err := exec.LookPath("mtr-packet"); err == nil {
+		cases = append(cases, tc{"mtr-packet-icmp6", nil, []string{"--packet-helper", p}, lab.Target6, lab.Hops6},
+			tc{"mtr-packet-tcp4", []string{"MTR_PACKET=" + p}, []string{"-T", "-P", "443"}, lab.Target4, lab.Hops4})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"-r", "-n", "-c", "3", "-i", "0.2", "-G", "1"}, c.args...)
+			out, err := labRun(t, lab, c.env, ui, append(args, c.target.String())...)
+			if err != nil {
+				t.Fatalf("mtr-go %v: %v\n%s", args, err, out)
+			}
+			var want []string
+			for _, a := range c.hops {
+				want = append(want, a.String())
+			}
+			if got := reportHosts(out); strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Fatalf("hops %v, want %v\n%s", got, want, out)
+			}
+			if strings.Contains(out, "100.0") {
+				t.Errorf("a hop lost every probe:\n%s", out)
+			}
+		})
+	}
+	t.Run("helper-gone", func(t *testing.T) {
+		out, err := labRun(t, lab, nil, ui, "-r", "-n", "-c", "1", "--packet-helper", "/nonexistent/mtr-go-packet", lab.Target4.String())
+		if err == nil || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.HasPrefix(out, "mtr-go: ") {
+			t.Errorf("a missing helper: %v, %q; want exit 1 and one line", err, out)
+		}
+	})
+}
+
+// TestLabOrdinaryUserOnCapableHelper installs as make install does, in a temporary directory:
+// mtr-go without any capability, mtr-go-packet beside it with cap_net_raw. An ordinary user
+// (uid 65534, no capabilities) then traces with ICMP, the helper found beside mtr-go; and a
+// mtr-go given cap_net_raw itself refuses MTR_PACKET.
+func TestLabOrdinaryUserOnCapableHelper(t *testing.T) {
+	netlab.Require(t, netlab.Tool("setcap", "libcap2-bin"))
+	netlab.Require(t, netlab.Tool("setpriv", "util-linux"))
+	lab := netlab.New(t, netlab.Spec{Routers: 3, NoPingGroup: true})
+	dir, err := os.MkdirTemp("", "mtr-go-install")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	install := func(src, name string, caps string) string {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if caps != "" {
+			if out, err := exec.Command("setcap", caps, dst).CombinedOutput(); err != nil {
+				t.Fatalf("setcap: %v\n%s", err, out)
+			}
+		}
+		return dst
+	}
+	ui := install(uiBinary(t), "mtr-go", "")
+	helper := install(helperBinary(t), "mtr-go-packet", "cap_net_raw+ep")
+	nobody := []string{"--reuid", "65534", "--regid", "65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all,+net_raw"}
+
+	// Without the helper, the ordinary user has no way to send ICMP here (ping sockets closed).
+	os.Rename(helper, helper+".off")
+	out, err := labRun(t, lab, nil, "setpriv", append(nobody, ui, "-r", "-n", "-c", "1", lab.Target4.String())...)
+	if err == nil {
+		t.Fatalf("an ordinary user traced with ICMP without a helper:\n%s", out)
+	}
+	os.Rename(helper+".off", helper)
+
+	out, err = labRun(t, lab, nil, "setpriv", append(nobody, ui, "-r", "-n", "-c", "2", "-G", "1", lab.Target4.String())...)
+	if err != nil {
+		t.Fatalf("mtr-go as uid 65534 over a capable helper: %v\n%s", err, out)
+	}
+	var want []string
+	for _, a := range lab.Hops4 {
+		want = append(want, a.String())
+	}
+	if got := reportHosts(out); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("hops %v, want %v\n%s", got, want, out)
+	}
+
+	// A mtr-go that gets cap_net_raw from its file must not run what MTR_PACKET names.
+	capUI := install(uiBinary(t), "mtr-go-cap", "cap_net_raw+ep")
+	out, err = labRun(t, lab, []string{"MTR_PACKET=" + helper}, "setpriv", append(nobody, capUI, "-r", "-n", "-c", "1", lab.Target4.String())...)
+	if err == nil || !strings.Contains(out, "MTR_PACKET refused") {
+		t.Errorf("a mtr-go with file capabilities took MTR_PACKET: %v\n%s", err, out)
+	}
+	out, err = labRun(t, lab, nil, "setpriv", append(nobody, capUI, "-r", "-n", "-c", "1", "--packet-helper", helper, lab.Target4.String())...)
+	if err == nil || !strings.Contains(out, "--packet-helper refused") {
+		t.Errorf("a mtr-go with file capabilities took --packet-helper: %v\n%s", err, out)
+	}
+}

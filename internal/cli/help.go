@@ -26,7 +26,7 @@ Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -I --interface NAME  send from NAME           -M --mark MARK     SO_MARK
         -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N
         -Z --timeout SECONDS  late answers (10)       -G --gracetime SECONDS (5)
-Other   -F --filename FILE  targets (- stdin)  -h --help  -v --version  --paris
+Other   -F --filename FILE  -h --help  -v --version --paris --packet-helper PATH
 Serve   --serve HOST:PORT  exporter: /metrics, /probe  --serve-allow CIDR,...
         --serve-loss-window N  --serve-max-count N  --serve-max-probes N
 Fields  L Loss%  D Drop  R Rcv  S Snt  N Last  B Best  A Avg  W Wrst  V StDev

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Version is what "check-support feature version" answers: the mtr-packet this helper stands in for.
@@ -317,4 +318,63 @@ func (b *lineBuffer) next() (line string, overflow, ok bool) {
 		return "", true, true
 	}
 	return "", false, false
+}
+
+// Reply is one line a helper wrote, read by the client end.
+type Reply struct {
+	Token  int32
+	Kind   string     // reply, ttl-expired, no-route, no-reply, feature-support, probes-exhausted, ...
+	From   netip.Addr // for an answer from the network; zero for a send error
+	RTT    time.Duration
+	Labels []Label
+	Args   []Arg // all of them, e.g. support, reason, errno
+}
+
+// ParseReply reads a helper's reply line. An answer (a from address) must carry its round
+// trip, as mtr insists; MPLS labels come in fours.
+func ParseReply(line string) (Reply, error) {
+	c, err := Parse(line)
+	if err != nil {
+		return Reply{}, fmt.Errorf("unreadable reply %q", line)
+	}
+	r := Reply{Token: c.Token, Kind: c.Name, Args: c.Args}
+	for _, v := range []string{"ip-4", "ip-6"} {
+		s, ok := c.Get(v)
+		if !ok {
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" || a.Is4() != (v == "ip-4") {
+			return Reply{}, fmt.Errorf("reply %q: bad address %q", line, s)
+		}
+		r.From = a
+	}
+	if !r.From.IsValid() {
+		return r, nil
+	}
+	s, ok := c.Get("round-trip-time")
+	us, err := strconv.ParseInt(s, 10, 32)
+	if !ok || err != nil || us < 0 {
+		return Reply{}, fmt.Errorf("reply %q: no round-trip-time", line)
+	}
+	r.RTT = time.Duration(us) * time.Microsecond
+	if s, ok := c.Get("mpls"); ok {
+		parts := strings.Split(s, ",")
+		if len(parts)%4 != 0 {
+			return Reply{}, fmt.Errorf("reply %q: mpls wants groups of 4", line)
+		}
+		for i := 0; i < len(parts); i += 4 {
+			var n [4]uint64
+			for j := range n {
+				if n[j], err = strconv.ParseUint(parts[i+j], 10, 32); err != nil {
+					return Reply{}, fmt.Errorf("reply %q: bad mpls value %q", line, parts[i+j])
+				}
+			}
+			if n[0] >= 1<<20 || n[1] > 7 || n[2] > 1 || n[3] > 255 {
+				return Reply{}, fmt.Errorf("reply %q: mpls entry out of range", line)
+			}
+			r.Labels = append(r.Labels, Label{Label: uint32(n[0]), TC: uint8(n[1]), S: n[2] == 1, TTL: uint8(n[3])})
+		}
+	}
+	return r, nil
 }
