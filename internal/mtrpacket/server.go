@@ -59,6 +59,9 @@ type input struct {
 	err      error // io.EOF once stdin is closed
 }
 
+// firstSeq is the sequence of a target's first probe, as in mtr-packet.
+const firstSeq = 33000
+
 // maxIdleTargets is how many probers without a probe in flight are kept for reuse.
 const maxIdleTargets = 64
 
@@ -157,6 +160,9 @@ func (s *Server) Serve(in io.Reader, out io.Writer) error {
 			if sq, ok := pr.(probe.Sequencer); ok {
 				t.seqs = sq.Sequences()
 			}
+			// mtr-packet numbers its probes from 33000, and its tests wait for an echo
+			// request with that sequence (test/packet_listen.c): so do ours.
+			t.next = firstSeq % t.seqs
 			targets[key] = t
 			go func() {
 				for r := range pr.Replies() {
