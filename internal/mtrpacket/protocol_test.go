@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -226,6 +227,69 @@ func FuzzParse(f *testing.F) {
 			if b.fill(r) != nil {
 				break
 			}
+		}
+	})
+}
+
+func TestParseReply(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want Reply
+		err  bool
+	}{
+		{line: "33000 reply ip-4 198.18.3.2 round-trip-time 67", want: Reply{Token: 33000, Kind: "reply", From: netip.MustParseAddr("198.18.3.2"), RTT: 67 * time.Microsecond}},
+		{line: "7 ttl-expired ip-6 2001:db8::2 round-trip-time 1500 mpls 16000,1,0,1,17,0,1,255", want: Reply{Token: 7, Kind: "ttl-expired",
+			From: netip.MustParseAddr("2001:db8::2"), RTT: 1500 * time.Microsecond, Labels: []Label{{16000, 1, false, 1}, {17, 0, true, 255}}}},
+		{line: "8 no-reply", want: Reply{Token: 8, Kind: "no-reply"}},
+		{line: "9 unexpected-error errno 105", want: Reply{Token: 9, Kind: "unexpected-error", Args: []Arg{{"errno", "105"}}}},
+		{line: "1 feature-support support ok", want: Reply{Token: 1, Kind: "feature-support", Args: []Arg{{"support", "ok"}}}},
+		{line: "3 reply ip-4 198.18.3.2", err: true},                                      // an answer without its round trip
+		{line: "3 reply ip-4 198.18.3.2 round-trip-time -5", err: true},                   // negative
+		{line: "3 reply ip-4 2001:db8::1 round-trip-time 5", err: true},                   // wrong family
+		{line: "3 reply ip-6 fe80::1%eth0 round-trip-time 5", err: true},                  // zone
+		{line: "3 reply ip-4 198.18.3.2 round-trip-time 5 mpls 1,2,3", err: true},         // not fours
+		{line: "3 reply ip-4 198.18.3.2 round-trip-time 5 mpls 1048576,0,1,1", err: true}, // 21-bit label
+		{line: "3 reply ip-4 198.18.3.2 round-trip-time 5 mpls 1,8,1,1", err: true},       // TC is 3 bits
+		{line: "garbage", err: true},
+	} {
+		got, err := ParseReply(tc.line)
+		if (err != nil) != tc.err {
+			t.Errorf("ParseReply(%q) error %v, want error %v", tc.line, err, tc.err)
+			continue
+		}
+		if tc.err {
+			continue
+		}
+		if tc.want.Args == nil && got.From.IsValid() {
+			got.Args = nil // the answer's own arguments, checked through From, RTT and Labels
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseReply(%q) = %+v, want %+v", tc.line, got, tc.want)
+		}
+	}
+}
+
+// FuzzParseReply: whatever a helper writes, the client's parser neither crashes nor accepts
+// an answer it could not format back the same way.
+func FuzzParseReply(f *testing.F) {
+	for _, s := range []string{"33000 reply ip-4 198.18.3.2 round-trip-time 67", "7 ttl-expired ip-6 2001:db8::2 round-trip-time 1500 mpls 16000,1,0,1",
+		"8 no-reply", "9 unexpected-error errno 105", "1 feature-support support ok", "3 reply ip-4 1.2.3.4 mpls ,,,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		r, err := ParseReply(line)
+		if err != nil || !r.From.IsValid() {
+			return
+		}
+		switch r.Kind {
+		case "reply", "ttl-expired", "no-route":
+		default:
+			return
+		}
+		back := ProbeReply(r.Token, r.Kind, r.From, r.RTT.Microseconds(), r.Labels)
+		again, err := ParseReply(back)
+		if err != nil || again.From != r.From || again.RTT != r.RTT || !reflect.DeepEqual(again.Labels, r.Labels) || again.Token != r.Token {
+			t.Fatalf("%q formats back as %q, which reads %+v, %v", line, back, again, err)
 		}
 	})
 }
