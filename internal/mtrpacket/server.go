@@ -3,6 +3,8 @@ package mtrpacket
 import (
 	"errors"
 	"io"
+	"net"
+	"net/netip"
 	"strconv"
 	"syscall"
 	"time"
@@ -25,6 +27,8 @@ type Server struct {
 	Open     func(probe.Config) (probe.Prober, error)
 	Families map[int]bool // IP versions the host has (4, 6)
 	Now      func() time.Time
+	// RouteSource, if set, replaces the kernel's choice of source address (tests).
+	RouteSource func(netip.Addr) netip.Addr
 }
 
 // target is one prober of the server: all probes with the same destination and socket options
@@ -141,6 +145,11 @@ func (s *Server) Serve(in io.Reader, out io.Writer) error {
 		if !ok {
 			write(Simple(c.Token, "invalid-argument"))
 			return
+		}
+		if local.IsValid() && local == s.routeSource(remote) {
+			// mtr names the source on every probe, the one the kernel picks anyway: probing
+			// without one keeps the probe on the sockets opened before the privileges went.
+			local = netip.Addr{}
 		}
 		key := probe.Config{Target: remote, Source: local, Protocol: proto, Port: p.Port, LocalPort: p.LocalPort,
 			Mark: uint32(p.Mark), Timeout: time.Duration(max(p.Timeout, 1)) * time.Second}
@@ -270,6 +279,20 @@ func (s *Server) Serve(in io.Reader, out io.Writer) error {
 		}
 	}
 	return werr
+}
+
+// routeSource is the source address the kernel picks towards a: a connected UDP socket's own
+// address (no packet leaves), as mtr finds the one it sends in local-ip-4/6.
+func (s *Server) routeSource(a netip.Addr) netip.Addr {
+	if s.RouteSource != nil {
+		return s.RouteSource(a)
+	}
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 1)))
+	if err != nil {
+		return netip.Addr{}
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 }
 
 // evict closes probers with nothing in flight once there are too many: a long run through many

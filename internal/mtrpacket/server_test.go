@@ -76,7 +76,7 @@ func newHarness(t *testing.T) *harness {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	h.in, h.out = inW, bufio.NewReader(outR)
-	s := &Server{Families: map[int]bool{4: true, 6: true}, Open: func(cfg probe.Config) (probe.Prober, error) {
+	s := &Server{Families: map[int]bool{4: true, 6: true}, RouteSource: func(netip.Addr) netip.Addr { return netip.MustParseAddr("198.18.0.1") }, Open: func(cfg probe.Config) (probe.Prober, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if h.openErr != nil {
@@ -256,4 +256,18 @@ func TestServeExhaustedAndErrors(t *testing.T) {
 	h2.mu.Unlock()
 	h2.send("50 send-probe ip-4 198.18.0.7")
 	h2.expect("50 permission-denied")
+}
+
+// TestServeRouteSource: mtr's local-ip-4 on every probe is the kernel's own choice; such a
+// probe goes out on the sockets without a source (opened before the privileges went), another
+// source is kept.
+func TestServeRouteSource(t *testing.T) {
+	h := newHarness(t)
+	h.send("1 send-probe ip-4 198.18.0.9 local-ip-4 198.18.0.1 ttl 1", "2 send-probe ip-4 198.18.0.8 local-ip-4 198.18.0.5 ttl 1")
+	if f, _ := h.prober("198.18.0.9", 1); f.cfg.Source.IsValid() {
+		t.Errorf("the kernel's own source kept: %v", f.cfg.Source)
+	}
+	if f, _ := h.prober("198.18.0.8", 1); f.cfg.Source != netip.MustParseAddr("198.18.0.5") {
+		t.Errorf("source %v, want 198.18.0.5", f.cfg.Source)
+	}
 }
