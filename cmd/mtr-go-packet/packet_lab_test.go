@@ -131,7 +131,7 @@ func (h *helper) expect(want string) string {
 // TCP (open and closed ports), no-reply at the requested timeout from a router that drops its
 // answers, and a near probe whose slow router answers after the far probe's destination.
 func TestLabHelperReplies(t *testing.T) {
-	lab := netlab.New(t, netlab.Spec{Routers: 3, SlowAnswer: map[int]time.Duration{1: 400 * time.Millisecond}, TCPOpen: []int{80}})
+	lab := netlab.New(t, netlab.Spec{Routers: 3, SlowAnswer: map[int]time.Duration{1: 400 * time.Millisecond}, TCPOpen: []int{80}, NoPingGroup: true})
 	// Router 2 drops all its time-exceeded answers (Spec.Throttle stops at 99 %).
 	drop := exec.Command("ip", "netns", "exec", lab.Router(2), "nft", "-f", "-")
 	drop.Stdin = strings.NewReader("table inet mtrgopk {\n chain out {\n  type filter hook output priority 0;\n  icmp type time-exceeded drop\n  icmpv6 type time-exceeded drop\n }\n}\n")
