@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -176,6 +177,18 @@ func TestLabHelperReplies(t *testing.T) {
 				}
 				h.expect(fmt.Sprintf("%d %s round-trip-time RTT", tok, want))
 			}
+			// A UDP port open at the destination takes the probe and answers nothing (as a
+			// service that ignores it would): no-reply, where a closed port's answer is reply.
+			var udp *net.UDPConn
+			if err := lab.RunIn(lab.Dest(), func() (err error) {
+				udp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(fam.target, 5353)))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer udp.Close()
+			h.send(fmt.Sprintf("29 send-probe %s %s protocol udp port 5353 timeout 1", fam.ip, T))
+			h.expect("29 no-reply")
 			// Router 2 drops every answer: no-reply once the 1 s timeout is over, not before.
 			start := time.Now()
 			h.send(fmt.Sprintf("30 send-probe %s %s ttl 2 timeout 1", fam.ip, T))
