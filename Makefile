@@ -2,6 +2,7 @@
 GO       ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PREFIX   ?= /usr/local
 BIN      := bin/mtr-go
+HELPER   := bin/mtr-go-packet
 LAB      := bin/mtr-go-lab
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
@@ -14,6 +15,7 @@ all: build
 # without cgo can change every thread's capabilities at once (syscall.AllThreadsSyscall).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mtr-go
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(HELPER) ./cmd/mtr-go-packet
 	$(GO) build -trimpath -o $(LAB) ./cmd/mtr-go-lab
 
 # The whole suite. As root it includes the network-lab tests (real kernel routers in network
@@ -39,10 +41,15 @@ fuzz:
 	  done; \
 	done
 
-# Installs the binary with cap_net_raw, so ordinary users can trace without sudo.
+# Installs mtr-go without any privilege and its packet helper beside it with cap_net_raw, as
+# distributions install mtr and mtr-packet: ordinary users trace without sudo, and only the
+# small helper, which drops the capability once its sockets are open, ever holds it. (The
+# exporter's unit, install-service, gives mtr-go itself CAP_NET_RAW instead.)
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mtr-go
-	setcap cap_net_raw+ep $(DESTDIR)$(PREFIX)/bin/mtr-go
+	setcap -r $(DESTDIR)$(PREFIX)/bin/mtr-go 2>/dev/null || true
+	install -D -m 0755 $(HELPER) $(DESTDIR)$(PREFIX)/bin/mtr-go-packet
+	setcap cap_net_raw+ep $(DESTDIR)$(PREFIX)/bin/mtr-go-packet
 
 # Installs the exporter's systemd unit (internal/server/mtr-go.service: a dynamic user with
 # CAP_NET_RAW only) and an empty targets file; then: systemctl enable --now mtr-go.
@@ -53,7 +60,7 @@ install-service:
 	test -e $(DESTDIR)/etc/mtr-go/targets || install -D -m 0644 /dev/null $(DESTDIR)/etc/mtr-go/targets
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mtr-go $(DESTDIR)/etc/systemd/system/mtr-go.service
+	rm -f $(DESTDIR)$(PREFIX)/bin/mtr-go $(DESTDIR)$(PREFIX)/bin/mtr-go-packet $(DESTDIR)/etc/systemd/system/mtr-go.service
 
 # Builds a small lab path (6 kernel routers in network namespaces: hop 2 throttles its ICMP,
 # real loss from hop 5 on, reverse DNS) and runs mtr-go on it. Needs root. ARGS adds options.

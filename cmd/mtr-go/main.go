@@ -25,11 +25,12 @@ func main() {
 		}
 	}
 	os.Exit(app.Main(app.Env{
-		Args:    os.Args[1:],
-		Options: os.Getenv("MTR_OPTIONS"),
-		Stdin:   os.Stdin,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Version: version,
+		Args:      os.Args[1:],
+		Options:   os.Getenv("MTR_OPTIONS"),
+		MTRPacket: os.Getenv("MTR_PACKET"),
+		Stdin:     os.Stdin,
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
+		Version:   version,
 	}))
 }

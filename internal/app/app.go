@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/internal/mtrpacket"
 	"github.com/mtr-go/mtr-go/internal/privs"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
@@ -42,6 +44,7 @@ const dnsWait = 2 * time.Second
 type Env struct {
 	Args           []string // without the program name
 	Options        string   // MTR_OPTIONS
+	MTRPacket      string   // MTR_PACKET: a packet helper to probe through
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Version        string
@@ -104,8 +107,24 @@ func Main(env Env) int {
 	// and paces the sends of all of them); it closes after every session's prober.
 	mux := probe.NewMux(probe.MuxOptions{})
 	defer mux.Close()
+	openProber := mux.Open
+	helper, err := packetHelper(cfg, env, privileged)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+		return exitFail
+	}
+	if helper != "" {
+		// Every probe goes through the helper, which holds the privilege; mtr-go opens no socket.
+		client, err := mtrpacket.Start(helper)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+			return exitFail
+		}
+		defer client.Close()
+		openProber = client.Open
+	}
 	newProber := func(c probe.Config, early ...probe.Protocol) (*probe.Switch, error) {
-		return probe.NewSwitchFrom(mux.Open, c, early...)
+		return probe.NewSwitchFrom(openProber, c, early...)
 	}
 	sessions := make([]*session, 0, len(cfg.Targets))
 	code := exitOK
@@ -196,6 +215,38 @@ var views = map[cli.Mode]view{
 	cli.ModeCSV:      batchView(csvDoc),
 	cli.ModeMarkdown: batchView(markdownDoc),
 	cli.ModeHTML:     batchView(htmlDoc),
+}
+
+// helperName is the packet helper mtr-go looks for beside its own binary.
+const helperName = "mtr-go-packet"
+
+// packetHelper picks the packet helper to probe through: --packet-helper, else MTR_PACKET, else,
+// when mtr-go itself may not open raw sockets, an mtr-go-packet installed beside it (make
+// install gives that one cap_net_raw and mtr-go none). An option or environment variable that
+// would choose the program is refused when mtr-go runs with privileges it was not started with.
+func packetHelper(cfg *cli.Config, env Env, privileged bool) (string, error) {
+	path, from := cfg.PacketHelper, "--packet-helper"
+	if path == "" {
+		path, from = env.MTRPacket, "MTR_PACKET"
+	}
+	if path != "" {
+		if privs.Elevated() {
+			return "", fmt.Errorf("%s refused: mtr-go runs with privileges it was not started with (setuid or file capabilities), so it does not run a program the caller picks", from)
+		}
+		return path, nil
+	}
+	if privileged {
+		return "", nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil
+	}
+	p := filepath.Join(filepath.Dir(self), helperName)
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		return p, nil
+	}
+	return "", nil
 }
 
 func selfPath() string {

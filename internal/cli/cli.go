@@ -94,6 +94,10 @@ type Config struct {
 	// options: protocol, port, count, packet size, and -i, but no faster than 1 s.
 	Reverse reverse.Options
 
+	// PacketHelper (--packet-helper) is a program speaking mtr-packet's protocol that sends the
+	// probes instead of mtr-go's own sockets; "" for none (MTR_PACKET is read by the app).
+	PacketHelper string
+
 	Help, Version bool
 }
 
@@ -210,6 +214,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.StringVarP(&f.timeout, "timeout", "Z", "10", "`SECONDS` an unanswered probe may still be answered")
 	fs.StringVarP(&f.grace, "gracetime", "G", "5", "longest wait in `SECONDS` for answers after the last round")
 	fs.StringVarP(&f.mark, "mark", "M", "", "set SO_MARK `MARK` on probes")
+	fs.StringVar(&cfg.PacketHelper, "packet-helper", "", "probe through `PATH`, a program speaking mtr-packet's protocol (mtr-go-packet, mtr-packet); also MTR_PACKET")
 	fs.StringVar(&f.serve, "serve", "", "run as a Prometheus exporter listening on `HOST:PORT` (/metrics, /probe)")
 	fs.StringVar(&f.serveAllow, "serve-allow", "", "`CIDR,...` that /probe may trace (none: /probe is refused)")
 	fs.IntVar(&f.lossWindow, "serve-loss-window", DefaultLossWindow, "newest `PROBES` per hop that the exported loss ratio covers")

@@ -24,7 +24,7 @@ Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -I --interface NAME  send from NAME           -M --mark MARK     SO_MARK
         -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N
         -Z --timeout SECONDS  late answers (10)       -G --gracetime SECONDS (5)
-Other   -F --filename FILE  targets (- stdin)  -h --help  -v --version  --paris
+Other   -F --filename FILE  -h --help  -v --version --paris --packet-helper PATH
 Serve   --serve HOST:PORT  /metrics, /probe, /reverse  --serve-allow CIDR,...
         --serve-loss-window N  --serve-max-count N  --serve-max-probes N
         /reverse: --token-file F  --tls-cert F --tls-key F  or --serve-insecure

@@ -111,3 +111,31 @@ func clearCaps() error {
 	}
 	return fmt.Errorf("clear capabilities: %w", errno)
 }
+
+// Elevated reports whether the process runs with privileges it was not started with: a setuid
+// or setgid binary (real and effective ids differ), or file capabilities (the kernel marks such
+// an exec AT_SECURE, as it does setuid ones). Such a process must not let its environment pick
+// a program to run with those privileges (MTR_PACKET), as mtr 0.96 refuses it too.
+func Elevated() bool {
+	if os.Getuid() != os.Geteuid() || os.Getgid() != os.Getegid() {
+		return true
+	}
+	return atSecure()
+}
+
+// atSecure reads AT_SECURE from the auxiliary vector the kernel gave the process.
+func atSecure() bool {
+	auxv, err := unix.Auxv()
+	if err != nil {
+		return true // cannot tell: assume the worst
+	}
+	for _, kv := range auxv {
+		if kv[0] == atSecureTag {
+			return kv[1] != 0
+		}
+	}
+	return false
+}
+
+// atSecureTag is AT_SECURE's number in the auxiliary vector (linux/auxvec.h).
+const atSecureTag = 23
