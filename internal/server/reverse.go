@@ -101,14 +101,14 @@ func checkReverse(req reverse.Request, o ReverseOptions, grace time.Duration) (r
 	switch req.Protocol {
 	case vocab.ICMPProbes:
 		if req.Port != 0 {
-			return req, errors.New("port applies to protocol udp or tcp only")
+			return req, errors.New("port applies to protocol udp, tcp or sctp only")
 		}
-	case vocab.UDPProbes, vocab.TCPProbes:
+	case vocab.UDPProbes, vocab.TCPProbes, vocab.SCTPProbes:
 		if req.Port < 0 || req.Port > 65535 {
 			return req, fmt.Errorf("port %d: want 1-65535", req.Port)
 		}
 	default:
-		return req, fmt.Errorf("protocol %v: want icmp, udp or tcp", req.Protocol)
+		return req, fmt.Errorf("protocol %v: want icmp, udp, tcp or sctp", req.Protocol)
 	}
 	return req, nil
 }

@@ -79,9 +79,10 @@ func TestCheckReverse(t *testing.T) {
 		{"faster than a second", reverse.Request{Interval: 200 * time.Millisecond}, reverse.Request{}, "interval 0.2s: this responder allows 1s or more"},
 		{"longer than allowed", reverse.Request{Count: 300, Interval: 3 * time.Second}, reverse.Request{}, "300 rounds of 3s would take longer than this responder's 10m0s"},
 		{"rounds plus grace too long", reverse.Request{Count: 600}, reverse.Request{}, "would take longer"},
-		{"port with icmp", reverse.Request{Port: 80}, reverse.Request{}, "port applies to protocol udp or tcp only"},
+		{"port with icmp", reverse.Request{Port: 80}, reverse.Request{}, "port applies to protocol udp, tcp or sctp only"},
 		{"port out of range", reverse.Request{Protocol: vocab.TCPProbes, Port: 70000}, reverse.Request{}, "port 70000"},
 		{"jumbo packets", reverse.Request{Size: 9000}, reverse.Request{}, "size 9000: want 28 to 1500 bytes"},
+		{"sctp with a port", reverse.Request{Protocol: vocab.SCTPProbes, Port: 80}, reverse.Request{Protocol: vocab.SCTPProbes, Port: 80, Count: 10, Interval: time.Second}, ""},
 		{"unknown protocol", reverse.Request{Protocol: 7}, reverse.Request{}, "protocol"},
 	}
 	for _, tc := range tests {
@@ -142,7 +143,7 @@ func TestReverseRefusals(t *testing.T) {
 		{"over the count", nil, `{"count":21}`, auth, 400, "count 21: want 1 to 20 rounds"},
 		{"under the interval", nil, `{"interval":0.001}`, auth, 400, "interval 0.001s: this responder allows 0.01s or more"},
 		{"over the duration", nil, `{"count":20,"interval":1}`, auth, 400, "would take longer than this responder's 5s"},
-		{"port with icmp", nil, `{"port":80,"interval":0.01}`, auth, 400, "port applies to protocol udp or tcp only"},
+		{"port with icmp", nil, `{"port":80,"interval":0.01}`, auth, 400, "port applies to protocol udp, tcp or sctp only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
