@@ -46,17 +46,21 @@ func Dial(ctx context.Context, opts Options) (Stream, error) {
 			return nil, err
 		}
 	}
-	client := &http.Client{Transport: &http.Transport{
-		// No proxy: the responder traces back to whoever connects to it, which must be us.
-		Proxy:                  nil,
-		DialContext:            (&net.Dialer{Timeout: dialTimeout}).DialContext,
-		TLSClientConfig:        tc,
-		TLSHandshakeTimeout:    dialTimeout,
-		ResponseHeaderTimeout:  headerTimeout,
-		MaxResponseHeaderBytes: 16 << 10,
-		DisableKeepAlives:      true,
-		ForceAttemptHTTP2:      false,
-	}}
+	client := &http.Client{
+		// A redirect is answered as a refusal: Go would send the token on to the same host
+		// over plain http://, and the trace would be asked of a responder the user did not name.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			// No proxy: the responder traces back to whoever connects to it, which must be us.
+			Proxy:                  nil,
+			DialContext:            (&net.Dialer{Timeout: dialTimeout}).DialContext,
+			TLSClientConfig:        tc,
+			TLSHandshakeTimeout:    dialTimeout,
+			ResponseHeaderTimeout:  headerTimeout,
+			MaxResponseHeaderBytes: 16 << 10,
+			DisableKeepAlives:      true,
+			ForceAttemptHTTP2:      false,
+		}}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &stream{updates: make(chan Update, 1), cancel: cancel, done: make(chan struct{})}
 	go s.run(ctx, client, endpoint, host, opts)

@@ -201,3 +201,36 @@ func TestCloseStopsTheRequest(t *testing.T) {
 		t.Error("the responder's request did not end")
 	}
 }
+
+// TestDialFollowsNoRedirect: a responder's redirect is refused, not followed. Go sends the
+// Authorization header on to the same host, scheme aside, so following an https responder's
+// 307 to http:// would put the token on the wire in clear; and whoever answers the
+// redirect, not the responder the user named, would be asked to trace.
+func TestDialFollowsNoRedirect(t *testing.T) {
+	leaked := make(chan string, 1)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case leaked <- r.Header.Get("Authorization"):
+		default:
+		}
+		io.WriteString(w, goodStream)
+	}))
+	defer plain.Close()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u := dial(t, Options{URL: srv.URL, Token: "secret", CAFile: ca})
+	select {
+	case h := <-leaked:
+		t.Errorf("the redirect was followed to plain HTTP, Authorization %q", h)
+	default:
+	}
+	if u.Err == nil || !strings.Contains(u.Err.Error(), "refused (307 Temporary Redirect)") {
+		t.Errorf("last update err %v done %v, want the redirect refused", u.Err, u.Done)
+	}
+}
