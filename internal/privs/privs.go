@@ -21,7 +21,8 @@ import (
 // (syscall.AllThreadsSyscall refuses), so build with CGO_ENABLED=0 (as the Makefile does).
 var ErrThreads = errors.New("capabilities cleared on one thread only (cgo build)")
 
-// Drop switches to the user who ran sudo (SUDO_UID/SUDO_GID, when running as root) and clears
+// Drop switches to the user who ran sudo (SUDO_UID/SUDO_GID, when running as root), or back to
+// the real user and group of a setuid or setgid binary, and clears
 // every capability (effective, permitted, inheritable, ambient) of every thread, for good.
 // A process that has nothing to drop is left as it is.
 func Drop() error {
@@ -41,6 +42,19 @@ func Drop() error {
 			if err := syscall.Setresuid(uid, uid, uid); err != nil {
 				return fmt.Errorf("switch to user %d: %w", uid, err)
 			}
+		}
+	}
+	// A setuid or setgid binary runs as its owner for whoever started it: back to the real
+	// ids, saved ones included so they cannot be taken back. A uid 0 left without capabilities
+	// would still own root's files and get every capability back on exec.
+	if rg, eg, sg := unix.Getresgid(); eg != rg || sg != rg {
+		if err := syscall.Setresgid(rg, rg, rg); err != nil {
+			return fmt.Errorf("switch back to group %d: %w", rg, err)
+		}
+	}
+	if ru, eu, su := unix.Getresuid(); eu != ru || su != ru {
+		if err := syscall.Setresuid(ru, ru, ru); err != nil {
+			return fmt.Errorf("switch back to user %d: %w", ru, err)
 		}
 	}
 	return clearCaps()
