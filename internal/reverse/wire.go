@@ -29,6 +29,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/mtr-go/mtr-go/internal/vocab"
@@ -286,9 +287,17 @@ func hops(ws []WireHop) (stats.Snapshot, error) {
 }
 
 // clean makes text from the network fit for one line of a view: valid UTF-8, no control
-// characters, at most maxName bytes.
+// characters, no format characters (a right-to-left override would make the rest of the
+// "Reverse: from ... to ..." line read backwards, the traced address as another), at most
+// maxName bytes.
 func clean(s string) string {
-	return strings.TrimSpace(vocab.StripControl(cut(strings.ToValidUTF8(s, "?"), maxName)))
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, vocab.StripControl(cut(strings.ToValidUTF8(s, "?"), maxName)))
+	return strings.TrimSpace(s)
 }
 
 // cut shortens s to at most n bytes without splitting a UTF-8 sequence.

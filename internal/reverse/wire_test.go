@@ -305,3 +305,22 @@ func TestLargestLineFits(t *testing.T) {
 		t.Fatalf("the largest line is refused: %v", err)
 	}
 }
+
+// TestParserDropsBidiControls: a responder name with a right-to-left override would print the
+// rest of the "Reverse: from ... to ..." line backwards in a browser (-H) or a bidi terminal, so
+// a hostile responder could make the traced address read as another; format characters (bidi
+// controls, zero-width ones) are dropped like control characters.
+func TestParserDropsBidiControls(t *testing.T) {
+	ups, err := feed(`{"type":"start","responder":"far\u202e2.0.81.891\u202c\u200b end","target":"198.18.0.2"}
+{"type":"error","error":"x\u2066y\u2069"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ups[len(ups)-1]
+	if last.Responder != "far2.0.81.891 end" {
+		t.Errorf("responder %q", last.Responder)
+	}
+	if last.Err == nil || last.Err.Error() != "responder: xy" {
+		t.Errorf("err %v", last.Err)
+	}
+}
