@@ -279,6 +279,11 @@ func (s *Server) reverseTrace(w http.ResponseWriter, r *http.Request) {
 	s.stream(ctx, cancel, t.tracer, write)
 }
 
+// streamKeepalive is the longest the stream goes without a line while the path does not change:
+// well inside the client's idle timeout (2 minutes), which rounds may outlast (a responder allows
+// rounds up to its whole duration).
+var streamKeepalive = 30 * time.Second
+
 // stream runs the tracer and writes a hops line whenever the path changed, at most every
 // streamEvery, then the final one and done (or error). A caller that stops reading ends the
 // trace: its write fails or times out.
@@ -287,14 +292,14 @@ func (s *Server) stream(ctx context.Context, cancel context.CancelFunc, tr *trac
 	go func() { errc <- tr.Run(ctx) }()
 	tick := time.NewTicker(streamEvery)
 	defer tick.Stop()
-	dirty := false
+	dirty, last := false, time.Now()
 	for {
 		select {
 		case <-tr.Changed():
 			dirty = true
-		case <-tick.C:
-			if dirty {
-				dirty = false
+		case now := <-tick.C:
+			if dirty || now.Sub(last) >= streamKeepalive {
+				dirty, last = false, now
 				if !write(reverse.HopsLine(tr.Snapshot(), tr.Rounds())) {
 					cancel()
 					<-errc

@@ -418,3 +418,22 @@ func TestReverseServerShutdown(t *testing.T) {
 	}
 	<-ran
 }
+
+// TestReverseStreamKeepsAlive: rounds longer than the client's idle timeout (the responder
+// allows up to its whole duration, 10 minutes by default; reverse.Dial gives up after 2 minutes
+// of silence) still get a hops line every streamKeepalive, so a legitimate slow trace is not
+// taken for a dead responder. Here two rounds of 2.4 s with a keepalive of 50 ms: a line at every
+// 200 ms tick (about 12), where the rounds' changes alone make about 6.
+func TestReverseStreamKeepsAlive(t *testing.T) {
+	defer func(d time.Duration) { streamKeepalive = d }(streamKeepalive)
+	streamKeepalive = 50 * time.Millisecond
+	n := &fakeNet{p: labPath}
+	s := reverseServer(t, n, testLimits())
+	status, body, _ := post(s.Handler(), "198.18.0.2:40000", `{"count":2,"interval":2.4}`, "Authorization", "Bearer "+testToken)
+	if status != 200 {
+		t.Fatalf("%d %q", status, body)
+	}
+	if hops := strings.Count(body, `"type":"hops"`); hops < 9 {
+		t.Errorf("%d hops lines in a 2.4 s trace with a 50 ms keepalive; want one a tick\n%s", hops, body)
+	}
+}
