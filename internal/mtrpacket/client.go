@@ -194,7 +194,9 @@ func (c *Client) deliver(r Reply) {
 			if v6 {
 				pr.Code = 4
 			}
-		case probe.TCPProbes:
+		case probe.TCPProbes, probe.SCTPProbes:
+			// A connection answered (SYN-ACK, RST; INIT-ACK, ABORT) or a host without the
+			// protocol said so: the destination, as the probe package gives it.
 			pr.Kind = probe.Reached
 		default:
 			pr.Kind = probe.EchoReply
@@ -236,6 +238,8 @@ func (c *Client) Open(cfg probe.Config) (probe.Prober, error) {
 		proto = "udp"
 	case probe.TCPProbes:
 		proto = "tcp"
+	case probe.SCTPProbes:
+		proto = "sctp"
 	default:
 		return nil, fmt.Errorf("probe: protocol %v is not available over a packet helper", cfg.Protocol)
 	}

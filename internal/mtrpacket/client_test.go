@@ -95,7 +95,7 @@ func TestClientProbes(t *testing.T) {
 		proto probe.Protocol
 		kind  probe.Kind
 		code  uint8
-	}{{probe.ICMPProbes, probe.EchoReply, 0}, {probe.UDPProbes, probe.Unreachable, 3}, {probe.TCPProbes, probe.Reached, 0}} {
+	}{{probe.ICMPProbes, probe.EchoReply, 0}, {probe.UDPProbes, probe.Unreachable, 3}, {probe.TCPProbes, probe.Reached, 0}, {probe.SCTPProbes, probe.Reached, 0}} {
 		p, err := c.Open(probe.Config{Target: target, Protocol: tc.proto})
 		if err != nil {
 			t.Fatal(err)
