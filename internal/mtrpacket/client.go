@@ -135,11 +135,23 @@ func (c *Client) read(out io.Reader) {
 		}
 		c.deliver(r)
 	}
+	// A line beyond the protocol's buffer ends the reading: stop the helper too, or it would run
+	// on unread (blocking on a full pipe) while every probe went unanswered without a word.
+	serr := sc.Err()
+	if serr != nil {
+		c.cmd.Process.Kill()
+	}
 	err := c.cmd.Wait()
 	c.mu.Lock()
-	c.err = fmt.Errorf("packet helper %s exited", c.path)
-	if err != nil {
+	switch {
+	case errors.Is(serr, bufio.ErrTooLong):
+		c.err = fmt.Errorf("packet helper %s: stopped: it wrote a line too long for mtr-packet's protocol (over %d bytes)", c.path, bufferSize)
+	case serr != nil:
+		c.err = fmt.Errorf("packet helper %s: %w", c.path, serr)
+	case err != nil:
 		c.err = fmt.Errorf("packet helper %s: %w", c.path, err)
+	default:
+		c.err = fmt.Errorf("packet helper %s exited", c.path)
 	}
 	for p := range c.probers {
 		p.shut()

@@ -2,6 +2,7 @@ package mtrpacket
 
 import (
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -17,11 +18,15 @@ import (
 const fakeHelperEnv = "MTRPACKET_FAKE_HELPER"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(fakeHelperEnv) == "1" {
+	if mode := os.Getenv(fakeHelperEnv); mode != "" {
+		var out io.Writer = os.Stdout
+		if mode == "long" {
+			out = &longLineAfter{w: os.Stdout}
+		}
 		s := &Server{Families: map[int]bool{4: true, 6: true}, Open: func(cfg probe.Config) (probe.Prober, error) {
 			return &scripted{cfg: cfg, q: make(chan probe.Reply, 16)}, nil
 		}}
-		if err := s.Serve(os.Stdin, os.Stdout); err != nil {
+		if err := s.Serve(os.Stdin, out); err != nil {
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -160,5 +165,55 @@ func TestClientErrors(t *testing.T) {
 	}
 	if _, err := Start("/nonexistent/helper"); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Start of a missing helper: %v", err)
+	}
+}
+
+// longLineAfter writes, after the helper's first reply, a line longer than the protocol's
+// command buffer: a broken or hostile helper.
+type longLineAfter struct {
+	w    io.Writer
+	done bool
+}
+
+func (l *longLineAfter) Write(b []byte) (int, error) {
+	n, err := l.w.Write(b)
+	if err == nil && !l.done {
+		l.done = true
+		_, err = io.WriteString(l.w, strings.Repeat("x", 2*bufferSize)+"\n")
+	}
+	return n, err
+}
+
+// TestClientHelperLineTooLong: a helper line beyond the protocol's 4096 bytes ends the helper
+// with an error the next Send tells. Before, the client stopped reading while the helper ran
+// on: every later probe went unanswered without a word, and the helper blocked on a full pipe.
+func TestClientHelperLineTooLong(t *testing.T) {
+	t.Setenv(fakeHelperEnv, "long")
+	c, err := Start(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := c.Open(probe.Config{Target: netip.MustParseAddr("198.18.3.2")})
+	if err != nil {
+		// The long line may already have ended the helper before this check-support.
+		if !strings.Contains(err.Error(), "too long") {
+			t.Fatalf("Open: %v", err)
+		}
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := p.Send(1, 5)
+		if err != nil {
+			if !strings.Contains(err.Error(), "too long") {
+				t.Errorf("Send: %v, want the helper's overlong line", err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the helper's overlong line was never reported")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
