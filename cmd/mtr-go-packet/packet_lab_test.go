@@ -326,7 +326,7 @@ func reportHosts(out string) []string {
 }
 
 // TestLabMtrGoOnHelper runs mtr-go on top of a helper: mtr-go-packet by --packet-helper and by
-// MTR_PACKET, and mtr's own mtr-packet; every hop of the path answers.
+// MTR_PACKET, and mtr's own mtr-packet; every hop of the path answers, to SCTP probes too.
 func TestLabMtrGoOnHelper(t *testing.T) {
 	lab := netlab.New(t, netlab.Spec{Routers: 4, TCPOpen: []int{443}})
 	ui, ours := uiBinary(t), helperBinary(t)
@@ -341,6 +341,8 @@ func TestLabMtrGoOnHelper(t *testing.T) {
 		{"flag-icmp4", nil, []string{"--packet-helper", ours}, lab.Target4, lab.Hops4},
 		{"env-udp6", []string{"MTR_PACKET=" + ours}, []string{"-u"}, lab.Target6, lab.Hops6},
 		{"flag-tcp4", nil, []string{"--packet-helper", ours, "-T", "-P", "443"}, lab.Target4, lab.Hops4},
+		// The destination has no SCTP: its protocol unreachable is the last hop's answer.
+		{"flag-sctp6", nil, []string{"--packet-helper", ours, "-S"}, lab.Target6, lab.Hops6},
 	}
 	if p, err := exec.LookPath("mtr-packet"); err == nil {
 		cases = append(cases, tc{"mtr-packet-icmp6", nil, []string{"--packet-helper", p}, lab.Target6, lab.Hops6},
