@@ -69,8 +69,14 @@ type helper struct {
 
 func startHelper(t *testing.T, lab *netlab.Lab) *helper {
 	t.Helper()
+	return startHelperCmd(t, lab, helperBinary(t))
+}
+
+// startHelperCmd starts the helper as the command name args... runs it (e.g. through setpriv).
+func startHelperCmd(t *testing.T, lab *netlab.Lab, name string, args ...string) *helper {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cmd := lab.Command(ctx, helperBinary(t))
+	cmd := lab.Command(ctx, name, args...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -440,5 +446,51 @@ func TestLabOrdinaryUserOnCapableHelper(t *testing.T) {
 	out, err = labRun(t, lab, nil, "setpriv", append(nobody, capUI, "-r", "-n", "-c", "1", "--packet-helper", helper, lab.Target4.String())...)
 	if err == nil || !strings.Contains(out, "--packet-helper refused") {
 		t.Errorf("a mtr-go with file capabilities took --packet-helper: %v\n%s", err, out)
+	}
+}
+
+// TestLabSetuidHelper installs the helper setuid root, as mtr-packet may be installed, and runs
+// it as uid 65534: it probes through the raw sockets it opened as root, and once it reads
+// commands no id of the process is 0 any more (real, effective, saved) and no capability is
+// left, so a bug in what it parses cannot act as root's files' owner.
+func TestLabSetuidHelper(t *testing.T) {
+	netlab.Require(t, netlab.Tool("setpriv", "util-linux"))
+	lab := netlab.New(t, netlab.Spec{Routers: 2, NoPingGroup: true})
+	dir, err := os.MkdirTemp("", "mtr-go-setuid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(helperBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "mtr-go-packet")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	h := startHelperCmd(t, lab, "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--inh-caps=-all", bin)
+	// An ICMP probe with ping sockets closed: only the raw sockets opened as root can send it.
+	h.send(fmt.Sprintf("1 send-probe ip-4 %s ttl 1 timeout 5", lab.Target4))
+	h.expect(fmt.Sprintf("1 ttl-expired ip-4 %s round-trip-time RTT", lab.Hops4[0]))
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"Uid", "Gid"} {
+		if m := regexp.MustCompile(`(?m)^` + line + `:\s*(.*)$`).FindStringSubmatch(string(status)); m == nil || strings.Join(strings.Fields(m[1]), " ") != "65534 65534 65534 65534" {
+			t.Errorf("/proc/PID/status %s: %v, want 65534 in every place", line, m)
+		}
+	}
+	for _, set := range []string{"CapPrm", "CapEff"} {
+		if m := regexp.MustCompile(`(?m)^` + set + `:\s*(\S+)`).FindStringSubmatch(string(status)); m == nil || m[1] != "0000000000000000" {
+			t.Errorf("/proc/PID/status %s = %v, want none", set, m)
+		}
 	}
 }
