@@ -21,7 +21,7 @@ build:
 # The whole suite. As root it includes the network-lab tests (real kernel routers in network
 # namespaces); as a normal user those skip, and with CI=true they fail instead of skipping.
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Unit tests only: no root, no lab.
 test-short:

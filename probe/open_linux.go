@@ -30,6 +30,13 @@ func OpenProber(cfg Config) (Prober, error) {
 			return unprivileged(cfg, err)
 		}
 		return p, nil
+	case SCTPProbes:
+		// INITs of our own on raw sockets; there is no unprivileged way to send them.
+		s, err := OpenSCTP(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("probe: unknown protocol %v", cfg.Protocol)
 }
@@ -53,12 +60,6 @@ func unprivileged(cfg Config, err error) (Prober, error) {
 			return nil, terr
 		}
 		return t, nil
-	case SCTPProbes:
-		s, err := OpenSCTP(cfg)
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
 	case ICMPProbes:
 		d, derr := OpenDgram(cfg)
 		if derr == nil {

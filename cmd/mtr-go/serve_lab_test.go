@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -289,8 +290,11 @@ scrape_configs:
 	}
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
+	// The destination is 6 hops away; on this lossy path both of a count=2 trace's probes at
+	// TTL 6 may be lost, and then it first answers at 7 or later: never nearer than 6.
+	destTTL := regexp.MustCompile(fmt.Sprintf(`(?m)^mtrgo_destination_ttl\{target=%q\} (\d+)$`, lab.Target6)).FindStringSubmatch(string(body))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "\nprobe_success 1\n") ||
-		!strings.Contains(string(body), fmt.Sprintf(`mtrgo_destination_ttl{target=%q} 6`, lab.Target6)) {
+		destTTL == nil || atoi(destTTL[1]) < 6 {
 		t.Errorf("/probe of %s over UDP: %d\n%s", lab.Target6, resp.StatusCode, body)
 	}
 
@@ -501,4 +505,10 @@ func TestLabExporterAsTheUnitRunsIt(t *testing.T) {
 			}
 		}
 	}
+}
+
+// atoi is strconv.Atoi for digits a regexp matched.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
