@@ -25,6 +25,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/privs"
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
+	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/internal/trace"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
@@ -67,6 +68,9 @@ func Main(env Env) int {
 	}
 	if cfg.ReadReport != "" {
 		return readSaved(env, cfg.ReadReport)
+	}
+	if cfg.Reverse.URL != "" && reverse.InClear(cfg.Reverse.URL) {
+		fmt.Fprintf(env.Stderr, "mtr-go: warning: --reverse %s: the token and the results cross the network in clear; use https\n", cfg.Reverse.URL)
 	}
 
 	// As in mtr, only a process that may open raw sockets may probe faster than once a second;

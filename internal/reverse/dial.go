@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -248,4 +249,19 @@ func transportError(ctx context.Context, err error) error {
 // oneLine is err's text fit for one line of a view.
 func oneLine(err error) string {
 	return strings.TrimSpace(vocab.StripControl(cut(strings.ToValidUTF8(strings.Join(strings.Fields(err.Error()), " "), "?"), 2*maxName)))
+}
+
+// InClear reports whether raw is a plain-http responder off loopback: the token (and the
+// results) would cross the network unencrypted, which a caller should be told of.
+func InClear(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err != nil || !a.IsLoopback()
 }

@@ -234,3 +234,20 @@ func TestDialFollowsNoRedirect(t *testing.T) {
 		t.Errorf("last update err %v done %v, want the redirect refused", u.Err, u.Done)
 	}
 }
+
+func TestInClear(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"http://198.18.5.2:9816":   true,
+		"http://far.example:9816":  true,
+		"http://[2001:db8::1]:80":  true,
+		"https://198.18.5.2:9816":  false,
+		"http://127.0.0.1:9816":    false,
+		"http://[::1]:9816":        false,
+		"http://localhost:9816":    false,
+		"https://far.example:9816": false,
+	} {
+		if got := InClear(raw); got != want {
+			t.Errorf("InClear(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -93,17 +93,13 @@ func ParseRequest(body []byte) (Request, error) {
 		}
 		return req, errors.New("request body is not a JSON object")
 	}
-	switch strings.ToLower(w.Protocol) {
-	case "", "icmp":
-		req.Protocol = vocab.ICMPProbes
-	case "udp":
-		req.Protocol = vocab.UDPProbes
-	case "tcp":
-		req.Protocol = vocab.TCPProbes
-	case "sctp":
-		req.Protocol = vocab.SCTPProbes
-	default:
-		return req, fmt.Errorf("protocol %q: want icmp, udp, tcp or sctp", vocab.StripControl(cut(w.Protocol, 40)))
+	req.Protocol = vocab.ICMPProbes // the default
+	if w.Protocol != "" {
+		p, ok := vocab.ParseProtocol(w.Protocol)
+		if !ok {
+			return req, fmt.Errorf("protocol %q: want %s", vocab.StripControl(cut(w.Protocol, 40)), vocab.ProtocolNames())
+		}
+		req.Protocol = p
 	}
 	if math.IsNaN(w.Interval) || w.Interval < 0 || w.Interval > 3600 {
 		return req, fmt.Errorf("interval %g: want seconds from 0 to 3600", w.Interval)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/probe"
 )
 
@@ -70,18 +71,11 @@ func parseProbe(q url.Values, maxCount int) (probeRequest, error) {
 		return req, fmt.Errorf("target %q is not a host name or address", req.target)
 	}
 	if q.Has("protocol") {
-		switch strings.ToLower(q.Get("protocol")) {
-		case "icmp":
-			req.protocol = probe.ICMPProbes
-		case "udp":
-			req.protocol = probe.UDPProbes
-		case "tcp":
-			req.protocol = probe.TCPProbes
-		case "sctp":
-			req.protocol = probe.SCTPProbes
-		default:
-			return req, fmt.Errorf("protocol %q: want icmp, udp, tcp or sctp", q.Get("protocol"))
+		p, ok := vocab.ParseProtocol(q.Get("protocol"))
+		if !ok {
+			return req, fmt.Errorf("protocol %q: want %s", q.Get("protocol"), vocab.ProtocolNames())
 		}
+		req.protocol = p
 	}
 	if q.Has("count") {
 		n, err := strconv.Atoi(q.Get("count"))

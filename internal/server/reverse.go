@@ -108,7 +108,7 @@ func checkReverse(req reverse.Request, o ReverseOptions, grace time.Duration) (r
 			return req, fmt.Errorf("port %d: want 1-65535", req.Port)
 		}
 	default:
-		return req, fmt.Errorf("protocol %v: want icmp, udp, tcp or sctp", req.Protocol)
+		return req, fmt.Errorf("protocol %v: want %s", req.Protocol, vocab.ProtocolNames())
 	}
 	return req, nil
 }
