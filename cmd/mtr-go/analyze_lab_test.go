@@ -103,6 +103,12 @@ func TestLabAnalyze(t *testing.T) {
 				// An unreachable router whose limited answers left TTLs unanswered is named with
 				// them: "3-8" starts at the router's hop.
 				hopsOK := len(fs) > 0 && (fs[0].hops == tt.hops || (tt.kind == "unreachable" && strings.HasPrefix(fs[0].hops, tt.hops+"-")))
+				// Not settled at -c 10, a sample may place the start later than the fault (hops 3
+				// and 4 losing 0 of 10 each at 30 % happens in 1 run of 40): the kind must
+				// still be right, and the analysis says it is not settled.
+				if open && len(fs) > 0 && !fs[0].settled && fs[0].kind == tt.kind {
+					hopsOK = true
+				}
 				if !hopsOK || fs[0].kind != tt.kind || (!fs[0].settled && !open) {
 					t.Errorf("-c %s: first finding %+v, want a settled %s at hops %s\n%s", count, fs, tt.kind, tt.hops, out)
 				}
