@@ -27,9 +27,12 @@ var (
 // number of hops, the scroll position clamped to the path) and the frame itself, so that only
 // the cells that changed since the last frame reach s (see canvas).
 func (u *ui) draw(s tcell.Screen, snap stats.Snapshot) {
+	snap = vocab.Mask(snap, u.privacy)
+	u.last = snap
 	u.cv.begin(s.Size())
 	u.paint(u.cv, snap)
 	u.cv.flush(s)
+	u.sendClipboard(s)
 }
 
 // paint draws the frame for snap on c.
@@ -42,10 +45,7 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 	s.put(max(0, (w-len(title))/2), 0, title, bold)
 	now := u.opt.Now().Format(vocab.TimeLayout)
 	clock := max(0, w-25)
-	local := u.opt.LocalHost
-	if u.opt.Local.IsValid() {
-		local += " (" + u.opt.Local.String() + ")"
-	}
+	local := u.localText()
 	target := u.opt.TargetName + " (" + u.opt.Target.String() + ")"
 	line1 := local + " -> " + target
 
@@ -451,6 +451,8 @@ var helpText = []string{
 	"  f / m   set the first / largest TTL",
 	"  Q       set the type of service (TOS)",
 	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",
+	"  x / w   copy the table (text, html) / export it to a file",
+	"  #       hide this host and the first N hops (--privacy N)",
 	"  q       quit (Ctrl-L redraws the screen)",
 	"",
 	" press any key to go back...",

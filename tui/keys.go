@@ -188,6 +188,12 @@ func (u *ui) runeKey(r rune) {
 	case 'm':
 		first, maxTTL := u.ctl.TTLRange()
 		u.askInt("Max TTL", first, 255, maxTTL, func(v int) error { return u.ctl.SetTTLRange(first, v) })
+	case 'x':
+		u.copyKey()
+	case 'w':
+		u.exportKey()
+	case '#':
+		u.privacyKey()
 	case '+':
 		u.scrollBy(5)
 	case '-':

@@ -77,6 +77,13 @@ type Options struct {
 	// fit and instead of it (key v) when not; nil without --reverse.
 	Reverse ReverseSource
 
+	// Privacy hides this host and hops 1..Privacy from the start (--privacy); key # changes it.
+	Privacy int
+	// Export writes the table for the copy (x) and export (w) keys; nil turns both off.
+	Export Exporter
+	// Clipboard, when set, takes copies instead of the terminal's OSC 52.
+	Clipboard Clipboard
+
 	// Done, when closed, ends the UI: the run is over (-c rounds done).
 	Done <-chan struct{}
 	// Now is the clock shown in the title; nil means time.Now.
@@ -95,6 +102,7 @@ type Result struct {
 	MPLS    bool
 	Analyze bool // the analysis pane was open
 	IPInfo  int  // -1 none
+	Privacy int  // hops hidden (key #)
 }
 
 // Display modes, in the order `d` cycles through them.
@@ -141,6 +149,10 @@ type ui struct {
 	pane   pane             // a: the analysis pane
 	keyBuf []hopKey         // reused by pane refreshes
 	clock  func() time.Time // paces the analysis; tests step it
+
+	privacy int            // #: hops 1..privacy are masked (vocab.Mask), and this host
+	last    stats.Snapshot // the last frame's (masked) statistics, which x and w copy
+	clip    []byte         // a copy waiting for the next frame to reach the terminal
 }
 
 func newUI(ctl Control, names Names, opt Options) *ui {
@@ -162,6 +174,7 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 		u.ipinfo = opt.IPInfo
 	}
 	u.pane.open = opt.Analyze
+	u.privacy = max(0, opt.Privacy)
 	if u.mode < 0 || u.mode >= numModes {
 		u.mode = ModeTable
 	}
@@ -181,7 +194,7 @@ func (u *ui) setFields(order string) error {
 }
 
 func (u *ui) result() Result {
-	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open, IPInfo: u.ipinfo}
+	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open, IPInfo: u.ipinfo, Privacy: u.privacy}
 }
 
 // ipText is what precedes a host with y or z on: the field as mtr prints it ("AS64500  "), or "".
@@ -189,14 +202,17 @@ func (u *ui) ipText(a netip.Addr) string {
 	if u.ipinfo < 0 || u.opt.AS == nil {
 		return ""
 	}
+	if vocab.IsMasked(a) {
+		a = netip.Addr{} // shown as unknown, never looked up
+	}
 	info, ok := u.opt.AS.Info(a)
 	return asinfo.Format(info, ok, u.ipinfo)
 }
 
 // name returns what a row shows for an address: its name, "name (ip)" with -b, or the address.
 func (u *ui) name(a netip.Addr) string {
-	if !u.dns || u.names == nil {
-		return a.String()
+	if !u.dns || u.names == nil || vocab.IsMasked(a) {
+		return vocab.AddrText(a)
 	}
 	return vocab.HostText(a, u.names.Name(a), u.showIPs)
 }

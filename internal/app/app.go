@@ -26,6 +26,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -55,9 +56,12 @@ func Main(env Env) int {
 	cfg, err := cli.Parse(env.Options, env.Args, env.Stdin)
 	switch {
 	case cli.IsHelp(err):
-		if cfg.Version {
+		switch {
+		case cfg.Version:
 			fmt.Fprintf(env.Stdout, "mtr-go %s\n", env.Version)
-		} else {
+		case cfg.History:
+			return listHistory(env)
+		default:
 			cli.Usage(env.Stdout)
 		}
 		return exitOK
@@ -94,6 +98,9 @@ func Main(env Env) int {
 		defer as.Close()
 	}
 	host, _ := os.Hostname()
+	if cfg.Privacy > 0 {
+		host = vocab.Hidden
+	}
 	view, ok := views[cfg.Mode]
 	if !ok {
 		fmt.Fprintf(env.Stderr, "mtr-go: no view for output mode %d\n", cfg.Mode) // a new cli.Mode without a view
@@ -390,6 +397,9 @@ func (s *session) lookup(snap stats.Snapshot, wait bool) report.Names {
 		var addrs []netip.Addr
 		for _, h := range snap.Hops {
 			for _, a := range h.Addrs {
+				if vocab.IsMasked(a.IP) {
+					continue // a stand-in (--privacy): nothing to look up
+				}
 				addrs = append(addrs, a.IP)
 			}
 		}
@@ -447,9 +457,22 @@ func reportView(ctx context.Context, s *session, env Env) error {
 	if err := s.run(ctx); err != nil {
 		return err
 	}
-	snap := s.tracer.Snapshot()
+	snap := s.snapshot()
 	warnUnsent(env.Stderr, snap)
 	opts := s.reportOptions(snap)
 	s.finishReverse(ctx, rev, &opts, snap, time.Since(start))
 	return report.Text(env.Stdout, snap, s.lookup(snap, true), opts)
+}
+
+// snapshot is the session's statistics as the views and formats show them: with --privacy, the
+// first hops' addresses are masked (vocab.Mask).
+func (s *session) snapshot() stats.Snapshot { return vocab.Mask(s.tracer.Snapshot(), s.cfg.Privacy) }
+
+// localAddr is this host's probe source address, or none with --privacy: it names the user's
+// network (it would go into the analysis's reverse-path command and the live view's title).
+func (s *session) localAddr() netip.Addr {
+	if s.cfg.Privacy > 0 {
+		return netip.Addr{}
+	}
+	return s.prober.LocalAddr()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/tui"
 )
@@ -138,6 +139,13 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 
 	opt := s.tuiOptions(env, as)
 	opt.Done = done
+	opt.Export = s.exporter(start, names, as)
+	if opt.Clipboard, err = clipboardCommand(os.Getenv); err != nil {
+		stop()
+		<-done
+		scr.Fini()
+		return err
+	}
 	rev := s.startReverse(ctx)
 	if rev != nil {
 		opt.Reverse = rev
@@ -165,6 +173,9 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", crash.value, crash.stack))
 	}
 
+	if err := recordHistory(s.name); err != nil {
+		fmt.Fprintf(env.Stderr, "mtr-go: history: %v\n", err)
+	}
 	if err := s.final(env, start, res, names, as, rev); err != nil {
 		return err
 	}
@@ -182,7 +193,8 @@ func (s *session) tuiOptions(env Env, as *asinfo.Lookups) tui.Options {
 	return tui.Options{
 		Version:     env.Version,
 		LocalHost:   s.host,
-		Local:       s.prober.LocalAddr(),
+		Local:       s.localAddr(),
+		Privacy:     s.cfg.Privacy,
 		TargetName:  s.name,
 		Target:      s.target,
 		Fields:      s.cfg.Fields,
@@ -204,7 +216,7 @@ func (s *session) tuiOptions(env Env, as *asinfo.Lookups) tui.Options {
 // final prints the session's table as the live view last showed it, so it stays in the
 // scrollback; with --reverse (rev) the reverse table as it stood follows.
 func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve.Resolver, as *asinfo.Lookups, rev *reverseRun) error {
-	snap := s.tracer.Snapshot()
+	snap := vocab.Mask(s.tracer.Snapshot(), res.Privacy)
 	lookup := report.Names(func(netip.Addr) string { return "" })
 	if res.DNS {
 		lookup = names.Name
@@ -226,7 +238,7 @@ func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve
 	}
 	if res.Analyze {
 		// The pane was open when the view ended: its analysis goes under the final table too.
-		in := analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()}
+		in := analyze.Input{Snapshot: snap, Local: s.localAddr(), Protocol: s.prober.Protocol()}
 		if res.IPInfo >= 0 { // the lookups the view had on (-y/-z, or its keys)
 			in.AS = asinfo.ForAnalysis(snap, as.Info)
 		}
@@ -278,7 +290,9 @@ func liveViews(ctx context.Context, sessions []*session, env Env, fallback bool)
 		if !s.cfg.CountSet {
 			s.tracer.SetCount(0)
 		}
-		targets[i] = tui.Target{Source: s.tracer, Control: s.control(), Options: s.tuiOptions(env, as)}
+		opt := s.tuiOptions(env, as)
+		opt.Export = s.exporter(start, names, as)
+		targets[i] = tui.Target{Source: s.tracer, Control: s.control(), Options: opt}
 		wg.Go(func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -307,6 +321,9 @@ func liveViews(ctx context.Context, sessions []*session, env Env, fallback bool)
 		}
 	}
 	for i, s := range sessions {
+		if err := recordHistory(s.name); err != nil {
+			fmt.Fprintf(env.Stderr, "mtr-go: history: %v\n", err)
+		}
 		if err := s.final(env, start, results[i], names, as, nil); err != nil {
 			errs[i] = err
 		}
