@@ -414,6 +414,9 @@ func (u *ui) drawStatus(s *canvas, w, h int) {
 	switch {
 	case u.prompt != nil:
 		p := u.prompt
+		if p.list != nil {
+			drawList(s, p, w, y)
+		}
 		x := s.put(0, y, p.label+": ", bold)
 		x = s.put(x, y, string(p.input), plain)
 		s.ShowCursor(x, y)
@@ -446,11 +449,11 @@ var helpText = []string{
 	"  a       analysis pane: findings, hop marks, conclusion ([ / ] scroll)",
 	"  u / t   switch between ICMP and UDP / TCP",
 	"  v       --reverse: forward or reverse table, when both do not fit",
-	"  i       set the interval between rounds",
-	"  s / B   set the packet size / the payload bit pattern",
+	"  i/s/B   set the interval / the packet size / the payload bit pattern",
 	"  f/m/Q   set the first / largest TTL / the type of service (TOS)",
 	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",
 	"  x/w/#   copy (text, html) / export to a file / hide hops 1-N (privacy)",
+	"  g       trace another host (Up/Down: recent hosts, --history)",
 	"  q       quit (Ctrl-L redraws the screen)",
 	"",
 	" press any key to go back...",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/mtr-go/mtr-go/internal/history"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -145,4 +146,59 @@ func (u *ui) localText() string {
 		local += " (" + u.opt.Local.String() + ")"
 	}
 	return local
+}
+
+// targetKey (g) asks for another host to trace, offering the history newest first (Up/Down).
+// The view then ends with Result.Retarget set, and the app starts the new trace in its place.
+func (u *ui) targetKey() {
+	if !u.opt.Retarget {
+		u.status = "Changing the target works in the view of one target."
+		return
+	}
+	hint := "Enter traces it, Esc cancels"
+	if n := len(u.opt.History); n > 0 {
+		hint = fmt.Sprintf("Up/Down: %d recent hosts; %s", n, hint)
+	}
+	u.ask(&prompt{
+		label: "Trace host", hint: hint, maxLen: 253,
+		list: u.opt.History, pick: -1,
+		accept: func(r rune) bool { return !unicode.IsSpace(r) && !unicode.IsControl(r) },
+		apply: func(in string) error {
+			if !history.Valid(in) {
+				return fmt.Errorf("give a host name or address")
+			}
+			u.retarget, u.quit = in, true
+			return nil
+		},
+	})
+}
+
+// pickKey moves through an open prompt's list (Up: older, Down: newer) and puts the host
+// picked into the field.
+func (p *prompt) pickKey(d int) {
+	if len(p.list) == 0 {
+		return
+	}
+	p.pick = max(0, min(p.pick+d, len(p.list)-1))
+	p.input = []rune(p.list[p.pick])
+	p.err = ""
+}
+
+// drawList shows an open prompt's list above the status line, newest at the top, the entry
+// picked highlighted, as many as fit under the table's header.
+func drawList(s *canvas, p *prompt, w, y int) {
+	rows := min(len(p.list), 10, y-firstHopRow)
+	if rows <= 0 {
+		return
+	}
+	first := max(0, p.pick-rows+1)
+	for i := range rows {
+		e := first + i
+		style := plain
+		if e == p.pick {
+			style = plain.Reverse(true)
+		}
+		line := fmt.Sprintf(" %3d. %s", e+1, vocab.StripControl(p.list[e]))
+		s.put(0, y-rows+i, cut(line+strings.Repeat(" ", max(0, w-len(line))), w), style)
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdamore/tcell/v2"
+
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -130,5 +132,62 @@ func TestPrivacyKeyHidesHops(t *testing.T) {
 	}
 	if u := testUI(&fakeControl{}, Options{Privacy: 1}); u.result().Privacy != 1 {
 		t.Error("Options.Privacy not taken")
+	}
+}
+
+func TestTargetKeyOffersHistory(t *testing.T) {
+	u := testUI(&fakeControl{}, Options{Retarget: true, History: []string{"new.example", "198.18.9.9", "old.example"}})
+	s, _ := render(t, u, path(4), 100, 30)
+	press(u, "g")
+	u.draw(s, path(4))
+	s.Show()
+	got := lines(s)
+	want := map[int]string{
+		26: "   1. new.example",
+		27: "   2. 198.18.9.9",
+		28: "   3. old.example",
+		29: "Trace host:   Up/Down: 3 recent hosts; Enter traces it, Esc cancels",
+	}
+	for y, w := range want {
+		if got[y] != w {
+			t.Errorf("row %d = %q, want %q", y, got[y], w)
+		}
+	}
+	press(u, "<Up>", "<Up>")
+	u.draw(s, path(4))
+	s.Show()
+	if string(u.prompt.input) != "198.18.9.9" || !strings.HasPrefix(lines(s)[29], "Trace host: 198.18.9.9") {
+		t.Errorf("after Up Up: %q", lines(s)[29])
+	}
+	if _, _, attrs := styleAt(s, 5, 27).Decompose(); attrs&tcell.AttrReverse == 0 {
+		t.Error("the host picked is not highlighted")
+	}
+	press(u, "<Up>", "<Up>", "<Down>")
+	if string(u.prompt.input) != "198.18.9.9" {
+		t.Errorf("Up past the oldest, then Down: %q", string(u.prompt.input))
+	}
+	press(u, "<Enter>")
+	if !u.quit || u.result().Retarget != "198.18.9.9" {
+		t.Errorf("Enter: quit %v, retarget %q", u.quit, u.result().Retarget)
+	}
+
+	// Typed, not picked; a space is refused as the key is typed.
+	u = testUI(&fakeControl{}, Options{Retarget: true})
+	press(u, "g", "a ")
+	if u.quit || string(u.prompt.input) != "a" || !strings.Contains(u.prompt.err, "' ' is not allowed here") {
+		t.Errorf("typed: quit %v, input %q, %q", u.quit, string(u.prompt.input), u.prompt.err)
+	}
+	press(u, "<C-u>", "<Enter>")
+	if u.quit || u.prompt.err != "give a host name or address" {
+		t.Errorf("empty host: %q", u.prompt.err)
+	}
+
+	u = testUI(&fakeControl{}, Options{Status: "Cannot trace x: unknown host: x"})
+	if u.status != "Cannot trace x: unknown host: x" {
+		t.Errorf("initial status %q", u.status)
+	}
+	press(u, "g")
+	if u.prompt != nil || u.status != "Changing the target works in the view of one target." {
+		t.Errorf("without Retarget: %q", u.status)
 	}
 }

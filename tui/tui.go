@@ -83,6 +83,12 @@ type Options struct {
 	Export Exporter
 	// Clipboard, when set, takes copies instead of the terminal's OSC 52.
 	Clipboard Clipboard
+	// Retarget lets key g end the view with Result.Retarget, for the app to trace that host
+	// next; History is offered there, newest first.
+	Retarget bool
+	History  []string
+	// Status is the status line's text at the start (why the last g did not work).
+	Status string
 
 	// Done, when closed, ends the UI: the run is over (-c rounds done).
 	Done <-chan struct{}
@@ -103,6 +109,8 @@ type Result struct {
 	Analyze bool // the analysis pane was open
 	IPInfo  int  // -1 none
 	Privacy int  // hops hidden (key #)
+	// Retarget is the host key g asked for; "" when the view ended otherwise.
+	Retarget string
 }
 
 // Display modes, in the order `d` cycles through them.
@@ -150,9 +158,10 @@ type ui struct {
 	keyBuf []hopKey         // reused by pane refreshes
 	clock  func() time.Time // paces the analysis; tests step it
 
-	privacy int            // #: hops 1..privacy are masked (vocab.Mask), and this host
-	last    stats.Snapshot // the last frame's (masked) statistics, which x and w copy
-	clip    []byte         // a copy waiting for the next frame to reach the terminal
+	privacy  int            // #: hops 1..privacy are masked (vocab.Mask), and this host
+	retarget string         // g: the host to trace next
+	last     stats.Snapshot // the last frame's (masked) statistics, which x and w copy
+	clip     []byte         // a copy waiting for the next frame to reach the terminal
 }
 
 func newUI(ctl Control, names Names, opt Options) *ui {
@@ -175,6 +184,7 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 	}
 	u.pane.open = opt.Analyze
 	u.privacy = max(0, opt.Privacy)
+	u.status = opt.Status
 	if u.mode < 0 || u.mode >= numModes {
 		u.mode = ModeTable
 	}
@@ -194,7 +204,7 @@ func (u *ui) setFields(order string) error {
 }
 
 func (u *ui) result() Result {
-	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open, IPInfo: u.ipinfo, Privacy: u.privacy}
+	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open, IPInfo: u.ipinfo, Privacy: u.privacy, Retarget: u.retarget}
 }
 
 // ipText is what precedes a host with y or z on: the field as mtr prints it ("AS64500  "), or "".

@@ -130,3 +130,57 @@ func TestLabLiveTickets(t *testing.T) {
 		t.Errorf("--history: %v, %q", err, out)
 	}
 }
+
+// TestLabLiveTargetChange: g offers the history newest first; picking a host there traces it in
+// the same view (Snt rising, the new target in the title), after the first target's final table
+// went to the scrollback; a host that cannot be traced leaves the view on its target. Both
+// hosts are in the history afterwards, the newest first.
+func TestLabLiveTargetChange(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 4})
+	dir := t.TempDir()
+	first, second := lab.Target4.String(), lab.Hops4[2].String() // router 3 answers echo requests
+	if err := os.MkdirAll(filepath.Join(dir, "mtr-go"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mtr-go", "history"), []byte(second+"\nold.lab.test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := newPane(t, fmt.Sprintf("ip netns exec %s env XDG_STATE_HOME=%s %s -n -i 0.2 %s; echo mtr-go-exit=$?; sleep 600",
+		lab.Client, dir, binary(t), first))
+	s := p.waitScreen("the first target", func(s string) bool { return len(liveHops(s)) == 5 && liveHops(s)[1].snt >= 2 })
+
+	p.keys("g")
+	s = p.waitScreen("the history", func(s string) bool {
+		return strings.Contains(s, "   1. "+second) && strings.Contains(s, "   2. old.lab.test") && strings.Contains(s, "Up/Down: 2 recent hosts")
+	})
+	// A name nobody can resolve: the view stays, saying why.
+	p.keys("C-u", "no-such-host.invalid", "Enter")
+	s = p.waitScreen("the lookup's failure", func(s string) bool {
+		return strings.Contains(s, "Cannot trace no-such-host.invalid: unknown host") && strings.Contains(s, "-> "+first)
+	})
+	p.sntRises("after a failed g", s)
+
+	p.keys("g", "Up", "Enter")
+	s = p.waitScreen("the second target", func(s string) bool {
+		h := liveHops(s)
+		return strings.Contains(s, "-> "+second+" ("+second+")") && len(h) == 3 && h[3].host == second
+	})
+	p.sntRises("on the second target", s)
+
+	p.keys("q")
+	s = p.waitScreen("the exit", func(s string) bool { return strings.Contains(s, "mtr-go-exit=0") })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "--history")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if want := second + "\n" + first + "\nold.lab.test\n"; err != nil || string(out) != want {
+		t.Errorf("--history: %v, %q, want %q", err, out, want)
+	}
+	// Both final tables went to the scrollback, the first target's first.
+	all := p.tmux("capture-pane", "-p", "-S", "-200")
+	i, j := strings.Index(all, "5.|-- "+first), strings.LastIndex(all, "3.|-- "+second)
+	if i < 0 || j < i {
+		t.Errorf("final tables (at %d and %d):\n%s", i, j, all)
+	}
+}

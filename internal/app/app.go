@@ -133,6 +133,21 @@ func Main(env Env) int {
 	newProber := func(c probe.Config, early ...probe.Protocol) (*probe.Switch, error) {
 		return probe.NewSwitchFrom(openProber, c, early...)
 	}
+	// Key g of the live view opens a session for another host after privileges are gone: the
+	// prober shares the sockets opened now (same family and protocol), and says so otherwise.
+	var reopen func(ctx context.Context, name string) (*session, error)
+	reopen = func(ctx context.Context, name string) (*session, error) {
+		a, err := lookupHost(ctx, name, cfg.Family)
+		if err != nil {
+			return nil, err
+		}
+		s, err := open(cfg, name, a, host, names, as, newProber)
+		if err != nil {
+			return nil, err
+		}
+		s.privileged, s.reopen = privileged, reopen
+		return s, nil
+	}
 	sessions := make([]*session, 0, len(cfg.Targets))
 	code := exitOK
 	addrs, lookupErrs := resolveAll(ctx, cfg.Targets, func(ctx context.Context, name string) (netip.Addr, error) {
@@ -163,7 +178,7 @@ func Main(env Env) int {
 			code = exitFail
 			continue
 		}
-		s.privileged = privileged
+		s.privileged, s.reopen = privileged, reopen
 		sessions = append(sessions, s)
 	}
 	defer func() {
@@ -304,6 +319,10 @@ type session struct {
 
 	// With --reverse: how to reach the responder (nil: reverse.Dial).
 	dial dialFunc
+
+	// reopen opens a session like this one for another host (the live view's key g); nil
+	// where a view cannot change its target.
+	reopen func(ctx context.Context, name string) (*session, error)
 }
 
 // open opens the prober and scheduler for the target name, resolved to target.

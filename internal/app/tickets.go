@@ -109,3 +109,21 @@ func clipboardCommand(getenv func(string) string) (tui.Clipboard, error) {
 		return nil
 	}, nil
 }
+
+// loadHistory is the history the target prompt offers; one that cannot be read offers none
+// (the prompt still takes a host typed in).
+func loadHistory() []string {
+	path, err := history.Path(os.Getenv)
+	if err != nil {
+		return nil
+	}
+	list, _ := history.Load(path)
+	return list
+}
+
+// keepView carries the view's toggles into the options of the view that follows it (after g).
+func keepView(opt *tui.Options, res tui.Result) {
+	opt.Fields, opt.DNS, opt.ShowIPs, opt.MPLS = res.Fields, res.DNS, res.ShowIPs, res.MPLS
+	opt.Analyze, opt.IPInfo, opt.Privacy = res.Analyze, res.IPInfo, res.Privacy
+	opt.Status = ""
+}

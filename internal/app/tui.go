@@ -92,16 +92,40 @@ type panicked struct {
 // liveView runs the full-screen UI until the user quits, the rounds of -c are done, or ctx ends,
 // then prints the final table as a report so it stays in the scrollback. With fallback set, a
 // terminal tcell cannot drive gets a report instead of an error.
+// Key g ends a view with another host to trace: the final table of this one is printed, and the
+// view goes on with the new target, keeping the view's toggles.
 func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
+	var carried *tui.Result
+	first := s
+	for {
+		next, res, err := liveOnce(ctx, s, env, fallback, carried)
+		if s != first {
+			s.close() // Main closes the sessions it opened
+		}
+		if next == nil {
+			return err
+		}
+		if err != nil {
+			next.close()
+			return err
+		}
+		s, carried, fallback = next, &res, false
+	}
+}
+
+// liveOnce is one target's live view; next is the session of the host key g asked for, opened
+// (its address looked up) while this one still probes. A host that cannot be traced is said on
+// the status line of this view, which goes on.
+func liveOnce(ctx context.Context, s *session, env Env, fallback bool, carried *tui.Result) (next *session, res tui.Result, err error) {
 	scr, err := tcell.NewScreen()
 	if err == nil {
 		err = scr.Init()
 	}
 	if err != nil {
 		if fallback {
-			return reportView(ctx, s, env)
+			return nil, res, reportView(ctx, s, env)
 		}
-		return fmt.Errorf("cannot use the terminal for the live view (%v); use -r for a report", err)
+		return nil, res, fmt.Errorf("cannot use the terminal for the live view (%v); use -r for a report", err)
 	}
 
 	// Names: with -n there is no resolver yet, but `n` may turn names on; a resolver only looks
@@ -144,7 +168,12 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		stop()
 		<-done
 		scr.Fini()
-		return err
+		return nil, res, err
+	}
+	opt.Retarget = s.reopen != nil && s.cfg.Reverse.URL == ""
+	opt.History = loadHistory()
+	if carried != nil {
+		keepView(&opt, *carried)
 	}
 	rev := s.startReverse(ctx)
 	if rev != nil {
@@ -163,13 +192,33 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		}()
 		opt.Done = both
 	}
-	res := tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
+	res = tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
+	for res.Retarget != "" {
+		n, why := s.reopen(ctx, res.Retarget)
+		if why == nil {
+			next = n
+			break
+		}
+		// Stay on this target, saying why.
+		if scr, err = tcell.NewScreen(); err == nil {
+			err = scr.Init()
+		}
+		if err != nil {
+			break
+		}
+		keepView(&opt, res)
+		opt.Status = fmt.Sprintf("Cannot trace %s: %v", res.Retarget, why)
+		res = tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
+	}
 	stop()
 	if rev != nil {
 		rev.stop()
 	}
 	<-done
 	if crash != nil {
+		if next != nil {
+			next.close()
+		}
 		panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", crash.value, crash.stack))
 	}
 
@@ -177,9 +226,9 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		fmt.Fprintf(env.Stderr, "mtr-go: history: %v\n", err)
 	}
 	if err := s.final(env, start, res, names, as, rev); err != nil {
-		return err
+		return next, res, err
 	}
-	return runErr
+	return next, res, runErr
 }
 
 func (s *session) control() control { return control{s.tracer, s.prober, s.privileged} }
