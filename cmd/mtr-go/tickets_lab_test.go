@@ -81,11 +81,11 @@ func TestLabLiveTickets(t *testing.T) {
 		!strings.Contains(buf, "2.|-- "+lab.Hops4[1].String()) || strings.Contains(buf, lab.Hops4[0].String()) {
 		t.Errorf("clipboard (tmux buffer):\n%s", buf)
 	}
-	s = p.sntRises("after copying", s)
+	p.sntRises("after copying", s)
 
 	// x, html: the HTML report.
 	p.keys("x", "C-u", "html", "Enter")
-	s = p.waitScreen("the HTML copy's status", func(s string) bool { return strings.Contains(s, "as HTML") })
+	p.waitScreen("the HTML copy's status", func(s string) bool { return strings.Contains(s, "as HTML") })
 	if buf := p.tmux("show-buffer"); !strings.HasPrefix(buf, "<!DOCTYPE html>") || !strings.Contains(buf, lab.Hops4[2].String()) {
 		t.Errorf("HTML clipboard:\n%.300s", buf)
 	}
@@ -103,11 +103,11 @@ func TestLabLiveTickets(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "path.html")); err != nil || !strings.Contains(string(b), "<table") {
 		t.Errorf("HTML export: %v\n%.300s", err, b)
 	}
-	s = p.sntRises("after exporting", s)
+	p.sntRises("after exporting", s)
 
 	// #: 0 shows hop 1 again, 3 hides hops 1-3.
 	p.keys("#", "C-u", "0", "Enter")
-	s = p.waitScreen("hop 1 shown", func(s string) bool { return liveHops(s)[1].host == lab.Hops4[0].String() })
+	p.waitScreen("hop 1 shown", func(s string) bool { return liveHops(s)[1].host == lab.Hops4[0].String() })
 	p.keys("#", "C-u", "3", "Enter")
 	s = p.waitScreen("hops 1-3 hidden", func(s string) bool {
 		h := liveHops(s)
@@ -147,15 +147,15 @@ func TestLabLiveTargetChange(t *testing.T) {
 	}
 	p := newPane(t, fmt.Sprintf("ip netns exec %s env XDG_STATE_HOME=%s %s -n -i 0.2 %s; echo mtr-go-exit=$?; sleep 600",
 		lab.Client, dir, binary(t), first))
-	s := p.waitScreen("the first target", func(s string) bool { return len(liveHops(s)) == 5 && liveHops(s)[1].snt >= 2 })
+	p.waitScreen("the first target", func(s string) bool { return len(liveHops(s)) == 5 && liveHops(s)[1].snt >= 2 })
 
 	p.keys("g")
-	s = p.waitScreen("the history", func(s string) bool {
+	p.waitScreen("the history", func(s string) bool {
 		return strings.Contains(s, "   1. "+second) && strings.Contains(s, "   2. old.lab.test") && strings.Contains(s, "Up/Down: 2 recent hosts")
 	})
 	// A name nobody can resolve: the view stays, saying why.
 	p.keys("C-u", "no-such-host.invalid", "Enter")
-	s = p.waitScreen("the lookup's failure", func(s string) bool {
+	s := p.waitScreen("the lookup's failure", func(s string) bool {
 		return strings.Contains(s, "Cannot trace no-such-host.invalid: unknown host") && strings.Contains(s, "-> "+first)
 	})
 	p.sntRises("after a failed g", s)
@@ -168,7 +168,7 @@ func TestLabLiveTargetChange(t *testing.T) {
 	p.sntRises("on the second target", s)
 
 	p.keys("q")
-	s = p.waitScreen("the exit", func(s string) bool { return strings.Contains(s, "mtr-go-exit=0") })
+	p.waitScreen("the exit", func(s string) bool { return strings.Contains(s, "mtr-go-exit=0") })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), "--history")
