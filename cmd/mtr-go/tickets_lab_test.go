@@ -23,8 +23,11 @@ func TestLabPrivacyEveryFormat(t *testing.T) {
 	lab := netlab.New(t, netlab.Spec{Routers: 4, DNS: true})
 	host, _ := os.Hostname()
 	secrets := []string{lab.Client4.String(), lab.Hops4[0].String(), lab.Hops4[1].String(), lab.Names[lab.Hops4[0]], lab.Names[lab.Hops4[1]]}
+	for _, h := range lab.Hops4[:2] { // their AS, with -z (and its name, with --analyze)
+		secrets = append(secrets, fmt.Sprintf("AS%d", lab.AS[h]), lab.ASNames[lab.AS[h]])
+	}
 	hostRE := regexp.MustCompile(`\b` + regexp.QuoteMeta(host) + `\b`)
-	for _, format := range [][]string{{"-r"}, {"-r", "-w", "--analyze"}, {"-j", "--analyze"}, {"-x"}, {"-C"}, {"--markdown"}, {"--html", "--analyze"}, {"-p"}, {"-l"}} {
+	for _, format := range [][]string{{"-r"}, {"-r", "-w", "--analyze"}, {"-j", "--analyze"}, {"-r", "-w", "-z", "--analyze"}, {"-j", "-z"}, {"-C", "-z"}, {"-x"}, {"-C"}, {"--markdown"}, {"--html", "--analyze"}, {"-p"}, {"-l"}} {
 		t.Run(strings.Join(format, " "), func(t *testing.T) {
 			args := append(append([]string{}, format...), "--privacy", "2", "-b", "-c", "2", "-i", "0.2", "-G", "0.5", lab.Target4.String())
 			out := run(t, lab, binary(t), args...)
