@@ -148,9 +148,23 @@ func TestLabLiveTargetChange(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "mtr-go", "history"), []byte(second+"\nold.lab.test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := newPane(t, fmt.Sprintf("ip netns exec %s env XDG_STATE_HOME=%s %s -n -i 0.2 %s; echo mtr-go-exit=$?; sleep 600",
-		lab.Client, dir, binary(t), first))
+	// TERM=screen (older tmux's default), which tcell sends no OSC 52 to: mtr-go writes it.
+	conf := filepath.Join(dir, "tmux.conf")
+	if err := os.WriteFile(conf, []byte("set -g default-terminal screen\nset -s set-clipboard on\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	netlab.Require(t, netlab.Tool("tmux", "tmux"))
+	p := &pane{t: t, socket: fmt.Sprintf("mtrgo-retarget-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", p.socket, "kill-server").Run() })
+	p.tmux("-f", conf, "new-session", "-d", "-x", "100", "-y", "30",
+		fmt.Sprintf("ip netns exec %s env XDG_STATE_HOME=%s %s -n -i 0.2 %s; echo mtr-go-exit=$?; sleep 600", lab.Client, dir, binary(t), first))
 	p.waitScreen("the first target", func(s string) bool { return len(liveHops(s)) == 5 && liveHops(s)[1].snt >= 2 })
+
+	p.keys("x", "Enter")
+	p.waitScreen("the copy's status", func(s string) bool { return strings.Contains(s, "Copied") })
+	if buf := p.tmux("show-buffer"); !strings.Contains(buf, "5.|-- "+first) {
+		t.Errorf("clipboard (tmux buffer) under TERM=screen:\n%s", buf)
+	}
 
 	p.keys("g")
 	p.waitScreen("the history", func(s string) bool {

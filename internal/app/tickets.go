@@ -2,12 +2,16 @@ package app
 
 import (
 	"bytes"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/exec"
 	"time"
+
+	"github.com/gdamore/tcell/v2/terminfo"
 
 	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/history"
@@ -77,7 +81,7 @@ func clipboardCommand(getenv func(string) string) (tui.Clipboard, error) {
 	var argv []string
 	switch want := getenv("MTRGO_CLIPBOARD"); want {
 	case "", "osc52":
-		return nil, nil
+		return tmuxClipboard(getenv, "/dev/tty"), nil
 	case "wl-copy":
 		argv = []string{"wl-copy"}
 	case "xclip":
@@ -126,4 +130,24 @@ func keepView(opt *tui.Options, res tui.Result) {
 	opt.Fields, opt.DNS, opt.ShowIPs, opt.MPLS = res.Fields, res.DNS, res.ShowIPs, res.MPLS
 	opt.Analyze, opt.IPInfo, opt.Privacy = res.Analyze, res.IPInfo, res.Privacy
 	opt.Status = ""
+}
+
+// tmuxClipboard is OSC 52 written by mtr-go itself, for tmux under a TERM that tcell does not
+// take for xterm-like (screen, the default of older tmux), where tcell would drop the copy
+// silently: tmux reads OSC 52 whatever TERM says. Elsewhere tcell sends it (nil).
+func tmuxClipboard(getenv func(string) string, tty string) tui.Clipboard {
+	if getenv("TMUX") == "" {
+		return nil
+	}
+	if ti, err := terminfo.LookupTerminfo(getenv("TERM")); err == nil && ti.XTermLike {
+		return nil
+	}
+	return func(data []byte) error {
+		f, err := os.OpenFile(tty, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, werr := fmt.Fprintf(f, "\x1b]52;c;%s\x07", base64.StdEncoding.EncodeToString(data))
+		return errors.Join(werr, f.Close())
+	}
 }

@@ -90,3 +90,30 @@ func TestClipboardCommand(t *testing.T) {
 		t.Errorf("xclip missing: %v", err)
 	}
 }
+
+func TestTmuxClipboard(t *testing.T) {
+	tty := filepath.Join(t.TempDir(), "tty")
+	if err := os.WriteFile(tty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, e := range []map[string]string{
+		{"TERM": "screen"}, // not in tmux
+		{"TERM": "tmux-256color", "TMUX": "/tmp/tmux-0/default"}, // tcell sends it itself
+		{"TERM": "xterm-256color", "TMUX": "/tmp/tmux-0/default"},
+	} {
+		if tmuxClipboard(env(e), tty) != nil {
+			t.Errorf("%v: mtr-go's own OSC 52 where tcell's does", e)
+		}
+	}
+	clip := tmuxClipboard(env(map[string]string{"TERM": "screen", "TMUX": "/tmp/tmux-0/default"}), tty)
+	if clip == nil {
+		t.Fatal("tmux with TERM=screen: no OSC 52 of mtr-go's own")
+	}
+	if err := clip([]byte("HOST: x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(tty); string(b) != "\x1b]52;c;SE9TVDogeAo=\x07" {
+		t.Errorf("wrote %q", b)
+	}
+}
