@@ -326,6 +326,10 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	if cfg.Privacy > 0 && f.serve != "" {
 		return errors.New("--privacy hides hops in views and reports; --serve has neither")
 	}
+	if cfg.Privacy > 0 && f.reverseURL != "" {
+		// The trace back ends in the user's own network and names this host's public address.
+		return errors.New("--privacy cannot hide your network in the --reverse trace, which ends there; use one of them")
+	}
 	if args := f.fs.Args(); cfg.Analyze && len(args) == 1 && f.filename == "" && isReportFile(args[0]) {
 		switch cfg.Mode {
 		case ModeDefault, ModeReport, ModeCurses:

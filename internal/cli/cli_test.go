@@ -127,6 +127,7 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"--privacy", "-1"}, "--privacy: value out of range (0-255): -1"},
 		{[]string{"--privacy", "x"}, `invalid value "x" for --privacy`},
 		{[]string{"--privacy", "1", "--serve", ":9816"}, "--privacy hides hops in views and reports; --serve has neither"},
+		{[]string{"--privacy", "2", "--reverse", "https://r.test:9100", "h"}, "--privacy cannot hide your network in the --reverse trace"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
