@@ -93,6 +93,10 @@ func (u *ui) exportKey() {
 
 // privacyKey asks how many of the first hops to hide (0 shows them all again).
 func (u *ui) privacyKey() {
+	if u.opt.Reverse != nil {
+		u.status = "Hiding hops does not work with --reverse: the trace back ends in your network."
+		return
+	}
 	u.askInt("Hide hops 1 to N (0: none)", 0, 255, u.privacy, func(v int) error {
 		u.privacy = v
 		return nil

@@ -133,6 +133,11 @@ func TestPrivacyKeyHidesHops(t *testing.T) {
 	if u := testUI(&fakeControl{}, Options{Privacy: 1}); u.result().Privacy != 1 {
 		t.Error("Options.Privacy not taken")
 	}
+	u = testUI(&fakeControl{}, Options{Reverse: &fakeReverse{}})
+	press(u, "#")
+	if u.prompt != nil || !strings.HasPrefix(u.status, "Hiding hops does not work with --reverse") {
+		t.Errorf("# with --reverse: %q", u.status)
+	}
 }
 
 func TestTargetKeyOffersHistory(t *testing.T) {
