@@ -27,9 +27,12 @@ var (
 // number of hops, the scroll position clamped to the path) and the frame itself, so that only
 // the cells that changed since the last frame reach s (see canvas).
 func (u *ui) draw(s tcell.Screen, snap stats.Snapshot) {
+	snap = vocab.Mask(snap, u.privacy)
+	u.last = snap
 	u.cv.begin(s.Size())
 	u.paint(u.cv, snap)
 	u.cv.flush(s)
+	u.sendClipboard(s)
 }
 
 // paint draws the frame for snap on c.
@@ -42,10 +45,7 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 	s.put(max(0, (w-len(title))/2), 0, title, bold)
 	now := u.opt.Now().Format(vocab.TimeLayout)
 	clock := max(0, w-25)
-	local := u.opt.LocalHost
-	if u.opt.Local.IsValid() {
-		local += " (" + u.opt.Local.String() + ")"
-	}
+	local := u.localText()
 	target := u.opt.TargetName + " (" + u.opt.Target.String() + ")"
 	line1 := local + " -> " + target
 
@@ -414,6 +414,9 @@ func (u *ui) drawStatus(s *canvas, w, h int) {
 	switch {
 	case u.prompt != nil:
 		p := u.prompt
+		if p.list != nil {
+			drawList(s, p, w, y)
+		}
 		x := s.put(0, y, p.label+": ", bold)
 		x = s.put(x, y, string(p.input), plain)
 		s.ShowCursor(x, y)
@@ -446,11 +449,11 @@ var helpText = []string{
 	"  a       analysis pane: findings, hop marks, conclusion ([ / ] scroll)",
 	"  u / t   switch between ICMP and UDP / TCP",
 	"  v       --reverse: forward or reverse table, when both do not fit",
-	"  i       set the interval between rounds",
-	"  s / B   set the packet size / the payload bit pattern",
-	"  f / m   set the first / largest TTL",
-	"  Q       set the type of service (TOS)",
+	"  i/s/B   set the interval / the packet size / the payload bit pattern",
+	"  f/m/Q   set the first / largest TTL / the type of service (TOS)",
 	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",
+	"  x/w/#   copy (text, html) / export to a file / hide hops 1-N (privacy)",
+	"  g       trace another host (Up/Down: recent hosts, --history)",
 	"  q       quit (Ctrl-L redraws the screen)",
 	"",
 	" press any key to go back...",

@@ -24,6 +24,8 @@ type prompt struct {
 	accept func(r rune) bool     // keys the field takes at all
 	apply  func(in string) error // validates and applies; an error keeps the prompt open
 	err    string
+	list   []string // choices Up and Down put in the field (the history), newest first
+	pick   int      // the choice shown, -1 none
 }
 
 // fieldLetters are the letters -o accepts, in mtr's order.
@@ -188,6 +190,14 @@ func (u *ui) runeKey(r rune) {
 	case 'm':
 		first, maxTTL := u.ctl.TTLRange()
 		u.askInt("Max TTL", first, 255, maxTTL, func(v int) error { return u.ctl.SetTTLRange(first, v) })
+	case 'x':
+		u.copyKey()
+	case 'w':
+		u.exportKey()
+	case '#':
+		u.privacyKey()
+	case 'g':
+		u.targetKey()
 	case '+':
 		u.scrollBy(5)
 	case '-':
@@ -304,6 +314,10 @@ func (u *ui) promptKey(ev *tcell.EventKey) {
 	case tcell.KeyCtrlU:
 		p.input = p.input[:0]
 		p.err = ""
+	case tcell.KeyUp:
+		p.pickKey(1)
+	case tcell.KeyDown:
+		p.pickKey(-1)
 	case tcell.KeyRune:
 		r := ev.Rune()
 		switch {

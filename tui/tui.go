@@ -77,6 +77,19 @@ type Options struct {
 	// fit and instead of it (key v) when not; nil without --reverse.
 	Reverse ReverseSource
 
+	// Privacy hides this host and hops 1..Privacy from the start (--privacy); key # changes it.
+	Privacy int
+	// Export writes the table for the copy (x) and export (w) keys; nil turns both off.
+	Export Exporter
+	// Clipboard, when set, takes copies instead of the terminal's OSC 52.
+	Clipboard Clipboard
+	// Retarget lets key g end the view with Result.Retarget, for the app to trace that host
+	// next; History is offered there, newest first.
+	Retarget bool
+	History  []string
+	// Status is the status line's text at the start (why the last g did not work).
+	Status string
+
 	// Done, when closed, ends the UI: the run is over (-c rounds done).
 	Done <-chan struct{}
 	// Now is the clock shown in the title; nil means time.Now.
@@ -95,6 +108,9 @@ type Result struct {
 	MPLS    bool
 	Analyze bool // the analysis pane was open
 	IPInfo  int  // -1 none
+	Privacy int  // hops hidden (key #)
+	// Retarget is the host key g asked for; "" when the view ended otherwise.
+	Retarget string
 }
 
 // Display modes, in the order `d` cycles through them.
@@ -141,6 +157,11 @@ type ui struct {
 	pane   pane             // a: the analysis pane
 	keyBuf []hopKey         // reused by pane refreshes
 	clock  func() time.Time // paces the analysis; tests step it
+
+	privacy  int            // #: hops 1..privacy are masked (vocab.Mask), and this host
+	retarget string         // g: the host to trace next
+	last     stats.Snapshot // the last frame's (masked) statistics, which x and w copy
+	clip     []byte         // a copy waiting for the next frame to reach the terminal
 }
 
 func newUI(ctl Control, names Names, opt Options) *ui {
@@ -162,6 +183,8 @@ func newUI(ctl Control, names Names, opt Options) *ui {
 		u.ipinfo = opt.IPInfo
 	}
 	u.pane.open = opt.Analyze
+	u.privacy = max(0, opt.Privacy)
+	u.status = opt.Status
 	if u.mode < 0 || u.mode >= numModes {
 		u.mode = ModeTable
 	}
@@ -181,7 +204,7 @@ func (u *ui) setFields(order string) error {
 }
 
 func (u *ui) result() Result {
-	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open, IPInfo: u.ipinfo}
+	return Result{Fields: u.order, DNS: u.dns, ShowIPs: u.showIPs, MPLS: u.mpls, Analyze: u.pane.open, IPInfo: u.ipinfo, Privacy: u.privacy, Retarget: u.retarget}
 }
 
 // ipText is what precedes a host with y or z on: the field as mtr prints it ("AS64500  "), or "".
@@ -189,14 +212,17 @@ func (u *ui) ipText(a netip.Addr) string {
 	if u.ipinfo < 0 || u.opt.AS == nil {
 		return ""
 	}
+	if vocab.IsMasked(a) {
+		a = netip.Addr{} // shown as unknown, never looked up
+	}
 	info, ok := u.opt.AS.Info(a)
 	return asinfo.Format(info, ok, u.ipinfo)
 }
 
 // name returns what a row shows for an address: its name, "name (ip)" with -b, or the address.
 func (u *ui) name(a netip.Addr) string {
-	if !u.dns || u.names == nil {
-		return a.String()
+	if !u.dns || u.names == nil || vocab.IsMasked(a) {
+		return vocab.AddrText(a)
 	}
 	return vocab.HostText(a, u.names.Name(a), u.showIPs)
 }

@@ -404,7 +404,7 @@ func TestKeys(t *testing.T) {
 		{"t switches to TCP", []string{"t"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.TCPProbes }, "TCP probes"},
 		{"t from UDP goes to TCP", []string{"u", "t"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.TCPProbes }, "TCP probes"},
 		{"u from TCP goes to UDP", []string{"t", "u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.UDPProbes }, "UDP probes"},
-		{"unknown keys say so", []string{"x"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "press ? for help"},
+		{"unknown keys say so", []string{"%"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "press ? for help"},
 		{"+ scrolls 5 hops", []string{"+"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 5 }, ""},
 		{"- scrolls back", []string{"+", "<Down>", "-"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 1 }, ""},
 		{"scrolling stops at the last hop", []string{"<PgDn>", "<PgDn>", "+++"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 9 }, ""},

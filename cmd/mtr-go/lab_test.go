@@ -62,7 +62,15 @@ func binary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// The live views the tests run record their hosts in the history: never the user's own.
+	state, err := os.MkdirTemp("", "mtr-go-state")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
 	code := m.Run()
+	os.RemoveAll(state)
 	if binPath != "" && os.Getenv("MTRGO_BIN") == "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}

@@ -25,6 +25,9 @@ var nonPublic = []netip.Prefix{
 // Private reports whether a is an address of the client's own network rather than the internet's.
 func Private(a netip.Addr) bool {
 	a = a.Unmap()
+	if vocab.IsMasked(a) {
+		return true // --privacy hides only the user's own network
+	}
 	for _, p := range nonPublic {
 		if p.Contains(a) {
 			return true

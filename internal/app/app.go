@@ -27,6 +27,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -56,9 +57,12 @@ func Main(env Env) int {
 	cfg, err := cli.Parse(env.Options, env.Args, env.Stdin)
 	switch {
 	case cli.IsHelp(err):
-		if cfg.Version {
+		switch {
+		case cfg.Version:
 			fmt.Fprintf(env.Stdout, "mtr-go %s\n", env.Version)
-		} else {
+		case cfg.History:
+			return listHistory(env)
+		default:
 			cli.Usage(env.Stdout)
 		}
 		return exitOK
@@ -98,6 +102,9 @@ func Main(env Env) int {
 		defer as.Close()
 	}
 	host, _ := os.Hostname()
+	if cfg.Privacy > 0 {
+		host = vocab.Hidden
+	}
 	view, ok := views[cfg.Mode]
 	if !ok {
 		fmt.Fprintf(env.Stderr, "mtr-go: no view for output mode %d\n", cfg.Mode) // a new cli.Mode without a view
@@ -130,6 +137,21 @@ func Main(env Env) int {
 	newProber := func(c probe.Config, early ...probe.Protocol) (*probe.Switch, error) {
 		return probe.NewSwitchFrom(openProber, c, early...)
 	}
+	// Key g of the live view opens a session for another host after privileges are gone: the
+	// prober shares the sockets opened now (same family and protocol), and says so otherwise.
+	var reopen func(ctx context.Context, name string) (*session, error)
+	reopen = func(ctx context.Context, name string) (*session, error) {
+		a, err := lookupHost(ctx, name, cfg.Family)
+		if err != nil {
+			return nil, err
+		}
+		s, err := open(cfg, name, a, host, names, as, newProber)
+		if err != nil {
+			return nil, err
+		}
+		s.privileged, s.reopen = privileged, reopen
+		return s, nil
+	}
 	sessions := make([]*session, 0, len(cfg.Targets))
 	code := exitOK
 	addrs, lookupErrs := resolveAll(ctx, cfg.Targets, func(ctx context.Context, name string) (netip.Addr, error) {
@@ -160,7 +182,7 @@ func Main(env Env) int {
 			code = exitFail
 			continue
 		}
-		s.privileged = privileged
+		s.privileged, s.reopen = privileged, reopen
 		sessions = append(sessions, s)
 	}
 	defer func() {
@@ -301,6 +323,10 @@ type session struct {
 
 	// With --reverse: how to reach the responder (nil: reverse.Dial).
 	dial dialFunc
+
+	// reopen opens a session like this one for another host (the live view's key g); nil
+	// where a view cannot change its target.
+	reopen func(ctx context.Context, name string) (*session, error)
 }
 
 // open opens the prober and scheduler for the target name, resolved to target.
@@ -394,6 +420,9 @@ func (s *session) lookup(snap stats.Snapshot, wait bool) report.Names {
 		var addrs []netip.Addr
 		for _, h := range snap.Hops {
 			for _, a := range h.Addrs {
+				if vocab.IsMasked(a.IP) {
+					continue // a stand-in (--privacy): nothing to look up
+				}
 				addrs = append(addrs, a.IP)
 			}
 		}
@@ -451,9 +480,22 @@ func reportView(ctx context.Context, s *session, env Env) error {
 	if err := s.run(ctx); err != nil {
 		return err
 	}
-	snap := s.tracer.Snapshot()
+	snap := s.snapshot()
 	warnUnsent(env.Stderr, snap)
 	opts := s.reportOptions(snap)
 	s.finishReverse(ctx, rev, &opts, snap, time.Since(start))
 	return report.Text(env.Stdout, snap, s.lookup(snap, true), opts)
+}
+
+// snapshot is the session's statistics as the views and formats show them: with --privacy, the
+// first hops' addresses are masked (vocab.Mask).
+func (s *session) snapshot() stats.Snapshot { return vocab.Mask(s.tracer.Snapshot(), s.cfg.Privacy) }
+
+// localAddr is this host's probe source address, or none with --privacy: it names the user's
+// network (it would go into the analysis's reverse-path command and the live view's title).
+func (s *session) localAddr() netip.Addr {
+	if s.cfg.Privacy > 0 {
+		return netip.Addr{}
+	}
+	return s.prober.LocalAddr()
 }

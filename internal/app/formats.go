@@ -59,7 +59,7 @@ func batchView(write func(io.Writer, batch) error) view {
 			return err
 		}
 		end := time.Now()
-		snap := s.tracer.Snapshot()
+		snap := s.snapshot()
 		warnUnsent(env.Stderr, snap)
 		b := batch{
 			snap:  snap,
@@ -87,7 +87,7 @@ func (s *session) reportOptions(snap stats.Snapshot) report.Options {
 		o.IPInfo = &report.IPInfo{Field: s.cfg.IPInfo, Lookup: s.as.Info}
 	}
 	if s.cfg.Analyze {
-		a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: s.asForAnalysis(snap), Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()})
+		a := analyze.Analyze(analyze.Input{Snapshot: snap, AS: s.asForAnalysis(snap), Local: s.localAddr(), Protocol: s.prober.Protocol()})
 		o.Analysis = &a
 	}
 	return o
@@ -185,7 +185,7 @@ func rawView(ctx context.Context, s *session, env Env) error {
 			if s.cfg.MPLS {
 				raw.MPLS(e.TTL, e.MPLS)
 			}
-			raw.Reply(e.TTL, e.Seq, e.From, e.RTT)
+			raw.Reply(e.TTL, e.Seq, vocab.MaskAddr(e.From, e.TTL, s.cfg.Privacy), e.RTT)
 		}
 	})
 	if err := s.run(ctx); err != nil {
@@ -252,9 +252,9 @@ func splitView(ctx context.Context, s *session, env Env) error {
 			if err != nil {
 				return err
 			}
-			return out.Update(s.tracer.Snapshot(), names)
+			return out.Update(s.snapshot(), names)
 		}
-		if err := out.Update(s.tracer.Snapshot(), names); err != nil {
+		if err := out.Update(s.snapshot(), names); err != nil {
 			quit()
 			<-done
 			return err

@@ -240,7 +240,7 @@ func (s *session) addReverse(o *report.Options, rev *reverseRun, fwd stats.Snaps
 	if o.Analysis == nil || !r.Target.IsValid() {
 		return
 	}
-	fin := analyze.Input{Snapshot: fwd, AS: s.asForAnalysis(fwd), Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()}
+	fin := analyze.Input{Snapshot: fwd, AS: s.asForAnalysis(fwd), Local: s.localAddr(), Protocol: s.prober.Protocol()}
 	rin := analyze.Input{Snapshot: r.Snapshot, AS: s.asForAnalysis(r.Snapshot), Protocol: s.prober.Protocol()}
 	ra := analyze.Analyze(rin)
 	// Each direction's advice to run the other one is done: both tables are there.

@@ -18,6 +18,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/report"
 	"github.com/mtr-go/mtr-go/internal/resolve"
 	"github.com/mtr-go/mtr-go/internal/trace"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/probe"
 	"github.com/mtr-go/mtr-go/tui"
 )
@@ -91,16 +92,40 @@ type panicked struct {
 // liveView runs the full-screen UI until the user quits, the rounds of -c are done, or ctx ends,
 // then prints the final table as a report so it stays in the scrollback. With fallback set, a
 // terminal tcell cannot drive gets a report instead of an error.
+// Key g ends a view with another host to trace: the final table of this one is printed, and the
+// view goes on with the new target, keeping the view's toggles.
 func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
+	var carried *tui.Result
+	first := s
+	for {
+		next, res, err := liveOnce(ctx, s, env, fallback, carried)
+		if s != first {
+			s.close() // Main closes the sessions it opened
+		}
+		if next == nil {
+			return err
+		}
+		if err != nil {
+			next.close()
+			return err
+		}
+		s, carried, fallback = next, &res, false
+	}
+}
+
+// liveOnce is one target's live view; next is the session of the host key g asked for, opened
+// (its address looked up) while this one still probes. A host that cannot be traced is said on
+// the status line of this view, which goes on.
+func liveOnce(ctx context.Context, s *session, env Env, fallback bool, carried *tui.Result) (next *session, res tui.Result, err error) {
 	scr, err := tcell.NewScreen()
 	if err == nil {
 		err = scr.Init()
 	}
 	if err != nil {
 		if fallback {
-			return reportView(ctx, s, env)
+			return nil, res, reportView(ctx, s, env)
 		}
-		return fmt.Errorf("cannot use the terminal for the live view (%v); use -r for a report", err)
+		return nil, res, fmt.Errorf("cannot use the terminal for the live view (%v); use -r for a report", err)
 	}
 
 	// Names: with -n there is no resolver yet, but `n` may turn names on; a resolver only looks
@@ -138,6 +163,18 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 
 	opt := s.tuiOptions(env, as)
 	opt.Done = done
+	opt.Export = s.exporter(start, names, as)
+	if opt.Clipboard, err = clipboardCommand(os.Getenv); err != nil {
+		stop()
+		<-done
+		scr.Fini()
+		return nil, res, err
+	}
+	opt.Retarget = s.reopen != nil && s.cfg.Reverse.URL == ""
+	opt.History = loadHistory()
+	if carried != nil {
+		keepView(&opt, *carried)
+	}
 	rev := s.startReverse(ctx)
 	if rev != nil {
 		opt.Reverse = rev
@@ -155,20 +192,43 @@ func liveView(ctx context.Context, s *session, env Env, fallback bool) error {
 		}()
 		opt.Done = both
 	}
-	res := tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
+	res = tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
+	for res.Retarget != "" {
+		n, why := s.reopen(ctx, res.Retarget)
+		if why == nil {
+			next = n
+			break
+		}
+		// Stay on this target, saying why.
+		if scr, err = tcell.NewScreen(); err == nil {
+			err = scr.Init()
+		}
+		if err != nil {
+			break
+		}
+		keepView(&opt, res)
+		opt.Status = fmt.Sprintf("Cannot trace %s: %v", res.Retarget, why)
+		res = tui.Run(ctx, scr, s.tracer, s.control(), names, opt)
+	}
 	stop()
 	if rev != nil {
 		rev.stop()
 	}
 	<-done
 	if crash != nil {
+		if next != nil {
+			next.close()
+		}
 		panic(fmt.Sprintf("%v\n\nscheduler goroutine:\n%s", crash.value, crash.stack))
 	}
 
-	if err := s.final(env, start, res, names, as, rev); err != nil {
-		return err
+	if err := recordHistory(s.name); err != nil {
+		fmt.Fprintf(env.Stderr, "mtr-go: history: %v\n", err)
 	}
-	return runErr
+	if err := s.final(env, start, res, names, as, rev); err != nil {
+		return next, res, err
+	}
+	return next, res, runErr
 }
 
 func (s *session) control() control { return control{s.tracer, s.prober, s.privileged} }
@@ -182,7 +242,8 @@ func (s *session) tuiOptions(env Env, as *asinfo.Lookups) tui.Options {
 	return tui.Options{
 		Version:     env.Version,
 		LocalHost:   s.host,
-		Local:       s.prober.LocalAddr(),
+		Local:       s.localAddr(),
+		Privacy:     s.cfg.Privacy,
 		TargetName:  s.name,
 		Target:      s.target,
 		Fields:      s.cfg.Fields,
@@ -204,7 +265,7 @@ func (s *session) tuiOptions(env Env, as *asinfo.Lookups) tui.Options {
 // final prints the session's table as the live view last showed it, so it stays in the
 // scrollback; with --reverse (rev) the reverse table as it stood follows.
 func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve.Resolver, as *asinfo.Lookups, rev *reverseRun) error {
-	snap := s.tracer.Snapshot()
+	snap := vocab.Mask(s.tracer.Snapshot(), res.Privacy)
 	lookup := report.Names(func(netip.Addr) string { return "" })
 	if res.DNS {
 		lookup = names.Name
@@ -226,7 +287,7 @@ func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve
 	}
 	if res.Analyze {
 		// The pane was open when the view ended: its analysis goes under the final table too.
-		in := analyze.Input{Snapshot: snap, Local: s.prober.LocalAddr(), Protocol: s.prober.Protocol()}
+		in := analyze.Input{Snapshot: snap, Local: s.localAddr(), Protocol: s.prober.Protocol()}
 		if res.IPInfo >= 0 { // the lookups the view had on (-y/-z, or its keys)
 			in.AS = asinfo.ForAnalysis(snap, as.Info)
 		}
@@ -278,7 +339,9 @@ func liveViews(ctx context.Context, sessions []*session, env Env, fallback bool)
 		if !s.cfg.CountSet {
 			s.tracer.SetCount(0)
 		}
-		targets[i] = tui.Target{Source: s.tracer, Control: s.control(), Options: s.tuiOptions(env, as)}
+		opt := s.tuiOptions(env, as)
+		opt.Export = s.exporter(start, names, as)
+		targets[i] = tui.Target{Source: s.tracer, Control: s.control(), Options: opt}
 		wg.Go(func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -307,6 +370,9 @@ func liveViews(ctx context.Context, sessions []*session, env Env, fallback bool)
 		}
 	}
 	for i, s := range sessions {
+		if err := recordHistory(s.name); err != nil {
+			fmt.Fprintf(env.Stderr, "mtr-go: history: %v\n", err)
+		}
 		if err := s.final(env, start, results[i], names, as, nil); err != nil {
 			errs[i] = err
 		}

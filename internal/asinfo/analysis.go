@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -15,6 +16,9 @@ func ForAnalysis(snap stats.Snapshot, info func(netip.Addr) (Info, bool)) map[ne
 	}
 	m := make(map[netip.Addr]analyze.ASInfo)
 	add := func(a netip.Addr) {
+		if vocab.IsMasked(a) {
+			return // a --privacy stand-in: nothing to look up, nothing to reveal
+		}
 		if i, ok := info(a); ok && i.Number() != 0 {
 			m[a] = analyze.ASInfo{ASN: i.Number(), Name: i.Name}
 		}

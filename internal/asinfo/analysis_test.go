@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -31,6 +32,13 @@ func TestForAnalysis(t *testing.T) {
 			t.Errorf("%v: %+v, want %+v", a, got[a], w)
 		}
 	}
+	// With hop 1 masked (--privacy 1) its stand-in is never asked about.
+	ForAnalysis(vocab.Mask(p.Snapshot(), 1), func(a netip.Addr) (Info, bool) {
+		if vocab.IsMasked(a) {
+			t.Errorf("looked up the stand-in %v", a)
+		}
+		return Info{}, false
+	})
 	if ForAnalysis(p.Snapshot(), nil) != nil {
 		t.Error("no lookups, yet a map")
 	}

@@ -98,6 +98,12 @@ type Config struct {
 	// probes instead of mtr-go's own sockets; "" for none (MTR_PACKET is read by the app).
 	PacketHelper string
 
+	// Privacy (--privacy N) masks this host's name and address and the addresses and names of
+	// hops 1..N, the user's own network, in every view and format; 0 masks nothing.
+	Privacy int
+	// History (--history) lists the hosts the live view traced, newest first, and exits.
+	History bool
+
 	Help, Version bool
 }
 
@@ -172,6 +178,8 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.SetInterspersed(true)
 	fs.BoolVarP(&cfg.Help, "help", "h", false, "print this help and exit")
 	fs.BoolVarP(&cfg.Version, "version", "v", false, "print the version and exit")
+	fs.BoolVar(&cfg.History, "history", false, "list the hosts the live view traced, newest first, and exit")
+	fs.IntVar(&cfg.Privacy, "privacy", 0, "hide this host and the addresses and names of hops 1 to `N`")
 	fs.BoolVarP(&f.v4, "inet", "4", false, "use IPv4 only")
 	fs.BoolVarP(&f.v6, "inet6", "6", false, "use IPv6 only")
 	fs.StringVarP(&f.filename, "filename", "F", "", "read target names from `FILE` (- for stdin)")
@@ -243,7 +251,7 @@ func Parse(env string, args []string, stdin io.Reader) (*Config, error) {
 	if err != nil {
 		return nil, flagError(err)
 	}
-	if cfg.Help || cfg.Version {
+	if cfg.Help || cfg.Version || cfg.History {
 		return cfg, errHelp
 	}
 	if err := f.finish(stdin); err != nil {
@@ -312,6 +320,16 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	// The display flags all set one mode; like mtr, the last one given wins.
 	cfg.Mode = f.lastMode()
 	cfg.Wide = f.wide
+	if cfg.Privacy < 0 || cfg.Privacy > 255 {
+		return fmt.Errorf("--privacy: value out of range (0-255): %d", cfg.Privacy)
+	}
+	if cfg.Privacy > 0 && f.serve != "" {
+		return errors.New("--privacy hides hops in views and reports; --serve has neither")
+	}
+	if cfg.Privacy > 0 && f.reverseURL != "" {
+		// The trace back ends in the user's own network and names this host's public address.
+		return errors.New("--privacy cannot hide your network in the --reverse trace, which ends there; use one of them")
+	}
 	if args := f.fs.Args(); cfg.Analyze && len(args) == 1 && f.filename == "" && isReportFile(args[0]) {
 		switch cfg.Mode {
 		case ModeDefault, ModeReport, ModeCurses:

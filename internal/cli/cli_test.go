@@ -68,6 +68,8 @@ func TestParseOptions(t *testing.T) {
 		{"analyze JSON", "", []string{"--analyze", "-j", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeJSON }},
 		{"analyze from MTR_OPTIONS", "--analyze", []string{"--html", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeHTML }},
 		{"analyze in the live view", "", []string{"-t", "--analyze", "h"}, func(c *Config) bool { return c.Analyze && c.Mode == ModeCurses }},
+		{"privacy in every format", "", []string{"--privacy", "2", "-j", "h"}, func(c *Config) bool { return c.Privacy == 2 && c.Mode == ModeJSON }},
+		{"no privacy unless asked", "", []string{"h"}, func(c *Config) bool { return c.Privacy == 0 && !c.History }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +124,10 @@ func TestParseErrorsSayWhatIsAllowed(t *testing.T) {
 		{[]string{"--reverse", "ftp://r.test"}, `--reverse: want http(s)://HOST[:PORT] of a responder (mtr-go --serve): "ftp://r.test"`},
 		{[]string{"--reverse", "r.test:9100"}, "--reverse: want http(s)://HOST[:PORT]"},
 		{[]string{"--reverse", "https://"}, "--reverse: want http(s)://HOST[:PORT]"},
+		{[]string{"--privacy", "-1"}, "--privacy: value out of range (0-255): -1"},
+		{[]string{"--privacy", "x"}, `invalid value "x" for --privacy`},
+		{[]string{"--privacy", "1", "--serve", ":9816"}, "--privacy hides hops in views and reports; --serve has neither"},
+		{[]string{"--privacy", "2", "--reverse", "https://r.test:9100", "h"}, "--privacy cannot hide your network in the --reverse trace"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

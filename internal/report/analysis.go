@@ -140,7 +140,7 @@ func addrAttr(e analyze.HopStats) string {
 	if !e.Addr.IsValid() {
 		return ""
 	}
-	return e.Addr.String()
+	return vocab.AddrText(e.Addr)
 }
 
 // frac is a number with at most three decimals, as the machine formats carry measurements.

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/mtr-go/mtr-go/internal/asinfo"
+	"github.com/mtr-go/mtr-go/internal/vocab"
 )
 
 // IPInfo is what -y/-z add to the formats mtr 0.95 adds them to: the chosen field before each
@@ -27,7 +28,7 @@ func (ii *IPInfo) asn(a netip.Addr) string {
 }
 
 func (ii *IPInfo) info(a netip.Addr) (asinfo.Info, bool) {
-	if !a.IsValid() || ii.Lookup == nil {
+	if !a.IsValid() || ii.Lookup == nil || vocab.IsMasked(a) {
 		return asinfo.Info{}, false
 	}
 	return ii.Lookup(a)

@@ -78,7 +78,7 @@ func jsonHubs(s stats.Snapshot, names Names, o Options, fields []vocab.Field) []
 		hub = append(hub, member{"ip", addrOrNull(h.Addr())})
 		addrs := make([]object, 0, len(h.Addrs))
 		for _, a := range h.Addrs {
-			e := object{{"ip", a.IP.String()}, {"count", a.Count}}
+			e := object{{"ip", vocab.AddrText(a.IP)}, {"count", a.Count}}
 			if names != nil {
 				if n := names(a.IP); n != "" {
 					e = append(e, member{"name", n})
@@ -121,7 +121,7 @@ func addrOrNull(a netip.Addr) any {
 	if !a.IsValid() {
 		return nil
 	}
-	return a.String()
+	return vocab.AddrText(a)
 }
 
 func timeOrNull(t time.Time) any {

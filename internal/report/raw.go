@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -58,9 +59,9 @@ func (r *Raw) Reply(ttl int, seq uint16, from netip.Addr, rtt time.Duration) {
 	hop := ttl - 1
 	if r.latest[ttl] != from {
 		r.latest[ttl] = from
-		r.printf("h %d %s\n", hop, from)
+		r.printf("h %d %s\n", hop, vocab.AddrText(from))
 	}
-	if r.names != nil {
+	if r.names != nil && !vocab.IsMasked(from) {
 		if n := r.names(from); n != "" && r.named[ttl] != n {
 			r.named[ttl] = n
 			r.printf("d %d %s\n", hop, n)

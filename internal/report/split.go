@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
 
@@ -68,6 +69,10 @@ func (p *Split) Reset() { clear(p.lines); p.end = 0 }
 func (p *Split) line(h *stats.Hop, names Names) string {
 	a := h.Addr()
 	name := ""
+	if vocab.IsMasked(a) {
+		return fmt.Sprintf("%s %d %d %d %d %d %d", vocab.Hidden, lossMilli(h), h.Recv, h.Sent,
+			wholeMs(h.Best), int64(h.Avg()), wholeMs(h.Worst))
+	}
 	if names != nil {
 		name = names(a)
 	}

@@ -212,7 +212,7 @@ func hostText(h *stats.Hop, names Names, showIPs bool) string {
 
 func addrText(a netip.Addr, names Names, showIPs bool) string {
 	name := ""
-	if names != nil {
+	if names != nil && !vocab.IsMasked(a) {
 		name = names(a)
 	}
 	return vocab.HostText(a, name, showIPs)

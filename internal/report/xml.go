@@ -69,7 +69,7 @@ func addrAttrOf(a netip.Addr) string {
 	if !a.IsValid() {
 		return ""
 	}
-	return a.String()
+	return vocab.AddrText(a)
 }
 
 func escape(s string) string {

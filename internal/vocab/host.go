@@ -14,6 +14,8 @@ const TimeLayout = "2006-01-02T15:04:05-0700"
 // showIPs (mtr's -b), or the address when it has no name.
 func HostText(a netip.Addr, name string, showIPs bool) string {
 	switch {
+	case IsMasked(a):
+		return Hidden
 	case name == "":
 		return a.String()
 	case showIPs:
