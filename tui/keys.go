@@ -88,7 +88,9 @@ func (u *ui) runeKey(r rune) {
 		u.status = "Statistics reset."
 	case 'd':
 		u.mode = (u.mode + 1) % numModes
-		u.status = "Display mode: " + []string{"statistics table", "stripchart", "latency chart"}[u.mode]
+		u.status = "Display mode: " + []string{"statistics table", "stripchart", "latency chart", "braille graph"}[u.mode]
+	case 'c':
+		u.compactKey()
 	case 'n':
 		u.dns = !u.dns
 		u.status = "DNS names " + onOff(u.dns)

@@ -58,10 +58,11 @@ type Options struct {
 	Target     netip.Addr
 
 	Fields      string // -o order; "" means vocab.DefaultFields
-	DisplayMode int    // 0 table, 1 stripchart, 2 latency-scale chart
+	DisplayMode int    // 0 table, 1 stripchart, 2 latency-scale chart, 3 braille graph
 	DNS         bool   // show reverse names (not -n)
 	ShowIPs     bool   // -b
 	MPLS        bool   // -e
+	MaxPath     int    // -E: addresses shown per hop; 0 means mtr's 8
 	NoColor     bool   // NO_COLOR or a terminal without colours
 	Interval    time.Duration
 	Size        int
@@ -102,6 +103,7 @@ const (
 	ModeTable = iota
 	ModeStrip
 	ModeScale
+	ModeBraille
 	numModes
 )
 
@@ -117,6 +119,7 @@ type ui struct {
 	dns     bool
 	showIPs bool
 	mpls    bool // e: MPLS label stacks under the hops
+	compact bool // c: no key line and no blank rows, so more hops fit
 	ipinfo  int  // y, z: the asinfo field shown before hosts, -1 none
 	color   bool
 	scroll  int // hops skipped at the top
