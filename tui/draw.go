@@ -71,10 +71,24 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 		u.drawHelp(s, w, h)
 		return
 	}
+	u.lastHops = len(snap.Hops)
+	u.ttls = u.ttls[:0]
+	for i := range snap.Hops {
+		u.ttls = append(u.ttls, snap.Hops[i].TTL)
+	}
+	if u.details {
+		u.drawDetails(s, w, h, snap)
+		u.drawStatus(s, w, h)
+		return
+	}
 	if !u.compact {
 		u.drawKeys(s)
 	}
-	u.lastHops = len(snap.Hops)
+	if showRev {
+		u.followCursor(snap.Hops, ModeTable)
+	} else {
+		u.followCursor(snap.Hops, u.mode)
+	}
 	u.scroll = min(u.scroll, max(0, len(snap.Hops)-1))
 	hops := snap.Hops[min(u.scroll, len(snap.Hops)):]
 	if u.opt.Reverse != nil && !stacked && !u.compact {
@@ -230,13 +244,17 @@ func (u *ui) hopCell(s *canvas, y int, hop *stats.Hop, width int) tcell.Style {
 		st = bold
 	}
 	text := u.hopText(hop)
+	textSt := st
+	if hop.TTL == u.cursor {
+		textSt = st.Reverse(true)
+	}
 	if m := u.mark(hop.TTL); m != "" && width >= len(m)+12 {
 		// The mark ends the host column, one space before the statistics.
 		m = "[" + m + "]"
 		s.put(width-1-len(m), y, m, st)
 		width -= len(m) + 2
 	}
-	s.put(0, y, cut(text, width), st)
+	s.put(0, y, cut(text, width), textSt)
 	return st
 }
 
@@ -457,7 +475,7 @@ var helpText = []string{
 	"  s / B   set the packet size / the payload bit pattern",
 	"  f / m   set the first / largest TTL",
 	"  Q       set the type of service (TOS)",
-	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",
+	"  + / -   scroll 5 hops (PgUp/PgDn, Home/End); arrows, Enter: hop details",
 	"  q       quit (Ctrl-L redraws the screen)",
 	"",
 	" press any key to go back...",

@@ -44,6 +44,9 @@ func (u *ui) key(ev *tcell.EventKey) {
 		u.help = false
 		return
 	}
+	if u.detailsKey(ev) {
+		return
+	}
 	switch ev.Key() {
 	case tcell.KeyCtrlL:
 		u.redraw = true
@@ -51,10 +54,6 @@ func (u *ui) key(ev *tcell.EventKey) {
 		u.pause(true)
 	case tcell.KeyCtrlQ:
 		u.pause(false)
-	case tcell.KeyDown:
-		u.scrollBy(1)
-	case tcell.KeyUp:
-		u.scrollBy(-1)
 	case tcell.KeyPgDn:
 		u.scrollBy(u.pageRows)
 	case tcell.KeyPgUp:

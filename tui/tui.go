@@ -118,9 +118,13 @@ type ui struct {
 	fields  []vocab.Field
 	dns     bool
 	showIPs bool
-	mpls    bool // e: MPLS label stacks under the hops
-	compact bool // c: no key line and no blank rows, so more hops fit
-	ipinfo  int  // y, z: the asinfo field shown before hosts, -1 none
+	mpls    bool  // e: MPLS label stacks under the hops
+	compact bool  // c: no key line and no blank rows, so more hops fit
+	cursor  int   // TTL of the hop under the cursor (arrows), 0 none
+	follow  bool  // the cursor moved: scroll to it in the next frame
+	details bool  // Enter: the cursor's hop in detail instead of the table
+	ttls    []int // TTLs of the hops of the last frame, for the cursor keys
+	ipinfo  int   // y, z: the asinfo field shown before hosts, -1 none
 	color   bool
 	scroll  int // hops skipped at the top
 	paused  bool

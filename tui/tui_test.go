@@ -406,7 +406,7 @@ func TestKeys(t *testing.T) {
 		{"u from TCP goes to UDP", []string{"t", "u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.UDPProbes }, "UDP probes"},
 		{"unknown keys say so", []string{"x"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "press ? for help"},
 		{"+ scrolls 5 hops", []string{"+"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 5 }, ""},
-		{"- scrolls back", []string{"+", "<Down>", "-"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 1 }, ""},
+		{"- scrolls back", []string{"++", "-"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 4 }, ""},
 		{"scrolling stops at the last hop", []string{"<PgDn>", "<PgDn>", "+++"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 9 }, ""},
 		{"Ctrl-L repaints", []string{"<C-l>"}, func(u *ui, _ *fakeControl) bool { return u.redraw }, ""},
 	} {
