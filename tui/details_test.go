@@ -51,12 +51,12 @@ func TestStrip(t *testing.T) {
 // drawn from each snapshot so that they follow the probes; Esc goes back.
 func TestHopDetails(t *testing.T) {
 	u := testUI(&fakeControl{}, Options{DNS: true})
-	s, _ := render(t, u, path(4), 100, 30)
+	render(t, u, path(4), 100, 30)
 	press(u, "<Down>", "<Down>")
 	if u.cursor != 2 {
 		t.Fatalf("two Downs: cursor on hop %d, want 2", u.cursor)
 	}
-	s, _ = render(t, u, path(4), 100, 30)
+	s, _ := render(t, u, path(4), 100, 30)
 	if _, _, a := styleAt(s, 4, 6).Decompose(); a&tcell.AttrReverse == 0 {
 		t.Errorf("hop 2's host is not highlighted")
 	}

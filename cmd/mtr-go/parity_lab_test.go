@@ -28,11 +28,11 @@ func TestLabLiveUIBrailleCompactDetails(t *testing.T) {
 			strings.Contains(s, "⠉:no answer")
 	})
 	p.keys("d")
-	s := p.waitScreen("the table", func(s string) bool { return len(liveHops(s)) == 4 })
+	p.waitScreen("the table", func(s string) bool { return len(liveHops(s)) == 4 })
 
 	// c: no key line, no "Packets Pings" row, the hops two rows higher; Snt keeps rising.
 	p.keys("c")
-	s = p.waitScreen("compact mode", func(s string) bool {
+	s := p.waitScreen("compact mode", func(s string) bool {
 		return !strings.Contains(s, "Keys:") && !strings.Contains(s, "Packets") && len(liveHops(s)) == 4
 	})
 	if rows := strings.Split(s, "\n"); len(rows) < 4 || !strings.HasPrefix(rows[3], "  1. ") && !strings.HasPrefix(rows[3], " 1. ") {
