@@ -7,7 +7,6 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
-	"github.com/mtr-go/mtr-go/internal/asinfo"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -180,7 +179,7 @@ func (u *ui) detailLines(hop *stats.Hop, w int) []paneLine {
 		}
 		if u.opt.AS != nil {
 			if info, ok := u.opt.AS.Info(a.IP); ok && info.AS != "" {
-				line += "  AS" + vocab.StripControl(asinfo.Format(info, ok, asinfo.FieldAS)[2:])
+				line += "  AS" + vocab.StripControl(info.AS)
 				if info.Name != "" {
 					line += " (" + vocab.StripControl(info.Name) + ")"
 				}

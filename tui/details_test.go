@@ -117,3 +117,33 @@ func TestCursorScrolls(t *testing.T) {
 		t.Errorf("cursor %d scroll %d:\n%s", u.cursor, u.scroll, strings.Join(got, "\n"))
 	}
 }
+
+// The details show what is known of an address beyond the table: its AS and name (with -y/-z
+// lookups), its MPLS labels even with e off, and the ICMP error; names arrive control-free.
+func TestHopDetailsASMPLSAndError(t *testing.T) {
+	p := stats.NewPath(target, 1, 30)
+	p.Sent(1, 1)
+	p.Reply(1, 1, hop1, time.Millisecond, "")
+	p.MPLS(1, hop1, []stats.Label{{Label: 24001, TTL: 1}, {Label: 16, TC: 5, S: true, TTL: 1}})
+	p.Sent(2, 2)
+	p.Reply(2, 2, hop2, time.Millisecond, "no route to host")
+	u := newUI(&fakeControl{}, fakeNames{hop1: "r1\x1b[2J.lab.test"}, Options{DNS: true, AS: fakeAS{}, Now: time.Now})
+	render(t, u, p.Snapshot(), 100, 30)
+	press(u, "<Enter>")
+	_, got := render(t, u, p.Snapshot(), 100, 30)
+	want := map[int]string{
+		6: "  198.18.0.2              1 100.0%  r1[2J.lab.test  AS64501",
+		7: "      [MPLS: Lbl 24001 TC 0 S 0 TTL 1]",
+		8: "      [MPLS: Lbl 16 TC 5 S 1 TTL 1]",
+	}
+	for y, w := range want {
+		if got[y] != w {
+			t.Errorf("hop 1, row %d:\n got %q\nwant %q", y, got[y], w)
+		}
+	}
+	press(u, "<Down>")
+	_, got = render(t, u, p.Snapshot(), 100, 30)
+	if got[4] != "Error: no route to host" {
+		t.Errorf("hop 2, row 4: %q", got[4])
+	}
+}
