@@ -116,3 +116,32 @@ func TestMaxDisplayPathInTheTable(t *testing.T) {
 		t.Errorf("default -E: row 7 %q", got[7])
 	}
 }
+
+// BenchmarkFrameModes draws one frame per display mode, and the hop details, of a path with
+// 200 rounds of history (a full chart) on a 200x50 simulation screen.
+func BenchmarkFrameModes(b *testing.B) {
+	snap := path(200)
+	for _, m := range []struct {
+		name    string
+		mode    int
+		details bool
+	}{{"table", ModeTable, false}, {"scale", ModeScale, false}, {"braille", ModeBraille, false}, {"details", ModeTable, true}} {
+		b.Run(m.name, func(b *testing.B) {
+			u := testUI(&fakeControl{}, Options{DNS: true, DisplayMode: m.mode})
+			s := tcell.NewSimulationScreen("")
+			if err := s.Init(); err != nil {
+				b.Fatal(err)
+			}
+			s.SetSize(200, 50)
+			defer s.Fini()
+			u.draw(s, snap)
+			if m.details {
+				press(u, "<Down>", "<Down>", "<Enter>")
+			}
+			for b.Loop() {
+				u.draw(s, snap)
+				s.Show()
+			}
+		})
+	}
+}
