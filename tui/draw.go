@@ -71,11 +71,27 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 		u.drawHelp(s, w, h)
 		return
 	}
-	u.drawKeys(s)
 	u.lastHops = len(snap.Hops)
+	u.ttls = u.ttls[:0]
+	for i := range snap.Hops {
+		u.ttls = append(u.ttls, snap.Hops[i].TTL)
+	}
+	if u.details {
+		u.drawDetails(s, w, h, snap)
+		u.drawStatus(s, w, h)
+		return
+	}
+	if !u.compact {
+		u.drawKeys(s)
+	}
+	if showRev {
+		u.followCursor(snap.Hops, ModeTable)
+	} else {
+		u.followCursor(snap.Hops, u.mode)
+	}
 	u.scroll = min(u.scroll, max(0, len(snap.Hops)-1))
 	hops := snap.Hops[min(u.scroll, len(snap.Hops)):]
-	if u.opt.Reverse != nil && !stacked {
+	if u.opt.Reverse != nil && !stacked && !u.compact {
 		hint := "forward (v: reverse)"
 		if showRev {
 			hint = "reverse (v: forward)"
@@ -85,15 +101,15 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 	if u.pane.open {
 		// The table keeps the rows above the pane: h is from here on the table's bottom.
 		u.refresh(snap)
-		rows := paneRows(h-1-firstHopRow, u.tableRows(hops))
-		u.drawPane(s, w, firstHopRow+rows, h-1)
-		h = firstHopRow + rows + 1
+		rows := paneRows(h-1-u.top(), u.tableRows(hops))
+		u.drawPane(s, w, u.top()+rows, h-1)
+		h = u.top() + rows + 1
 	}
 	tableH := h
 	if stacked {
-		tableH = firstHopRow + u.tableRows(hops) + 1
+		tableH = u.top() + u.tableRows(hops) + 1
 	}
-	u.pageRows = max(1, tableH-firstHopRow-1)
+	u.pageRows = max(1, tableH-u.top()-1)
 	mode := u.mode
 	if showRev {
 		mode = ModeTable // the reverse table has no chart (see drawReverse)
@@ -101,6 +117,8 @@ func (u *ui) paint(s *canvas, snap stats.Snapshot) {
 	switch mode {
 	case ModeTable:
 		u.drawTable(s, w, tableH, hops)
+	case ModeBraille:
+		u.drawBraille(s, w, tableH, hops)
 	default:
 		u.drawChart(s, w, tableH, hops)
 	}
@@ -155,16 +173,19 @@ func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 	}
 	start := w - total - 1
 
-	s.put(start, 3, "   Packets               Pings", bold)
-	s.put(0, 4, " Host", bold)
+	head := u.top() - 1
+	if !u.compact {
+		s.put(start, head-1, "   Packets               Pings", bold)
+	}
+	s.put(0, head, " Host", bold)
 	x := start
 	for j := range n {
 		t := fields[j].Title
-		s.put(x+widths[j]-len(t), 4, t, bold)
+		s.put(x+widths[j]-len(t), head, t, bold)
 		x += widths[j]
 	}
 
-	y := firstHopRow
+	y := u.top()
 	last := h - 1 // the status line
 	for i := range hops {
 		if y >= last {
@@ -180,7 +201,7 @@ func (u *ui) drawTable(s *canvas, w, h int, hops []stats.Hop) {
 			}
 		}
 		y++
-		for i, a := range hop.Addrs {
+		for i, a := range u.shownAddrs(hop) {
 			if i > 0 { // the latest responder is on the hop row itself
 				if y >= last {
 					break
@@ -223,13 +244,17 @@ func (u *ui) hopCell(s *canvas, y int, hop *stats.Hop, width int) tcell.Style {
 		st = bold
 	}
 	text := u.hopText(hop)
+	textSt := st
+	if hop.TTL == u.cursor {
+		textSt = st.Reverse(true)
+	}
 	if m := u.mark(hop.TTL); m != "" && width >= len(m)+12 {
 		// The mark ends the host column, one space before the statistics.
 		m = "[" + m + "]"
 		s.put(width-1-len(m), y, m, st)
 		width -= len(m) + 2
 	}
-	s.put(0, y, cut(text, width), st)
+	s.put(0, y, cut(text, width), textSt)
 	return st
 }
 
@@ -324,9 +349,9 @@ func (u *ui) drawChart(s *canvas, w, h int, hops []stats.Hop) {
 	}
 	sc := newScale(lo, hi)
 
-	s.put(0, 4, " Host", bold)
-	s.put(hostW+1, 4, fmt.Sprintf("Last %d pings", width), bold)
-	y := firstHopRow
+	s.put(0, u.top()-1, " Host", bold)
+	s.put(hostW+1, u.top()-1, fmt.Sprintf("Last %d pings", width), bold)
+	y := u.top()
 	last := h - 2 // a legend line and the status line
 	for i := range hops {
 		if y >= last {
@@ -341,7 +366,7 @@ func (u *ui) drawChart(s *canvas, w, h int, hops []stats.Hop) {
 		}
 		y++
 	}
-	u.drawLegend(s, y+1, h, sc, any)
+	u.drawLegend(s, y+u.legendGap(), h, sc, any)
 }
 
 // chartCell is the character and style for one probe in the chart.
@@ -375,7 +400,7 @@ func (u *ui) drawLegend(s *canvas, y, h int, sc scale, any bool) {
 	if y >= h-1 {
 		y = h - 2
 	}
-	if y < firstHopRow {
+	if y < u.top() {
 		return
 	}
 	if !any {
@@ -408,7 +433,7 @@ func ms(d time.Duration) string {
 // drawStatus writes the bottom line: an open prompt, the answer to the last key, or the pause.
 func (u *ui) drawStatus(s *canvas, w, h int) {
 	y := h - 1
-	if y < firstHopRow {
+	if y < u.top() {
 		return
 	}
 	switch {
@@ -438,7 +463,7 @@ var helpText = []string{
 	"Command:",
 	"  ?|h     help (any key leaves it; probing goes on)",
 	"  p       pause (SPACE to resume)",
-	"  d       switch display mode: table, stripchart, latency chart",
+	"  d / c   display mode: table, strip, latency, braille / compact rows",
 	"  e       toggle MPLS information",
 	"  n       toggle DNS on/off",
 	"  b       toggle showing IP addresses beside names",
@@ -451,7 +476,7 @@ var helpText = []string{
 	"  v       --reverse: forward or reverse table, when both do not fit",
 	"  i/s/B   set the interval / the packet size / the payload bit pattern",
 	"  f/m/Q   set the first / largest TTL / the type of service (TOS)",
-	"  + / -   scroll down / up 5 hops (arrows, PgUp/PgDn, Home/End too)",
+	"  + / -   scroll 5 hops (PgUp/PgDn, Home/End); arrows, Enter: hop details",
 	"  x/w/#   copy (text, html) / export to a file / hide hops 1-N (privacy)",
 	"  g       trace another host (Up/Down: recent hosts, --history)",
 	"  q       quit (Ctrl-L redraws the screen)",

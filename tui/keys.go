@@ -46,6 +46,9 @@ func (u *ui) key(ev *tcell.EventKey) {
 		u.help = false
 		return
 	}
+	if u.detailsKey(ev) {
+		return
+	}
 	switch ev.Key() {
 	case tcell.KeyCtrlL:
 		u.redraw = true
@@ -53,10 +56,6 @@ func (u *ui) key(ev *tcell.EventKey) {
 		u.pause(true)
 	case tcell.KeyCtrlQ:
 		u.pause(false)
-	case tcell.KeyDown:
-		u.scrollBy(1)
-	case tcell.KeyUp:
-		u.scrollBy(-1)
 	case tcell.KeyPgDn:
 		u.scrollBy(u.pageRows)
 	case tcell.KeyPgUp:
@@ -90,7 +89,9 @@ func (u *ui) runeKey(r rune) {
 		u.status = "Statistics reset."
 	case 'd':
 		u.mode = (u.mode + 1) % numModes
-		u.status = "Display mode: " + []string{"statistics table", "stripchart", "latency chart"}[u.mode]
+		u.status = "Display mode: " + []string{"statistics table", "stripchart", "latency chart", "braille graph"}[u.mode]
+	case 'c':
+		u.compactKey()
 	case 'n':
 		u.dns = !u.dns
 		u.status = "DNS names " + onOff(u.dns)

@@ -158,6 +158,9 @@ func (m *multi) key(ev *tcell.EventKey) bool {
 				m.cycle(-1)
 				return false
 			case tcell.KeyEscape:
+				if u.details {
+					break // Esc closes the hop details first
+				}
 				m.cur = -1
 				return false
 			case tcell.KeyRune:

@@ -173,7 +173,18 @@ func TestMultiSwitchingAndKeysActOnTheTargetInView(t *testing.T) {
 	if m.cur != 1 || m.uis[1].prompt == nil {
 		t.Fatalf("Tab with the interval prompt open: target %d, prompt %v", m.cur, m.uis[1].prompt)
 	}
-	pressMulti(m, "<Esc>", "<Esc>") // the first closes the prompt, the second goes to the list
+	// The hop details take Esc as theirs too.
+	pressMulti(m, "<Esc>") // closes the prompt
+	drawMulti(t, s, m)
+	pressMulti(m, "<Down>", "<Enter>")
+	if m.cur != 1 || !m.uis[1].details {
+		t.Fatalf("Down Enter in target 2's view: target %d, details %v", m.cur, m.uis[1].details)
+	}
+	pressMulti(m, "<Esc>")
+	if m.cur != 1 || m.uis[1].details {
+		t.Fatalf("Esc in the hop details: target %d, details %v; want them closed, target 2 kept", m.cur, m.uis[1].details)
+	}
+	pressMulti(m, "<Esc>") // now to the list
 	if m.cur != -1 {
 		t.Fatalf("Esc did not go back to the summary: in target %d", m.cur)
 	}

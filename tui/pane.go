@@ -359,15 +359,16 @@ func (u *ui) rowsOf(hops []stats.Hop, mode int) int {
 		if mode != ModeTable {
 			continue
 		}
-		n += max(0, len(hops[i].Addrs)-1)
+		shown := u.shownAddrs(&hops[i])
+		n += max(0, len(shown)-1)
 		if u.mpls {
-			for _, a := range hops[i].Addrs {
+			for _, a := range shown {
 				n += len(a.MPLS)
 			}
 		}
 	}
 	if mode != ModeTable {
-		n += 2 // the chart's legend and the blank line above it
+		n += u.legendGap() + 1 // the chart's legend and the blank line above it
 	}
 	return n
 }

@@ -47,7 +47,7 @@ func (u *ui) revRows(r reverse.Update) int {
 // stackFits reports whether both directions fit on a screen h rows high: the top rows, the
 // forward table, the reverse part and the status line.
 func (u *ui) stackFits(h int, fwd []stats.Hop, r reverse.Update) bool {
-	return firstHopRow+u.rowsOf(fwd, u.mode)+u.revRows(r)+1 <= h
+	return u.top()+u.rowsOf(fwd, u.mode)+u.revRows(r)+1 <= h
 }
 
 // drawReverse draws the reverse part from row y down to the status line: its heading, then the

@@ -58,10 +58,11 @@ type Options struct {
 	Target     netip.Addr
 
 	Fields      string // -o order; "" means vocab.DefaultFields
-	DisplayMode int    // 0 table, 1 stripchart, 2 latency-scale chart
+	DisplayMode int    // 0 table, 1 stripchart, 2 latency-scale chart, 3 braille graph
 	DNS         bool   // show reverse names (not -n)
 	ShowIPs     bool   // -b
 	MPLS        bool   // -e
+	MaxPath     int    // -E: addresses shown per hop; 0 means mtr's 8
 	NoColor     bool   // NO_COLOR or a terminal without colours
 	Interval    time.Duration
 	Size        int
@@ -118,6 +119,7 @@ const (
 	ModeTable = iota
 	ModeStrip
 	ModeScale
+	ModeBraille
 	numModes
 )
 
@@ -132,8 +134,13 @@ type ui struct {
 	fields  []vocab.Field
 	dns     bool
 	showIPs bool
-	mpls    bool // e: MPLS label stacks under the hops
-	ipinfo  int  // y, z: the asinfo field shown before hosts, -1 none
+	mpls    bool  // e: MPLS label stacks under the hops
+	compact bool  // c: no key line and no blank rows, so more hops fit
+	cursor  int   // TTL of the hop under the cursor (arrows), 0 none
+	follow  bool  // the cursor moved: scroll to it in the next frame
+	details bool  // Enter: the cursor's hop in detail instead of the table
+	ttls    []int // TTLs of the hops of the last frame, for the cursor keys
+	ipinfo  int   // y, z: the asinfo field shown before hosts, -1 none
 	color   bool
 	scroll  int // hops skipped at the top
 	paused  bool

@@ -372,7 +372,7 @@ func TestKeys(t *testing.T) {
 		{"space resumes", []string{"p", " "}, func(u *ui, c *fakeControl) bool { return !c.paused && !u.paused }, "Resumed"},
 		{"r resets", []string{"r"}, func(_ *ui, c *fakeControl) bool { return c.resets == 1 }, "reset"},
 		{"d cycles the modes", []string{"d", "d"}, func(u *ui, _ *fakeControl) bool { return u.mode == ModeScale }, "latency chart"},
-		{"d wraps to the table", []string{"ddd"}, func(u *ui, _ *fakeControl) bool { return u.mode == ModeTable }, "table"},
+		{"d wraps to the table", []string{"dddd"}, func(u *ui, _ *fakeControl) bool { return u.mode == ModeTable }, "table"},
 		{"n toggles names", []string{"n"}, func(u *ui, _ *fakeControl) bool { return !u.dns }, "DNS names off"},
 		{"b toggles IPs", []string{"b"}, func(u *ui, _ *fakeControl) bool { return u.showIPs }, "on"},
 		{"j switches to jitter", []string{"j"}, func(u *ui, _ *fakeControl) bool { return u.order == "DR AGJMXI" }, ""},
@@ -406,7 +406,7 @@ func TestKeys(t *testing.T) {
 		{"u from TCP goes to UDP", []string{"t", "u"}, func(_ *ui, c *fakeControl) bool { return c.proto == probe.UDPProbes }, "UDP probes"},
 		{"unknown keys say so", []string{"%"}, func(u *ui, _ *fakeControl) bool { return !u.quit }, "press ? for help"},
 		{"+ scrolls 5 hops", []string{"+"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 5 }, ""},
-		{"- scrolls back", []string{"+", "<Down>", "-"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 1 }, ""},
+		{"- scrolls back", []string{"++", "-"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 4 }, ""},
 		{"scrolling stops at the last hop", []string{"<PgDn>", "<PgDn>", "+++"}, func(u *ui, _ *fakeControl) bool { return u.scroll == 9 }, ""},
 		{"Ctrl-L repaints", []string{"<C-l>"}, func(u *ui, _ *fakeControl) bool { return u.redraw }, ""},
 	} {

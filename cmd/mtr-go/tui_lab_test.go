@@ -121,11 +121,13 @@ func TestLabLiveUI(t *testing.T) {
 	p.keys("n")
 	p.waitScreen("addresses again", func(s string) bool { return liveHops(s)[1].host == lab.Hops4[0].String() })
 
-	// d: stripchart, latency chart, back to the table.
+	// d: stripchart, latency chart, braille graph, back to the table.
 	p.keys("d")
 	p.waitScreen("the stripchart", func(s string) bool { return strings.Contains(s, "pings") && strings.Contains(s, "Scale:  .:up to") })
 	p.keys("d")
 	p.waitScreen("the latency chart", func(s string) bool { return regexp.MustCompile(`Scale: +\.:[\d.]+ ms +1:`).MatchString(s) })
+	p.keys("d")
+	p.waitScreen("the braille graph", func(s string) bool { return strings.Contains(s, "2 per cell") })
 	p.keys("d")
 	s = p.waitScreen("the table", func(s string) bool { return len(liveHops(s)) == 7 })
 	p.sntRises("after d", s)

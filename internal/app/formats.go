@@ -82,7 +82,7 @@ func batchView(write func(io.Writer, batch) error) view {
 // reportOptions are the writers' options for a finished run's snap, with its analysis when
 // --analyze asked for one.
 func (s *session) reportOptions(snap stats.Snapshot) report.Options {
-	o := report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS}
+	o := report.Options{Fields: s.cfg.Fields, Wide: s.cfg.Wide, ShowIPs: s.cfg.ShowIPs, LocalHost: s.host, MPLS: s.cfg.MPLS, MaxPath: s.cfg.MaxPath}
 	if s.as != nil && s.cfg.ASLookup {
 		o.IPInfo = &report.IPInfo{Field: s.cfg.IPInfo, Lookup: s.as.Info}
 	}

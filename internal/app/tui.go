@@ -251,6 +251,7 @@ func (s *session) tuiOptions(env Env, as *asinfo.Lookups) tui.Options {
 		DNS:         !s.cfg.NoDNS,
 		ShowIPs:     s.cfg.ShowIPs,
 		MPLS:        s.cfg.MPLS,
+		MaxPath:     s.cfg.MaxPath,
 		NoColor:     os.Getenv("NO_COLOR") != "",
 		Interval:    s.cfg.Interval,
 		Size:        s.cfg.Size,
@@ -284,6 +285,7 @@ func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve
 		LocalHost: s.host,
 		MPLS:      res.MPLS,
 		IPInfo:    shown,
+		MaxPath:   s.cfg.MaxPath,
 	}
 	if res.Analyze {
 		// The pane was open when the view ended: its analysis goes under the final table too.

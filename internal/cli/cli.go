@@ -65,6 +65,9 @@ type Config struct {
 	Fields      string
 	DisplayMode int
 	MPLS        bool
+	// MaxPath (-E) is how many addresses of a load-balanced hop the live view and the reports
+	// show, the latest first; mtr 0.96's default is 8.
+	MaxPath int
 
 	Protocol  vocab.Protocol // -u / -T, else ICMP
 	Port      int            // -P; 0 = the protocol's default
@@ -130,6 +133,7 @@ type Serve struct {
 // remembers (stats.HistoryLen, 200); 100 probes is 100 s at -i 1, short enough to follow an
 // incident and long enough that one lost probe is 1 %.
 const (
+	DefaultMaxPath    = 8
 	DefaultLossWindow = 100
 	MaxLossWindow     = 200
 	DefaultMaxCount   = 100
@@ -152,7 +156,7 @@ type flagSet struct {
 	count, psize, bitpattern   int
 	tos, first, max, maxUnk    int
 	port, localport, ipinfo    int
-	displaymode                int
+	displaymode, maxPath       int
 	address, filename, mark    string
 	report, wide, curses       bool
 	split, raw, json, csv, xml bool
@@ -195,7 +199,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.BoolVar(&cfg.Analyze, "analyze", false, "append findings, whom to contact and a conclusion")
 	fs.BoolVarP(&f.split, "split", "p", false, "split-UI line output for scripts")
 	fs.BoolVarP(&f.curses, "curses", "t", false, "full-screen terminal UI")
-	fs.IntVar(&f.displaymode, "displaymode", 0, "initial display `MODE` of the UI (0-2)")
+	fs.IntVar(&f.displaymode, "displaymode", 0, "initial display `MODE` of the UI (0-3)")
 	fs.BoolVarP(&cfg.NoDNS, "no-dns", "n", false, "do not resolve host names")
 	fs.BoolVarP(&cfg.ShowIPs, "show-ips", "b", false, "show IP numbers beside host names")
 	fs.StringArrayVarP(&f.order, "order", "o", nil, "fields to show, in order (`FIELDS`, default \""+vocab.DefaultFields+"\")")
@@ -208,6 +212,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.IntVarP(&f.bitpattern, "bitpattern", "B", 0, "payload fill byte `NUMBER` (0-255, above: random)")
 	fs.IntVarP(&f.tos, "tos", "Q", 0, "type of service / traffic class `NUMBER` (0-255)")
 	fs.BoolVarP(&cfg.MPLS, "mpls", "e", false, "show MPLS labels")
+	fs.IntVarP(&f.maxPath, "max-display-path", "E", DefaultMaxPath, "show at most `N` addresses of a load-balanced hop")
 	fs.StringVarP(&cfg.Interface, "interface", "I", "", "send from interface `NAME`")
 	fs.StringVarP(&f.address, "address", "a", "", "send from source `ADDRESS`")
 	fs.IntVarP(&f.first, "first-ttl", "f", 1, "first `TTL` to probe")
@@ -431,8 +436,9 @@ func (f *flagSet) finish(stdin io.Reader) error {
 	if cfg.Grace, err = seconds("-G/--gracetime", f.grace); err != nil {
 		return err
 	}
-	if err := checkRange("-s/--psize", f.psize, 28, 4470); err != nil {
-		return err
+	// A negative size is mtr's "random size per probe, up to that many bytes".
+	if (f.psize < 28 || f.psize > 4470) && (f.psize > -28 || f.psize < -4470) {
+		return rangeErr("-s/--psize", f.psize, "28", "4470, or -4470 to -28 for random")
 	}
 	cfg.Size = f.psize
 	if f.bitpattern < 0 {
@@ -457,7 +463,11 @@ func (f *flagSet) finish(stdin io.Reader) error {
 		return err
 	}
 	cfg.MaxUnknown = f.maxUnk
-	if err := checkRange("--displaymode", f.displaymode, 0, 2); err != nil {
+	if err := checkRange("-E/--max-display-path", f.maxPath, 1, 255); err != nil {
+		return err
+	}
+	cfg.MaxPath = f.maxPath
+	if err := checkRange("--displaymode", f.displaymode, 0, 3); err != nil {
 		return err
 	}
 	cfg.DisplayMode = f.displaymode
@@ -600,7 +610,8 @@ func (f *flagSet) finishReverse() error {
 		// Faster rounds than mtr allows an unprivileged user are not the far end's to give.
 		req.Interval = max(cfg.Interval, time.Second)
 	}
-	if f.changed("psize") {
+	if f.changed("psize") && cfg.Size > 0 {
+		// A random size (-s -N) stays with the forward trace: the far end's sizes are its own.
 		req.Size = cfg.Size
 	}
 	cfg.Reverse = reverse.Options{URL: f.reverseURL, Token: token, CAFile: f.tlsCA, Request: req}

@@ -13,13 +13,13 @@ Output  -r --report        report after COUNT rounds  -w --report-wide  uncut
         -t --curses live UI (tty default)  -p --split  -l --raw  -j --json
         -C --csv -x --xml  --markdown --html  --analyze [FILE|-] --displaymode N
 Hosts   -n --no-dns        addresses only             -b --show-ips name and IP
-        -o --order FIELDS  columns ("LS NABWV")       -e --mpls     MPLS labels
+        -o --order FIELDS columns  -e --mpls MPLS  -E --max-display-path N (8)
         -y --ipinfo N      IP info (0-4)              -z --aslookup AS numbers
         --ipinfo_provider4 --ipinfo_provider6 DOMAIN  zones of -y/-z TXT lookups
 Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -4 --inet  -6 --inet6     address family      -f --first-ttl TTL    (1)
         -m --max-ttl TTL   largest TTL (30)           -U --max-unknown N    (12)
-        -s --psize BYTES   IP packet size (64)        -B --bitpattern N     (0)
+        -s --psize BYTES   size (64; -N: random)      -B --bitpattern N     (0)
         -Q --tos N         TOS/traffic class (0)      -a --address ADDR  source
         -I --interface NAME  send from NAME           -M --mark MARK     SO_MARK
         -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N

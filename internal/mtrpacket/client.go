@@ -374,7 +374,7 @@ func (p *helperProber) Send(seq uint16, ttl int) (time.Time, error) {
 	}
 	fmt.Fprintf(&b, " protocol %s", p.proto)
 	if p.size != 0 {
-		fmt.Fprintf(&b, " size %d", p.size)
+		fmt.Fprintf(&b, " size %d", probe.DrawSize(p.size))
 	}
 	timeout := 10
 	if p.cfg.Timeout > 0 {
@@ -404,8 +404,8 @@ func (p *helperProber) LocalAddr() netip.Addr       { return p.local }
 
 // SetSize, SetPattern and SetTOS change the following probes, as the live view asks.
 func (p *helperProber) SetSize(n int) error {
-	if n < 0 || n > 65000 {
-		return fmt.Errorf("probe: packet size %d out of range 0..65000", n)
+	if n < -65000 || n > 65000 {
+		return fmt.Errorf("probe: packet size %d out of range -65000..65000", n)
 	}
 	p.c.mu.Lock()
 	p.size = n

@@ -32,6 +32,19 @@ type Options struct {
 	// Joint is the conclusion drawn from both directions, one line each, printed as is after
 	// their analyses; nil prints nothing.
 	Joint []string
+	// MaxPath (-E) is how many addresses of a hop the text report, Markdown and HTML list, the
+	// latest responder first; 0 lists all. JSON and CSV, read by programs, always list all.
+	MaxPath int
+}
+
+// extraAddrs are the addresses listed under a hop's row: all but the latest responder (which is
+// on the row), at most MaxPath in all.
+func (o Options) extraAddrs(h *stats.Hop) []stats.Addr {
+	a := h.Addrs
+	if o.MaxPath > 0 && len(a) > o.MaxPath {
+		a = a[:o.MaxPath]
+	}
+	return a[min(1, len(a)):]
 }
 
 // Names returns the reverse name of an address, or "" (DNS off or no name).
@@ -112,7 +125,7 @@ func textTable(bw *bufio.Writer, s stats.Snapshot, names Names, o Options) error
 			r.values[j] = f.Text(h)
 			widths[j] = max(widths[j], utf8.RuneCountInString(r.values[j]))
 		}
-		for _, a := range h.Addrs[min(1, len(h.Addrs)):] {
+		for _, a := range o.extraAddrs(h) {
 			e := addrText(a.IP, names, o.ShowIPs)
 			if o.IPInfo != nil {
 				// mtr prints these lines unpadded, five spaces in, the field before the host.

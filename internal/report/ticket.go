@@ -40,7 +40,7 @@ func newTicketTable(s stats.Snapshot, names Names, o Options) (ticketTable, erro
 			r.values = append(r.values, strings.TrimSpace(f.Text(h)))
 		}
 		t.rows = append(t.rows, r)
-		for _, a := range h.Addrs[min(1, len(h.Addrs)):] {
+		for _, a := range o.extraAddrs(h) {
 			t.rows = append(t.rows, ticketRow{host: addrText(a.IP, names, o.ShowIPs), values: make([]string, len(fields))})
 		}
 	}
