@@ -171,7 +171,13 @@ func (u *ui) detailLines(hop *stats.Hop, w int) []paneLine {
 	}
 	add(true, "Answered by          Count  Share")
 	for _, a := range hop.Addrs {
-		line := fmt.Sprintf("  %-18s %6d %5.1f%%", a.IP, a.Count, 100*float64(a.Count)/float64(max(1, total)))
+		line := fmt.Sprintf("  %-18s %6d %5.1f%%", vocab.AddrText(a.IP), a.Count, 100*float64(a.Count)/float64(max(1, total)))
+		if vocab.IsMasked(a.IP) {
+			// A hop hidden for privacy (--privacy, #): its stand-in address is neither looked
+			// up nor shown.
+			add(false, "%s", line)
+			continue
+		}
 		if u.names != nil && u.dns {
 			if n := u.names.Name(a.IP); n != "" {
 				line += "  " + vocab.StripControl(n)

@@ -147,3 +147,19 @@ func TestHopDetailsASMPLSAndError(t *testing.T) {
 		t.Errorf("hop 2, row 4: %q", got[4])
 	}
 }
+
+// TestHopDetailsHidden: with hops hidden (--privacy), a hidden hop's details show "(hidden)",
+// never its address or its name.
+func TestHopDetailsHidden(t *testing.T) {
+	u := testUI(&fakeControl{}, Options{DNS: true, Privacy: 1})
+	render(t, u, path(8), 100, 30)
+	press(u, "<Down>", "<Enter>")
+	_, got := render(t, u, path(8), 100, 30)
+	screen := strings.Join(got, "\n")
+	if got[2] != "Hop 1   Enter or Esc: back to the table; arrows: the other hops" || !strings.Contains(got[6], "(hidden)") {
+		t.Errorf("hidden hop's details:\n%s", screen)
+	}
+	if strings.Contains(screen, "198.18.0.2") || strings.Contains(screen, "r1.lab.test") {
+		t.Errorf("the hidden hop's address or name shows:\n%s", screen)
+	}
+}
