@@ -1,0 +1,244 @@
+package reverse_test
+
+// End-to-end lab tests of reverse traces with the real binaries: mtr-go --reverse in the lab's
+// client namespace, mtr-go --serve in the destination's, on lab paths of kernel routers
+// (internal/netlab). They live here, not in cmd/mtr-go, so that they run beside that package's
+// long lab suite.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mtr-go/mtr-go/internal/netlab"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	netlab.RemoveMtrGo()
+	os.Exit(code)
+}
+
+const labToken = "e2e-token-0815"
+
+// hop is one row of a report table.
+type hop struct {
+	ttl  int
+	host string
+	loss float64
+	snt  int
+}
+
+// table is one table of mtr-go's -r output: its heading line (the reverse one's "Reverse: from
+// ..."), and its rows.
+type table struct {
+	heading string
+	rows    []hop
+}
+
+func (t table) hosts() []string {
+	var h []string
+	for _, r := range t.rows {
+		h = append(h, r.host)
+	}
+	return h
+}
+
+// losses is each row's Loss%, for the logs.
+func (t table) losses() string {
+	var b strings.Builder
+	for _, r := range t.rows {
+		fmt.Fprintf(&b, " %d:%s=%.1f%%", r.ttl, r.host, r.loss)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// firstLoss is the TTL from which every row loses, or 0 when the last row does not.
+func (t table) firstLoss() int {
+	first := 0
+	for _, r := range t.rows {
+		switch {
+		case r.loss == 0:
+			first = 0
+		case first == 0:
+			first = r.ttl
+		}
+	}
+	return first
+}
+
+var rowRE = regexp.MustCompile(`^ *(\d+)\.\|-- (\S+) +([\d.]+)%? +(\d+) `)
+
+// parseTables reads the tables of a report: the forward one, then any others (the reverse one),
+// each starting at its HOST: line; the lines after the last row (reverse errors, analysis) are
+// returned apart.
+func parseTables(t *testing.T, out string) (tables []table, rest []string) {
+	t.Helper()
+	heading := ""
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "HOST: "):
+			tables = append(tables, table{heading: heading})
+			heading = ""
+		case len(tables) > 0 && rowRE.MatchString(l):
+			m := rowRE.FindStringSubmatch(l)
+			ttl, _ := strconv.Atoi(m[1])
+			loss, _ := strconv.ParseFloat(m[3], 64)
+			snt, _ := strconv.Atoi(m[4])
+			tb := &tables[len(tables)-1]
+			tb.rows = append(tb.rows, hop{ttl: ttl, host: m[2], loss: loss, snt: snt})
+		case strings.HasPrefix(l, "Reverse: from "):
+			heading = l
+		case strings.HasPrefix(l, "Start: "), l == "":
+		default:
+			rest = append(rest, l)
+		}
+	}
+	return tables, rest
+}
+
+func strs(as []netip.Addr) []string {
+	var s []string
+	for _, a := range as {
+		s = append(s, a.String())
+	}
+	return s
+}
+
+// files writes the token and a CA with a certificate for the destination's addresses.
+type files struct{ token, ca, cert, key string }
+
+func labFiles(t *testing.T, lab *netlab.Lab) files {
+	t.Helper()
+	dir := t.TempDir()
+	f := files{token: filepath.Join(dir, "token")}
+	if err := os.WriteFile(f.token, []byte(labToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.ca, f.cert, f.key = netlab.WriteTestCA(t, dir, lab.Target4, lab.Target6)
+	return f
+}
+
+// serve starts the responder over TLS on the destination's address of target's family, with
+// the token unless noToken.
+func serve(t *testing.T, lab *netlab.Lab, f files, target netip.Addr, port uint16, noToken bool) (url string, log func() string) {
+	t.Helper()
+	listen := netip.AddrPortFrom(target, port).String()
+	args := []string{"--serve", listen, "--tls-cert", f.cert, "--tls-key", f.key, "-G", "1"}
+	if !noToken {
+		args = append(args, "--token-file", f.token)
+	}
+	return "https://" + listen, lab.StartServer(t, netlab.MtrGo(t), args...)
+}
+
+// mtrgo runs mtr-go in the client namespace; it returns stdout, stderr and the exit code.
+func mtrgo(t *testing.T, lab *netlab.Lab, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := lab.Command(ctx, netlab.MtrGo(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("mtr-go %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// mtrFromDest runs the real mtr in the destination's namespace towards addr, as a user with a
+// shell on the far end would.
+func mtrFromDest(t *testing.T, lab *netlab.Lab, addr netip.Addr) table {
+	t.Helper()
+	netlab.Require(t, netlab.Tool("mtr", "mtr-tiny"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := lab.CommandIn(ctx, lab.Dest(), "mtr", "-r", "-n", "-c", "2", "-i", "0.2", addr.String()).Output()
+	if err != nil {
+		t.Fatalf("mtr on the far end: %v\n%s", err, out)
+	}
+	tabs, _ := parseTables(t, string(out))
+	if len(tabs) != 1 {
+		t.Fatalf("mtr on the far end printed %d tables:\n%s", len(tabs), out)
+	}
+	return tabs[0]
+}
+
+type family struct {
+	name   string
+	target netip.Addr
+	public netip.Addr   // the client as the destination sees it
+	rev    []netip.Addr // what a trace from the destination shows
+}
+
+func families(lab *netlab.Lab) []family {
+	return []family{
+		{"IPv4", lab.Target4, lab.Public4, lab.Reverse4},
+		{"IPv6", lab.Target6, lab.Public6, lab.Reverse6},
+	}
+}
+
+// TestLabReverseBothTables: mtr-go -r --reverse over TLS with a CA made here prints the forward
+// table, then the reverse one headed with the client's address, listing the routers in reverse
+// order and ending at the client, hop for hop what the real mtr shows run on the far end.
+func TestLabReverseBothTables(t *testing.T) {
+	const routers = 3
+	lab := netlab.New(t, netlab.Spec{Routers: routers})
+	f := labFiles(t, lab)
+	for i, fam := range families(lab) {
+		t.Run(fam.name, func(t *testing.T) {
+			url, log := serve(t, lab, f, fam.target, uint16(9816+i), false)
+			start := time.Now()
+			out, errOut, code := mtrgo(t, lab, "-r", "-n", "-c", "3", "-i", "0.2", "--reverse", url, "--token-file", f.token, "--tls-ca", f.ca, fam.target.String())
+			took := time.Since(start)
+			t.Logf("%s in %v:\n%s", fam.name, took.Round(time.Millisecond), out)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			tabs, rest := parseTables(t, out)
+			if len(tabs) != 2 || len(rest) != 0 {
+				t.Fatalf("want the forward and the reverse table and nothing else, got %d tables and %q", len(tabs), rest)
+			}
+			fwd, rev := tabs[0], tabs[1]
+			if n := len(fwd.rows); n != routers+1 || fwd.rows[n-1].host != fam.target.String() {
+				t.Errorf("forward hops %v, want %d routers and the destination", fwd.hosts(), routers)
+			}
+			want := fmt.Sprintf("Reverse: from %s (%s) to %s (your address as the responder sees it)", "", fam.target, fam.public)
+			if !strings.HasSuffix(rev.heading, want[len("Reverse: from  "):]) || !strings.HasPrefix(rev.heading, "Reverse: from ") {
+				t.Errorf("reverse heading %q, want one ending %q", rev.heading, want[len("Reverse: from  "):])
+			}
+			if got, want := rev.hosts(), strs(fam.rev); !slices.Equal(got, want) {
+				t.Errorf("reverse hops %v, want %v", got, want)
+			}
+			if got := rev.hosts(); len(got) == 0 || got[len(got)-1] != fam.public.String() {
+				t.Errorf("the reverse table ends at %v, not at the client %s", got, fam.public)
+			}
+			for _, r := range rev.rows {
+				if r.snt != 3 || r.loss != 0 {
+					t.Errorf("reverse hop %d: Snt %d, Loss %.1f%%; want 3 rounds without loss", r.ttl, r.snt, r.loss)
+				}
+			}
+			if mtr := mtrFromDest(t, lab, fam.public); !slices.Equal(mtr.hosts(), rev.hosts()) {
+				t.Errorf("reverse hops %v; mtr on the far end shows %v", rev.hosts(), mtr.hosts())
+			}
+			if n := strings.Count(log(), "mtr-go: reverse trace to "+fam.public.String()+":"); n != 1 {
+				t.Errorf("the responder logged %d traces to %s, want 1:\n%s", n, fam.public, log())
+			}
+		})
+	}
+}
