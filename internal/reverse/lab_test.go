@@ -242,3 +242,78 @@ func TestLabReverseBothTables(t *testing.T) {
 		})
 	}
 }
+
+// TestLabReverseAsymmetricReturnLoss: the return from router 3 on runs through rx, a router the
+// forward path never uses, which drops 30 % of what it forwards towards the client. Forward
+// mtr-go alone sees loss from hop 3 (where the paths part: the answers of hop 3 and on come back
+// through rx) and blames that hop, a router that forwards everything; with --reverse the
+// reverse table's loss starts at rx, and --analyze names rx and the return direction. Both
+// families and both runs at once: the responder's rounds are 1 s, so the run takes `rounds`
+// seconds.
+func TestLabReverseAsymmetricReturnLoss(t *testing.T) {
+	const routers, via, rounds = 4, 3, 30
+	lab := netlab.New(t, netlab.Spec{Routers: routers, ReturnVia: via, ReturnLoss: 30})
+	f := labFiles(t, lab)
+	returns := map[string]netip.Addr{"IPv4": lab.Return4, "IPv6": lab.Return6}
+	for i, fam := range families(lab) {
+		t.Run(fam.name, func(t *testing.T) {
+			t.Parallel()
+			rx := returns[fam.name]
+			url, _ := serve(t, lab, f, fam.target, uint16(9826+i), false)
+			type result struct {
+				out  string
+				took time.Duration
+			}
+			both, alone := make(chan result, 1), make(chan result, 1)
+			run := func(c chan<- result, args ...string) {
+				start := time.Now()
+				out, errOut, code := mtrgo(t, lab, append([]string{"-r", "-n", "-c", strconv.Itoa(rounds), "-i", "0.2", "--analyze"}, append(args, fam.target.String())...)...)
+				if code != 0 || errOut != "" {
+					t.Errorf("mtr-go %v: exit %d, stderr %q", args, code, errOut)
+				}
+				c <- result{out, time.Since(start)}
+			}
+			go run(both, "--reverse", url, "--token-file", f.token, "--tls-ca", f.ca)
+			go run(alone)
+			b, a := <-both, <-alone
+			t.Logf("both directions, %d rounds, in %v:\n%s", rounds, b.took.Round(time.Millisecond), b.out)
+			t.Logf("forward only, %d rounds, in %v:\n%s", rounds, a.took.Round(time.Millisecond), a.out)
+
+			tabs, rest := parseTables(t, b.out)
+			if len(tabs) != 2 {
+				t.Fatalf("%d tables, want the forward and the reverse one", len(tabs))
+			}
+			fwd, rev := tabs[0], tabs[1]
+			t.Logf("loss forward: %s; reverse: %s", fwd.losses(), rev.losses())
+			if got := fwd.firstLoss(); got != via {
+				t.Errorf("forward loss from hop %d, want %d (where the return path parts)", got, via)
+			}
+			if got, want := rev.hosts(), strs(fam.rev); !slices.Equal(got, want) {
+				t.Fatalf("reverse hops %v, want %v", got, want)
+			}
+			at := slices.Index(rev.hosts(), rx.String()) + 1
+			if got := rev.firstLoss(); at == 0 || got != at {
+				t.Errorf("reverse loss from hop %d, want %d (rx, %s)", got, at, rx)
+			}
+			want := fmt.Sprintf("Both directions: The loss is on the return path, at %s (reverse hop %d), a router the forward path does not use;", rx, at)
+			if !slices.ContainsFunc(rest, func(l string) bool { return strings.HasPrefix(l, want) }) {
+				t.Errorf("no %q in the analysis:\n%s", want, strings.Join(rest, "\n"))
+			}
+
+			// Forward mtr-go alone blames the hop where the paths part, which forwards everything.
+			tabs, rest = parseTables(t, a.out)
+			if len(tabs) != 1 {
+				t.Fatalf("forward only: %d tables", len(tabs))
+			}
+			t.Logf("loss forward alone: %s", tabs[0].losses())
+			parting := fwd.rows[via-1].host
+			want = fmt.Sprintf("Conclusion: Problem: Real loss starts at hop %d (%s)", via, parting)
+			if !slices.ContainsFunc(rest, func(l string) bool { return strings.HasPrefix(l, want) }) {
+				t.Errorf("forward only: no %q in the analysis:\n%s", want, strings.Join(rest, "\n"))
+			}
+			if !slices.Contains(rest, "Reverse path: on the far end, run: mtr -r -c 100 "+fam.public.String()) {
+				t.Errorf("forward only: the analysis does not ask for the reverse path:\n%s", strings.Join(rest, "\n"))
+			}
+		})
+	}
+}
