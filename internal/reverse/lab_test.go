@@ -8,7 +8,13 @@ package reverse_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -316,4 +322,188 @@ func TestLabReverseAsymmetricReturnLoss(t *testing.T) {
 			}
 		})
 	}
+}
+
+// probeCounter counts, with an nftables counter in the destination's namespace, the probes the
+// destination sends (ICMP and ICMPv6 echo requests leaving it): what a responder traces.
+type probeCounter struct {
+	lab *netlab.Lab
+}
+
+func countProbes(t *testing.T, lab *netlab.Lab) probeCounter {
+	t.Helper()
+	rules := `table inet e2e {
+	counter probes {}
+	chain out {
+		type filter hook output priority filter; policy accept;
+		icmp type echo-request counter name probes
+		icmpv6 type echo-request counter name probes
+	}
+}
+`
+	cmd := lab.CommandIn(context.Background(), lab.Dest(), "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v\n%s", err, out)
+	}
+	return probeCounter{lab}
+}
+
+var packetsRE = regexp.MustCompile(`packets (\d+)`)
+
+func (c probeCounter) get(t *testing.T) int {
+	t.Helper()
+	out, err := c.lab.CommandIn(context.Background(), c.lab.Dest(), "nft", "list", "counter", "inet", "e2e", "probes").CombinedOutput()
+	m := packetsRE.FindSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("nft list counter: %v\n%s", err, out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// post sends a reverse-trace request as no mtr-go would (no token, an oversized body, a body
+// naming a target), from the client's namespace; it returns the status and the answer.
+func post(t *testing.T, lab *netlab.Lab, url, ca, token, body string) (int, string) {
+	t.Helper()
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots},
+		// The socket is made inside the client's namespace, so the request leaves from there.
+		DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+			err2 := lab.Run(func() error {
+				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return nil
+			})
+			return c, errors.Join(err, err2)
+		},
+	}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequest("POST", url+"/reverse", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := (&http.Client{Transport: tr}).Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestLabReverseRefusals: with the real binaries, every request the responder must refuse is
+// refused with its status and one line, and the destination sends no probe for it.
+func TestLabReverseRefusals(t *testing.T) {
+	lab := netlab.New(t, netlab.Spec{Routers: 2})
+	f := labFiles(t, lab)
+	url, log := serve(t, lab, f, lab.Target4, 9836, false)
+	off, _ := serve(t, lab, f, lab.Target4, 9837, true)
+	probes := countProbes(t, lab)
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	if err := os.WriteFile(wrong, []byte("e2e-token-0816\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := lab.Target4.String()
+	client := func(url, token string, count int) []string {
+		t.Helper()
+		out, errOut, code := mtrgo(t, lab, "-r", "-n", "-c", strconv.Itoa(count), "-i", "0.2", "--reverse", url, "--token-file", token, "--tls-ca", f.ca, target)
+		if code != 0 || errOut != "" {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+		_, rest := parseTables(t, out)
+		return rest
+	}
+	// refused checks that what the client printed of the reverse part is one line with the status.
+	refused := func(name string, rest []string, status string) {
+		t.Helper()
+		if len(rest) != 1 || !strings.HasPrefix(rest[0], "Reverse: reverse trace from "+lab.Target4.String()) || !strings.Contains(rest[0], ": refused ("+status+"): ") {
+			t.Errorf("%s: the reverse part is %q, want one line refused (%s)", name, rest, status)
+		} else {
+			t.Logf("%s: %s", name, rest[0])
+		}
+	}
+	// nothing checks that the destination sent no probe since before.
+	nothing := func(name string, before int) {
+		t.Helper()
+		if n := probes.get(t) - before; n != 0 {
+			t.Errorf("%s: the destination sent %d probes", name, n)
+		}
+	}
+	oneLine := func(name string, status int, body string, want int, wantText string) {
+		t.Helper()
+		if status != want || strings.Count(body, "\n") != 1 || !strings.Contains(body, wantText) {
+			t.Errorf("%s: %d %q, want %d and one line with %q", name, status, body, want, wantText)
+		} else {
+			t.Logf("%s: %d %s", name, status, strings.TrimSpace(body))
+		}
+	}
+
+	n := probes.get(t)
+	refused("wrong token", client(url, wrong, 2), "401 Unauthorized")
+	nothing("wrong token", n)
+
+	n = probes.get(t)
+	status, body := post(t, lab, url, f.ca, "", `{"count":2}`)
+	oneLine("no token", status, body, http.StatusUnauthorized, "missing or wrong token")
+	_, errOut, code := mtrgo(t, lab, "-r", "-n", "-c", "2", "--reverse", url, target)
+	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "--reverse needs --token-file FILE") {
+		t.Errorf("mtr-go --reverse without --token-file: exit %d, %q", code, errOut)
+	}
+	nothing("no token", n)
+
+	n = probes.get(t)
+	refused("a responder without --token-file", client(off, f.token, 2), "403 Forbidden")
+	nothing("a responder without --token-file", n)
+
+	n = probes.get(t)
+	status, body = post(t, lab, url, f.ca, labToken, `{"count":2,"pad":"`+strings.Repeat("x", 5000)+`"}`)
+	oneLine("an oversized body", status, body, http.StatusRequestEntityTooLarge, "request body larger than 4096 bytes")
+	nothing("an oversized body", n)
+
+	n = probes.get(t)
+	status, body = post(t, lab, url, f.ca, labToken, `{"count":2,"target":"`+lab.Reverse4[0].String()+`"}`)
+	oneLine("a body naming a target", status, body, http.StatusBadRequest, `unknown field "target"`)
+	nothing("a body naming a target", n)
+
+	// Two at once from one caller: the second is refused while the first runs, and only the
+	// first is traced: as many probes as one trace alone sends.
+	n = probes.get(t)
+	client(url, f.token, 4)
+	one := probes.get(t) - n
+	traces := strings.Count(log(), "mtr-go: reverse trace to")
+	n = probes.get(t)
+	first := make(chan []string, 1)
+	go func() { first <- client(url, f.token, 4) }()
+	for deadline := time.Now().Add(30 * time.Second); strings.Count(log(), "mtr-go: reverse trace to") == traces; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first trace did not start:\n%s", log())
+		}
+	}
+	refused("a second trace at once", client(url, f.token, 4), "429 Too Many Requests")
+	if rest := <-first; len(rest) != 0 {
+		t.Errorf("the first trace: %q", rest)
+	}
+	// A round probes one TTL per tick (a tenth of the 1 s interval), so a reply later than a
+	// tick on a loaded machine may add a probe; a second trace would add 3 a round.
+	if two := probes.get(t) - n; two < one-2 || two > one+2 {
+		t.Errorf("the destination sent %d probes for two requests at once, want %d as for one alone", two, one)
+	}
+	if got := strings.Count(log(), "mtr-go: reverse trace to") - traces; got != 1 {
+		t.Errorf("the responder traced %d times for two requests at once, want once", got)
+	}
+	t.Logf("one trace of 4 rounds: %d probes", one)
 }
