@@ -507,3 +507,45 @@ func TestLabReverseRefusals(t *testing.T) {
 	}
 	t.Logf("one trace of 4 rounds: %d probes", one)
 }
+
+// TestLabReverseThroughNAT: router 1 masquerades the client, so the responder sees the NAT's
+// address, traces to it (the routers in reverse order, ending at the NAT, as mtr on the far end
+// shows towards that address) and the heading names it as the client's address.
+func TestLabReverseThroughNAT(t *testing.T) {
+	const routers, nat = 3, 1
+	lab := netlab.New(t, netlab.Spec{Routers: routers, NAT: nat})
+	f := labFiles(t, lab)
+	for i, fam := range families(lab) {
+		t.Run(fam.name, func(t *testing.T) {
+			own := map[string]netip.Addr{"IPv4": lab.Client4, "IPv6": lab.Client6}[fam.name]
+			if fam.public == own {
+				t.Fatalf("the lab has no NAT: the destination sees the client as %s", own)
+			}
+			url, log := serve(t, lab, f, fam.target, uint16(9846+i), false)
+			start := time.Now()
+			out, errOut, code := mtrgo(t, lab, "-r", "-n", "-c", "3", "-i", "0.2", "--reverse", url, "--token-file", f.token, "--tls-ca", f.ca, fam.target.String())
+			t.Logf("%s through the NAT in %v:\n%s", fam.name, time.Since(start).Round(time.Millisecond), out)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			tabs, rest := parseTables(t, out)
+			if len(tabs) != 2 || len(rest) != 0 {
+				t.Fatalf("want the forward and the reverse table and nothing else, got %d tables and %q", len(tabs), rest)
+			}
+			rev := tabs[1]
+			want := fmt.Sprintf(" to %s (your address as the responder sees it", fam.public)
+			if !strings.Contains(rev.heading, want) {
+				t.Errorf("reverse heading %q, want %q in it", rev.heading, want)
+			}
+			if got, want := rev.hosts(), strs(fam.rev); !slices.Equal(got, want) || want[len(want)-1] != fam.public.String() {
+				t.Errorf("reverse hops %v, want %v ending at the NAT", got, want)
+			}
+			if mtr := mtrFromDest(t, lab, fam.public); !slices.Equal(mtr.hosts(), rev.hosts()) {
+				t.Errorf("reverse hops %v; mtr on the far end shows %v", rev.hosts(), mtr.hosts())
+			}
+			if !strings.Contains(log(), "mtr-go: reverse trace to "+fam.public.String()+":") || strings.Contains(log(), own.String()) {
+				t.Errorf("the responder's log does not show a trace to the NAT's %s alone:\n%s", fam.public, log())
+			}
+		})
+	}
+}
