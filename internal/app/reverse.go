@@ -222,7 +222,7 @@ func (s *session) finishReverse(ctx context.Context, rev *reverseRun, o *report.
 // the return path's addresses be waited for, as the forward's are.
 func (s *session) addReverse(o *report.Options, rev *reverseRun, fwd stats.Snapshot, why string, wait bool) {
 	u := rev.Latest()
-	r := &report.Reverse{Responder: u.Responder, Target: u.Target, Snapshot: u.Snapshot}
+	r := &report.Reverse{Responder: u.Responder, Target: u.Target, Local: u.Local, Snapshot: u.Snapshot}
 	if r.Responder == "" {
 		r.Responder = rev.URL() // a responder that does not name itself is where we asked
 	}

@@ -17,8 +17,11 @@ import (
 type Reverse struct {
 	Responder string     // where it ran from, as the responder names itself
 	Target    netip.Addr // the address it traced to: this host as the responder sees it (a NAT's address behind one)
-	Snapshot  stats.Snapshot
-	Names     Names // reverse names of the return path's addresses; nil: none
+	// Local is this host's own address on the connection to the responder; one that differs
+	// from Target means a NAT in front of this host, which the heading says. Zero: not known.
+	Local    netip.Addr
+	Snapshot stats.Snapshot
+	Names    Names // reverse names of the return path's addresses; nil: none
 	// Err says in one line why the reverse trace is missing or stopped early; with hops already
 	// in Snapshot the table is printed too.
 	Err string
@@ -38,6 +41,9 @@ func (r *Reverse) reason() string    { return vocab.StripControl(r.Err) }
 // heading is the line above the reverse table: the user learns where it ran from and their own
 // address as the far end sees it.
 func (r *Reverse) heading() string {
+	if r.Local.IsValid() && r.Local != r.Target {
+		return fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it: a NAT's, in front of this host's %s)", r.responder(), r.Target, r.Local)
+	}
 	return fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it)", r.responder(), r.Target)
 }
 

@@ -510,7 +510,8 @@ func TestLabReverseRefusals(t *testing.T) {
 
 // TestLabReverseThroughNAT: router 1 masquerades the client, so the responder sees the NAT's
 // address, traces to it (the routers in reverse order, ending at the NAT, as mtr on the far end
-// shows towards that address) and the heading names it as the client's address.
+// shows towards that address) and the heading says that this is a NAT's address, and the
+// client's own.
 func TestLabReverseThroughNAT(t *testing.T) {
 	const routers, nat = 3, 1
 	lab := netlab.New(t, netlab.Spec{Routers: routers, NAT: nat})
@@ -533,9 +534,9 @@ func TestLabReverseThroughNAT(t *testing.T) {
 				t.Fatalf("want the forward and the reverse table and nothing else, got %d tables and %q", len(tabs), rest)
 			}
 			rev := tabs[1]
-			want := fmt.Sprintf(" to %s (your address as the responder sees it", fam.public)
-			if !strings.Contains(rev.heading, want) {
-				t.Errorf("reverse heading %q, want %q in it", rev.heading, want)
+			want := fmt.Sprintf(" to %s (your address as the responder sees it: a NAT's, in front of this host's %s)", fam.public, own)
+			if !strings.HasSuffix(rev.heading, want) {
+				t.Errorf("reverse heading %q, want it to end %q", rev.heading, want)
 			}
 			if got, want := rev.hosts(), strs(fam.rev); !slices.Equal(got, want) || want[len(want)-1] != fam.public.String() {
 				t.Errorf("reverse hops %v, want %v ending at the NAT", got, want)

@@ -33,6 +33,7 @@ type Options struct {
 type Update struct {
 	Responder string         // where the reverse trace runs from, as the responder names itself
 	Target    netip.Addr     // the address it traces back to: the caller as the responder sees it (a NAT's public address behind NAT)
+	Local     netip.Addr     // this host's address on the connection to the responder: Target unless a NAT stands between
 	Snapshot  stats.Snapshot // the reverse path's hops so far
 	Rounds    int            // rounds completed
 	Done      bool           // the responder finished its rounds; no more updates follow
