@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -41,10 +42,7 @@ func (r *Reverse) reason() string    { return vocab.StripControl(r.Err) }
 // heading is the line above the reverse table: the user learns where it ran from and their own
 // address as the far end sees it.
 func (r *Reverse) heading() string {
-	if r.Local.IsValid() && r.Local != r.Target {
-		return fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it: a NAT's, in front of this host's %s)", r.responder(), r.Target, r.Local)
-	}
-	return fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it)", r.responder(), r.Target)
+	return fmt.Sprintf("Reverse: from %s to %s %s", r.responder(), r.Target, reverse.TargetNote(r.Target, r.Local))
 }
 
 // errLine is the one line that says why the reverse part is missing or short.
