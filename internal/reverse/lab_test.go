@@ -301,8 +301,12 @@ func TestLabReverseAsymmetricReturnLoss(t *testing.T) {
 			if got := rev.firstLoss(); at == 0 || got != at {
 				t.Errorf("reverse loss from hop %d, want %d (rx, %s)", got, at, rx)
 			}
-			want := fmt.Sprintf("Both directions: The loss is on the return path, at %s (reverse hop %d), a router the forward path does not use;", rx, at)
-			if !slices.ContainsFunc(rest, func(l string) bool { return strings.HasPrefix(l, want) }) {
+			// The reading, settled or not: at 30 % over 30 rounds the counts do not always settle
+			// it at the 95 % level, which the conclusion then says ("Not settled yet: likely ...").
+			want := fmt.Sprintf("the loss is on the return path, at %s (reverse hop %d), a router the forward path does not use;", rx, at)
+			if !slices.ContainsFunc(rest, func(l string) bool {
+				return strings.HasPrefix(l, "Both directions: ") && strings.Contains(strings.ToLower(l), want)
+			}) {
 				t.Errorf("no %q in the analysis:\n%s", want, strings.Join(rest, "\n"))
 			}
 
@@ -313,8 +317,10 @@ func TestLabReverseAsymmetricReturnLoss(t *testing.T) {
 			}
 			t.Logf("loss forward alone: %s", tabs[0].losses())
 			parting := fwd.rows[via-1].host
-			want = fmt.Sprintf("Conclusion: Problem: Real loss starts at hop %d (%s)", via, parting)
-			if !slices.ContainsFunc(rest, func(l string) bool { return strings.HasPrefix(l, want) }) {
+			want = fmt.Sprintf("Real loss starts at hop %d (%s)", via, parting)
+			if !slices.ContainsFunc(rest, func(l string) bool {
+				return strings.HasPrefix(l, "Conclusion: Problem: "+want) || strings.HasPrefix(l, "Conclusion: Not settled yet: "+want)
+			}) {
 				t.Errorf("forward only: no %q in the analysis:\n%s", want, strings.Join(rest, "\n"))
 			}
 			if !slices.Contains(rest, "Reverse path: on the far end, run: mtr -r -c 100 "+fam.public.String()) {
