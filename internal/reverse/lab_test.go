@@ -310,6 +310,10 @@ func TestLabReverseAsymmetricReturnLoss(t *testing.T) {
 				t.Errorf("no %q in the analysis:\n%s", want, strings.Join(rest, "\n"))
 			}
 
+			if strings.Contains(b.out, "reverse path test") {
+				t.Errorf("with both directions traced, the analysis still asks for the reverse path test")
+			}
+
 			// Forward mtr-go alone blames the hop where the paths part, which forwards everything.
 			tabs, rest = parseTables(t, a.out)
 			if len(tabs) != 1 {
