@@ -503,7 +503,11 @@ func TestLabReverseRefusals(t *testing.T) {
 			t.Fatalf("the first trace did not start:\n%s", log())
 		}
 	}
-	refused("a second trace at once", client(url, f.token, 4), "429 Too Many Requests")
+	second := client(url, f.token, 4)
+	refused("a second trace at once", second, "429 Too Many Requests")
+	if want := lab.Public4.String() + " has 1 reverse trace running already"; len(second) != 1 || !strings.Contains(second[0], want) {
+		t.Errorf("a second trace at once: %q, want %q in it", second, want)
+	}
 	if rest := <-first; len(rest) != 0 {
 		t.Errorf("the first trace: %q", rest)
 	}
