@@ -28,7 +28,7 @@ func revHeading(r reverse.Update, url string) string {
 	if from == "" {
 		from = url // a responder that does not name itself is where we asked
 	}
-	t := fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it)", from, r.Target)
+	t := fmt.Sprintf("Reverse: from %s to %s %s", from, r.Target, reverse.TargetNote(r.Target, r.Local))
 	if r.Err != nil {
 		t += "; stopped: " + r.Err.Error()
 	}

@@ -248,3 +248,19 @@ func TestRunLoopFollowsTheReverseStream(t *testing.T) {
 		t.Fatal("q did not end the UI")
 	}
 }
+
+// TestRevHeadingNamesTheNAT: the live view's reverse heading says, as the report's does, when
+// the responder traced to a NAT in front of this host.
+func TestRevHeadingNamesTheNAT(t *testing.T) {
+	u := reverseUpdate()
+	u.Target = netip.MustParseAddr("198.18.1.1")
+	u.Local = client
+	want := "Reverse: from dest.lab.test to 198.18.1.1 (your address as the responder sees it: a NAT's, in front of this host's 198.18.0.1)"
+	if got := revHeading(u, "https://dest:9816"); got != want {
+		t.Errorf("heading %q, want %q", got, want)
+	}
+	u.Local = u.Target
+	if got := revHeading(u, "https://dest:9816"); got != "Reverse: from dest.lab.test to 198.18.1.1 (your address as the responder sees it)" {
+		t.Errorf("without a NAT: %q", got)
+	}
+}

@@ -23,42 +23,10 @@ import (
 	"github.com/mtr-go/mtr-go/internal/netlab"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds mtr-go once per test run. MTRGO_BIN, if set, names a binary to test instead (an
-// absolute path), e.g. another branch's build, to see how it fares in the same labs.
+// binary is the mtr-go under test (netlab.MtrGo: built once per test run, or MTRGO_BIN).
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("MTRGO_BIN"); p != "" {
-			if !filepath.IsAbs(p) {
-				buildErr = fmt.Errorf("MTRGO_BIN=%s: want an absolute path", p)
-			}
-			binPath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "mtr-go-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "mtr-go")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
-		// As the Makefile builds it: without cgo, so dropping capabilities reaches every thread.
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return netlab.MtrGo(t)
 }
 
 func TestMain(m *testing.M) {
@@ -71,9 +39,7 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_STATE_HOME", state)
 	code := m.Run()
 	os.RemoveAll(state)
-	if binPath != "" && os.Getenv("MTRGO_BIN") == "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	netlab.RemoveMtrGo()
 	os.Exit(code)
 }
 

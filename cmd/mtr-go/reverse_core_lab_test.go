@@ -7,15 +7,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/netip"
 	"os"
@@ -126,77 +119,6 @@ func nsAddrs(t *testing.T, lab *netlab.Lab, ns string, within netip.Prefix) []st
 	return out
 }
 
-// labTLS writes a CA made for this test and a certificate it signed for ip.
-func labTLS(t *testing.T, dir string, ips ...netip.Addr) (ca, cert, key string) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "lab CA"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	var sans []net.IP
-	for _, ip := range ips {
-		sans = append(sans, ip.AsSlice())
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dest"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: sans, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kDER, _ := x509.MarshalECPrivateKey(k)
-	write := func(name, typ string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", der), write("key.pem", "EC PRIVATE KEY", kDER)
-}
-
-// startResponder starts mtr-go --serve in the destination namespace and waits until it serves;
-// it is stopped (SIGTERM) at the end of the test. It returns its log.
-func startResponder(t *testing.T, lab *netlab.Lab, args ...string) func() string {
-	t.Helper()
-	logName := filepath.Join(t.TempDir(), "responder.log")
-	log, err := os.Create(logName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", lab.Dest(), binary(t)}, args...)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	read := func() string { b, _ := os.ReadFile(logName); return string(b) }
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		log.Close()
-		if t.Failed() {
-			t.Logf("responder %v:\n%s", args, read())
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(read(), "mtr-go: serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the responder did not start:\n%s", read())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return read
-}
-
 // TestLabReverseTraceBackToTheClient: the responder, in the destination's namespace over TLS
 // with a CA made here, traces back to the client that asked: the routers in reverse order,
 // ending at the client's address, as mtr run by hand on the far end shows. Without TLS it
@@ -217,7 +139,7 @@ func TestLabReverseTraceBackToTheClient(t *testing.T) {
 		t.Errorf("--serve %s without TLS: %v, %q; want a one-line refusal", listen, err, out)
 	}
 
-	ca, cert, key := labTLS(t, dir, lab.Target4, lab.Target6)
+	ca, cert, key := netlab.WriteTestCA(t, dir, lab.Target4, lab.Target6)
 	for _, fam := range []struct {
 		name   string
 		target netip.Addr
@@ -225,7 +147,7 @@ func TestLabReverseTraceBackToTheClient(t *testing.T) {
 	}{{"IPv4", lab.Target4, lab4}, {"IPv6", lab.Target6, lab6}} {
 		t.Run(fam.name, func(t *testing.T) {
 			listen := netip.AddrPortFrom(fam.target, 9816).String()
-			logOf := startResponder(t, lab, "--serve", listen, "--token-file", token, "--tls-cert", cert, "--tls-key", key, "-G", "1")
+			logOf := lab.StartServer(t, binary(t), "--serve", listen, "--token-file", token, "--tls-cert", cert, "--tls-key", key, "-G", "1")
 			url := "https://" + listen
 			client := nsAddrs(t, lab, lab.Client, fam.within)
 			if len(client) != 1 {
@@ -260,7 +182,7 @@ func TestLabReverseTraceBackToTheClient(t *testing.T) {
 	// Plain HTTP when asked for, with a warning.
 	t.Run("--serve-insecure", func(t *testing.T) {
 		listen := netip.AddrPortFrom(lab.Target4, 9817).String()
-		logOf := startResponder(t, lab, "--serve", listen, "--token-file", token, "--serve-insecure", "-G", "1")
+		logOf := lab.StartServer(t, binary(t), "--serve", listen, "--token-file", token, "--serve-insecure", "-G", "1")
 		if !strings.Contains(logOf(), "warning: --serve-insecure: reverse-trace tokens and results cross the network in clear") {
 			t.Errorf("no warning:\n%s", logOf())
 		}

@@ -39,6 +39,9 @@ type Input struct {
 	// NoSpread: the numbers carry no StDev (a saved report that lacks it), so neither a lone
 	// spike nor an unsteady Avg can be told. NoLatency: they cannot judge latency at all.
 	NoSpread, NoLatency bool
+	// BothWays: the other direction is traced too (--reverse), so advice does not send the user
+	// to run the reverse path test.
+	BothWays bool
 }
 
 // Kind is what a finding says about the path.

@@ -127,6 +127,9 @@ func (j Joint) Lines() []string {
 // reverse Input without hops (the reverse trace failed or never started) gives the forward
 // analysis alone, with a note.
 func Directions(forward, reverse Input) Joint {
+	if len(reverse.Snapshot.Hops) > 0 {
+		forward.BothWays, reverse.BothWays = true, true
+	}
 	j := Joint{Forward: Analyze(forward)}
 	if len(reverse.Snapshot.Hops) == 0 {
 		j.Kind = NoReverse

@@ -207,6 +207,17 @@ func TestDirectionsLines(t *testing.T) {
 	if lossRun(j.Forward, false) == nil || lossRun(j.Reverse, false) == nil || j.Forward.Reverse != "" || j.Reverse.Reverse != "" {
 		t.Errorf("forward %q / %q, reverse %q / %q", j.Forward.Conclusion, j.Forward.Reverse, j.Reverse.Conclusion, j.Reverse.Reverse)
 	}
+	for _, a := range []Analysis{j.Forward, j.Reverse} {
+		for _, f := range a.Findings {
+			if strings.Contains(f.Action, "reverse path test") || !strings.HasSuffix(f.Action, ".") {
+				t.Errorf("with both directions traced, %v advises %q", f.Kind, f.Action)
+			}
+		}
+	}
+	alone := Analyze(asymForward(100))
+	if f := lossRun(alone, false); f == nil || !strings.HasSuffix(f.Action, "with this report, and run the reverse path test.") {
+		t.Errorf("the forward direction alone does not ask for the reverse path test: %+v", f)
+	}
 }
 
 // checkJoint holds a reading to its contract: a conclusion, lines without line breaks, a router

@@ -55,7 +55,7 @@ func (x *analyzer) latency() {
 			f.Settled = f.Confidence >= 0.95
 			f.Summary = fmt.Sprintf("Latency rises at %s from %s to %s on average and stays up to the end of the path: a latency problem starting there.",
 				x.name(i), msText(level), msText(e.Avg))
-			f.Action = "Contact the carrier of hop " + fmt.Sprint(e.TTL) + "; a rise alone does not prove loss, run the reverse path test."
+			f.Action = "Contact the carrier of hop " + fmt.Sprint(e.TTL) + "; a rise alone does not prove loss" + x.orReverse(", run the reverse path test.")
 			f.Contact = x.contact(i)
 			if !f.Settled {
 				f.MoreProbes = x.riseMore(i, z)

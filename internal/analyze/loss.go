@@ -181,13 +181,13 @@ func (x *analyzer) lossRun(run, resp []int, ref pool) (settled bool) {
 		f.Kind = DestThrottles
 		f.Summary = fmt.Sprintf("Only the destination's end of the path loses probes (from %s: %s) and the hops before it do not: the destination limits its ICMP answers or its firewall drops some.",
 			x.name(s), refText)
-		f.Action = "Check the destination's firewall and ICMP rate limit (e.g. net.ipv4.icmp_ratelimit), or run the reverse path test."
+		f.Action = "Check the destination's firewall and ICMP rate limit (e.g. net.ipv4.icmp_ratelimit)" + x.orReverse(", or run the reverse path test.")
 		f.Contact = "the destination's administrator"
 	} else {
 		f.Kind = LossStarts
 		f.Summary = fmt.Sprintf("Real loss starts at %s: every hop after it loses probes too; the reference rate is %s.",
 			x.name(s), refText)
-		f.Action = "Contact the carrier responsible for hop " + strconv.Itoa(x.hops[s].TTL) + " with this report, and run the reverse path test."
+		f.Action = "Contact the carrier responsible for hop " + strconv.Itoa(x.hops[s].TTL) + " with this report" + x.orReverse(", and run the reverse path test.")
 		f.Contact = x.contact(s)
 	}
 	if !f.Settled {
@@ -228,7 +228,19 @@ func prevAnswering(resp []int, s int) int {
 // moreText asks for the probe count that would settle a finding.
 func (x *analyzer) moreText(n int) string {
 	if n <= 0 {
-		return "More probes at these rates would not settle it: run the reverse path test."
+		return "More probes at these rates would not settle it" + x.orReverse(": run the reverse path test.")
 	}
 	return fmt.Sprintf("Run about %d probes per hop (mtr -r -c %d %s) to settle it.", n, n, x.target())
+}
+
+// orReverse is advice to run the reverse path test, or instead (the first of otherwise, "."
+// when none) when the other direction is traced already.
+func (x *analyzer) orReverse(advice string, otherwise ...string) string {
+	if !x.in.BothWays {
+		return advice
+	}
+	if len(otherwise) > 0 {
+		return otherwise[0]
+	}
+	return "."
 }

@@ -324,7 +324,7 @@ func (x *analyzer) silence() {
 			Kind: Interrupted, Hops: []int{x.hops[last].TTL},
 			Summary: fmt.Sprintf("No answer after %s: the path is interrupted after hop %d (a node down, or a filter dropping %s probes; if it is the destination's last router, the destination itself may be dropping them).",
 				x.name(last), x.hops[last].TTL, x.in.Protocol),
-			Action:  "Run the reverse path test and try " + x.otherProtocols() + " to tell a filter from a dead node; then contact the carrier of hop " + strconv.Itoa(x.hops[last].TTL) + ".",
+			Action:  x.orReverse("Run the reverse path test and try ", "Try ") + x.otherProtocols() + " to tell a filter from a dead node; then contact the carrier of hop " + strconv.Itoa(x.hops[last].TTL) + ".",
 			Contact: x.contact(last),
 		}
 	}

@@ -222,7 +222,7 @@ func (s *session) finishReverse(ctx context.Context, rev *reverseRun, o *report.
 // the return path's addresses be waited for, as the forward's are.
 func (s *session) addReverse(o *report.Options, rev *reverseRun, fwd stats.Snapshot, why string, wait bool) {
 	u := rev.Latest()
-	r := &report.Reverse{Responder: u.Responder, Target: u.Target, Snapshot: u.Snapshot}
+	r := &report.Reverse{Responder: u.Responder, Target: u.Target, Local: u.Local, Snapshot: u.Snapshot}
 	if r.Responder == "" {
 		r.Responder = rev.URL() // a responder that does not name itself is where we asked
 	}
@@ -242,17 +242,11 @@ func (s *session) addReverse(o *report.Options, rev *reverseRun, fwd stats.Snaps
 	}
 	fin := analyze.Input{Snapshot: fwd, AS: s.asForAnalysis(fwd), Local: s.localAddr(), Protocol: s.prober.Protocol()}
 	rin := analyze.Input{Snapshot: r.Snapshot, AS: s.asForAnalysis(r.Snapshot), Protocol: s.prober.Protocol()}
-	ra := analyze.Analyze(rin)
-	// Each direction's advice to run the other one is done: both tables are there.
-	fa := *o.Analysis
-	fa.Reverse, ra.Reverse = "", ""
-	o.Analysis, r.Analysis = &fa, &ra
-	o.Joint = joint(fin, rin)
-}
-
-// joint is the conclusion drawn from both directions at once (forward loss is round-trip loss:
-// the reverse table tells where on the way back it is), printed as is after their analyses in
-// every format (report.Options.Joint).
-func joint(forward, reverse analyze.Input) []string {
-	return analyze.Directions(forward, reverse).Lines()
+	// Each direction's analysis as Directions reads it: its advice to trace the other direction
+	// is done, both tables being there. The joint conclusion (forward loss is round-trip loss:
+	// the reverse table tells where on the way back it is) is printed as is after them in every
+	// format (report.Options.Joint).
+	j := analyze.Directions(fin, rin)
+	o.Analysis, r.Analysis = &j.Forward, &j.Reverse
+	o.Joint = j.Lines()
 }

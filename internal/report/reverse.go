@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mtr-go/mtr-go/internal/analyze"
+	"github.com/mtr-go/mtr-go/internal/reverse"
 	"github.com/mtr-go/mtr-go/internal/vocab"
 	"github.com/mtr-go/mtr-go/stats"
 )
@@ -17,8 +18,11 @@ import (
 type Reverse struct {
 	Responder string     // where it ran from, as the responder names itself
 	Target    netip.Addr // the address it traced to: this host as the responder sees it (a NAT's address behind one)
-	Snapshot  stats.Snapshot
-	Names     Names // reverse names of the return path's addresses; nil: none
+	// Local is this host's own address on the connection to the responder; one that differs
+	// from Target means a NAT in front of this host, which the heading says. Zero: not known.
+	Local    netip.Addr
+	Snapshot stats.Snapshot
+	Names    Names // reverse names of the return path's addresses; nil: none
 	// Err says in one line why the reverse trace is missing or stopped early; with hops already
 	// in Snapshot the table is printed too.
 	Err string
@@ -38,7 +42,7 @@ func (r *Reverse) reason() string    { return vocab.StripControl(r.Err) }
 // heading is the line above the reverse table: the user learns where it ran from and their own
 // address as the far end sees it.
 func (r *Reverse) heading() string {
-	return fmt.Sprintf("Reverse: from %s to %s (your address as the responder sees it)", r.responder(), r.Target)
+	return fmt.Sprintf("Reverse: from %s to %s %s", r.responder(), r.Target, reverse.TargetNote(r.Target, r.Local))
 }
 
 // errLine is the one line that says why the reverse part is missing or short.

@@ -336,3 +336,24 @@ func TestReverseHostName(t *testing.T) {
 		}
 	}
 }
+
+// TestReverseHeadingNamesTheNAT: when the responder saw another address than the one this host
+// connected from, a NAT stands between, and the heading says so with both addresses; the same
+// address, or none known, keeps the plain heading.
+func TestReverseHeadingNamesTheNAT(t *testing.T) {
+	nat := netip.MustParseAddr("198.18.1.1")
+	tests := []struct {
+		local netip.Addr
+		want  string
+	}{
+		{netip.MustParseAddr("198.18.0.1"), "Reverse: from dest.lab.test to 198.18.1.1 (your address as the responder sees it: a NAT's, in front of this host's 198.18.0.1)"},
+		{nat, "Reverse: from dest.lab.test to 198.18.1.1 (your address as the responder sees it)"},
+		{netip.Addr{}, "Reverse: from dest.lab.test to 198.18.1.1 (your address as the responder sees it)"},
+	}
+	for _, tc := range tests {
+		r := &Reverse{Responder: "dest.lab.test", Target: nat, Local: tc.local}
+		if got := r.heading(); got != tc.want {
+			t.Errorf("local %v: %q, want %q", tc.local, got, tc.want)
+		}
+	}
+}

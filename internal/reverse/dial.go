@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"os"
@@ -176,6 +177,14 @@ func (s *stream) fetch(ctx context.Context, client *http.Client, endpoint, host 
 	if opts.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+opts.Token)
 	}
+	// The connection's own address, to compare with the one the responder saw (behind a NAT
+	// they differ, and the user learns both).
+	var local netip.Addr
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
+		if ap, err := netip.ParseAddrPort(ci.Conn.LocalAddr().String()); err == nil {
+			local = ap.Addr().Unmap().WithZone("")
+		}
+	}}))
 	resp, err := client.Do(req)
 	if err != nil {
 		return last, transportError(ctx, err)
@@ -192,6 +201,7 @@ func (s *stream) fetch(ctx context.Context, client *http.Client, endpoint, host 
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 4096), MaxLine)
 	var p parser
+	p.cur.Local = local
 	for {
 		watchdog.Reset(idleTimeout)
 		if !sc.Scan() {

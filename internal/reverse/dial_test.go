@@ -91,6 +91,9 @@ func TestDialStreams(t *testing.T) {
 	if u.Err != nil || !u.Done || u.Rounds != 2 || len(u.Snapshot.Hops) != 2 || u.Target.String() != "198.18.0.2" {
 		t.Fatalf("last update %+v", u)
 	}
+	if u.Local.String() != "127.0.0.1" {
+		t.Errorf("local address %v, want the connection's 127.0.0.1", u.Local)
+	}
 	if gotAuth != "Bearer s3cret" || gotType != "application/json" || gotBody != `{"protocol":"udp","count":2}` {
 		t.Errorf("request: auth %q type %q body %q", gotAuth, gotType, gotBody)
 	}

@@ -4,6 +4,7 @@
 package reverse
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -33,6 +34,7 @@ type Options struct {
 type Update struct {
 	Responder string         // where the reverse trace runs from, as the responder names itself
 	Target    netip.Addr     // the address it traces back to: the caller as the responder sees it (a NAT's public address behind NAT)
+	Local     netip.Addr     // this host's address on the connection to the responder: Target unless a NAT stands between
 	Snapshot  stats.Snapshot // the reverse path's hops so far
 	Rounds    int            // rounds completed
 	Done      bool           // the responder finished its rounds; no more updates follow
@@ -46,4 +48,14 @@ type Stream interface {
 	Updates() <-chan Update
 	// Close stops the stream (and asks the responder to stop tracing).
 	Close() error
+}
+
+// TargetNote is what the views put after the address a reverse trace went to: the user's
+// address as the responder sees it, and when that is not the address this host connected from
+// (local; zero when not known), that a NAT stands in front of this host, and this host's own.
+func TargetNote(target, local netip.Addr) string {
+	if local.IsValid() && local != target {
+		return fmt.Sprintf("(your address as the responder sees it: a NAT's, in front of this host's %s)", local)
+	}
+	return "(your address as the responder sees it)"
 }

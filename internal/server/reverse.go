@@ -133,6 +133,23 @@ func callerKey(a netip.Addr) netip.Prefix {
 	return p
 }
 
+// callerName names what the per-caller limit counts: the address, or an IPv6 caller's /64 (the
+// whole /64 shares the limit, which its address alone would not tell).
+func callerName(k netip.Prefix) string {
+	if k.Addr().Is4() {
+		return k.Addr().String()
+	}
+	return k.String()
+}
+
+// traces is "1 reverse trace" or "n reverse traces".
+func traces(n int) string {
+	if n == 1 {
+		return "1 reverse trace"
+	}
+	return fmt.Sprintf("%d reverse traces", n)
+}
+
 // reverseSlots counts the reverse traces running, per caller and in all.
 type reverseSlots struct {
 	mu      sync.Mutex
@@ -147,9 +164,13 @@ func (rs *reverseSlots) take(caller netip.Addr, o ReverseOptions) (release func(
 	defer rs.mu.Unlock()
 	switch {
 	case rs.callers[k] >= o.PerCaller:
-		return nil, fmt.Errorf("%s has %d reverse traces running already, the most this responder runs per caller", k.Addr(), rs.callers[k])
+		return nil, fmt.Errorf("%s has %s running already, the most this responder runs per caller", callerName(k), traces(rs.callers[k]))
 	case rs.total >= o.Total:
-		return nil, fmt.Errorf("%d reverse traces are running already, the most this responder runs at once", rs.total)
+		verb := "are"
+		if rs.total == 1 {
+			verb = "is"
+		}
+		return nil, fmt.Errorf("%s %s running already, the most this responder runs at once", traces(rs.total), verb)
 	}
 	if rs.callers == nil {
 		rs.callers = map[netip.Prefix]int{}

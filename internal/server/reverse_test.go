@@ -227,8 +227,8 @@ func TestReverseLimitsAtOnce(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	for _, tc := range []struct{ caller, reason string }{
-		{"198.18.0.2:2", "198.18.0.2 has 1 reverse traces running already"},
-		{"[2001:db8::99]:2", "2001:db8:: has 1 reverse traces running already"}, // the same /64
+		{"198.18.0.2:2", "198.18.0.2 has 1 reverse trace running already"},
+		{"[2001:db8::99]:2", "2001:db8::/64 has 1 reverse trace running already"}, // the same /64
 		{"198.18.0.3:2", "2 reverse traces are running already"},
 	} {
 		status, body, hdr := post(h, tc.caller, `{"count":1}`, auth...)
