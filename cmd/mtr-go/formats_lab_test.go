@@ -109,6 +109,7 @@ func parseJSON(t *testing.T, out string) (mtr map[string]any, hubs []hub) {
 }
 
 func TestLabJSONMatchesMtr(t *testing.T) {
+	t.Parallel() // labs of its own; run beside the other format comparisons (CI time)
 	for _, p := range formatPaths(t) {
 		t.Run(p.name, func(t *testing.T) {
 			args := []string{"--json", "-n", "-c", "3", "-i", "0.2", "-o", "LDRSNBAWVGJMXI", p.target.String()}
@@ -170,6 +171,7 @@ type xmlMTR struct {
 }
 
 func TestLabXMLMatchesMtr(t *testing.T) {
+	t.Parallel() // labs of its own; run beside the other format comparisons (CI time)
 	for _, p := range formatPaths(t) {
 		t.Run(p.name, func(t *testing.T) {
 			args := []string{"--xml", "-n", "-c", "3", "-i", "0.2", p.target.String()}
@@ -213,6 +215,7 @@ var (
 )
 
 func TestLabCSVMatchesMtr(t *testing.T) {
+	t.Parallel() // labs of its own; run beside the other format comparisons (CI time)
 	for _, p := range formatPaths(t) {
 		t.Run(p.name, func(t *testing.T) {
 			args := []string{"--csv", "-n", "-c", "3", "-i", "0.2", "-o", "LS NABWVD", p.target.String()}
@@ -309,6 +312,7 @@ func runOpenStdin(t *testing.T, lab *netlab.Lab, name string, args ...string) st
 }
 
 func TestLabSplitMatchesMtr(t *testing.T) {
+	t.Parallel() // labs of its own; run beside the other format comparisons (CI time)
 	for _, p := range formatPaths(t) {
 		for _, showIPs := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s -b=%v", p.name, showIPs), func(t *testing.T) {
@@ -404,6 +408,7 @@ func parseRaw(t *testing.T, who, out string) rawEvents {
 }
 
 func TestLabRawMatchesMtr(t *testing.T) {
+	t.Parallel() // labs of its own; run beside the other format comparisons (CI time)
 	for _, p := range formatPaths(t) {
 		t.Run(p.name, func(t *testing.T) {
 			args := []string{"-l", "-n", "-c", "3", "-i", "0.2", p.target.String()}
