@@ -11,8 +11,8 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 all: build
 
-# CGO_ENABLED=0: mtr-go drops its capabilities after opening its sockets, and only a binary
-# without cgo can change every thread's capabilities at once (syscall.AllThreadsSyscall).
+# CGO_ENABLED=0 for a static binary that runs on any Linux. A cgo build (go install's default
+# with a C compiler) drops every thread's capabilities as completely: internal/privs uses psx.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mtr-go
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(HELPER) ./cmd/mtr-go-packet

@@ -164,9 +164,7 @@ func Main(env Env) int {
 			s.close()
 		}
 	}()
-	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
-		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
-	} else if err != nil {
+	if err := privs.Drop(); err != nil {
 		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
 		return exitFail
 	}
