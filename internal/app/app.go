@@ -55,9 +55,15 @@ func Main(env Env) int {
 	cfg, err := cli.Parse(env.Options, env.Args, env.Stdin)
 	switch {
 	case cli.IsHelp(err):
-		if cfg.Version {
+		switch {
+		case cfg.Completion != "":
+			if err := cli.Completion(env.Stdout, cfg.Completion); err != nil {
+				fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+				return exitFail
+			}
+		case cfg.Version:
 			fmt.Fprintf(env.Stdout, "mtr-go %s\n", env.Version)
-		} else {
+		default:
 			cli.Usage(env.Stdout)
 		}
 		return exitOK

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +100,8 @@ type Config struct {
 	PacketHelper string
 
 	Help, Version bool
+	// Completion is --completion's shell (bash, zsh, fish): print its completion script and exit.
+	Completion string
 }
 
 // Serve is how mtr-go runs as a Prometheus exporter (--serve and its knobs).
@@ -172,6 +175,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.SetInterspersed(true)
 	fs.BoolVarP(&cfg.Help, "help", "h", false, "print this help and exit")
 	fs.BoolVarP(&cfg.Version, "version", "v", false, "print the version and exit")
+	fs.StringVar(&cfg.Completion, "completion", "", "print the completion script for `SHELL` (bash, zsh or fish) and exit")
 	fs.BoolVarP(&f.v4, "inet", "4", false, "use IPv4 only")
 	fs.BoolVarP(&f.v6, "inet6", "6", false, "use IPv6 only")
 	fs.StringVarP(&f.filename, "filename", "F", "", "read target names from `FILE` (- for stdin)")
@@ -242,6 +246,12 @@ func Parse(env string, args []string, stdin io.Reader) (*Config, error) {
 	})
 	if err != nil {
 		return nil, flagError(err)
+	}
+	if cfg.Completion != "" {
+		if !slices.Contains(Shells, cfg.Completion) {
+			return nil, fmt.Errorf("--completion: unknown shell %q (bash, zsh or fish)", cfg.Completion)
+		}
+		return cfg, errHelp
 	}
 	if cfg.Help || cfg.Version {
 		return cfg, errHelp
