@@ -175,7 +175,9 @@ func Main(env Env) int {
 		return exitFail
 	}
 
+	stopProgress := startProgress(cfg, sessions, env)
 	errs := runAll(ctx, sessions, view, env)
+	stopProgress()
 	if w := dropWarning(mux.Stats()); w != "" {
 		fmt.Fprintln(env.Stderr, w)
 	}
@@ -301,6 +303,9 @@ type session struct {
 
 	// With --reverse: how to reach the responder (nil: reverse.Dial).
 	dial dialFunc
+
+	// roundsOverHook erases the progress line (startProgress); nil when none is shown.
+	roundsOverHook func()
 }
 
 // open opens the prober and scheduler for the target name, resolved to target.
@@ -448,7 +453,9 @@ func reportView(ctx context.Context, s *session, env Env) error {
 	if rev != nil {
 		defer rev.stop()
 	}
-	if err := s.run(ctx); err != nil {
+	err := s.run(ctx)
+	s.roundsOver()
+	if err != nil {
 		return err
 	}
 	snap := s.tracer.Snapshot()
