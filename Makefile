@@ -11,8 +11,8 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 all: build
 
-# CGO_ENABLED=0: mtr-go drops its capabilities after opening its sockets, and only a binary
-# without cgo can change every thread's capabilities at once (syscall.AllThreadsSyscall).
+# CGO_ENABLED=0 for a static binary that runs on any Linux. A cgo build (go install's default
+# with a C compiler) drops every thread's capabilities as completely: internal/privs uses psx.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mtr-go
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(HELPER) ./cmd/mtr-go-packet
@@ -50,6 +50,11 @@ install: build
 	setcap -r $(DESTDIR)$(PREFIX)/bin/mtr-go 2>/dev/null || true
 	install -D -m 0755 $(HELPER) $(DESTDIR)$(PREFIX)/bin/mtr-go-packet
 	setcap cap_net_raw+ep $(DESTDIR)$(PREFIX)/bin/mtr-go-packet
+	install -D -m 0644 mtr-go.1 $(DESTDIR)$(PREFIX)/share/man/man1/mtr-go.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN) --completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mtr-go
+	$(BIN) --completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mtr-go
+	$(BIN) --completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mtr-go.fish
 
 # Installs the exporter's systemd unit (internal/server/mtr-go.service: a dynamic user with
 # CAP_NET_RAW only) and an empty targets file; then: systemctl enable --now mtr-go.
@@ -61,6 +66,8 @@ install-service:
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mtr-go $(DESTDIR)$(PREFIX)/bin/mtr-go-packet $(DESTDIR)/etc/systemd/system/mtr-go.service
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mtr-go.1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mtr-go
+	rm -f $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mtr-go $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mtr-go.fish
 
 # Builds a small lab path (6 kernel routers in network namespaces: hop 2 throttles its ICMP,
 # real loss from hop 5 on, reverse DNS) and runs mtr-go on it. Needs root. ARGS adds options.

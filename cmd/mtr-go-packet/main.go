@@ -32,9 +32,7 @@ func run() int {
 	// user may open (ping sockets, UDP, connect) or answers permission-denied, as mtr-packet's
 	// fallbacks do.
 	_ = mux.Preopen(probe.Config{}, probe.ICMPProbes, probe.UDPProbes, probe.TCPProbes, probe.SCTPProbes)
-	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
-		fmt.Fprintf(os.Stderr, "mtr-go-packet: warning: %v\n", err)
-	} else if err != nil {
+	if err := privs.Drop(); err != nil {
 		fmt.Fprintf(os.Stderr, "mtr-go-packet: cannot drop privileges: %v\n", err)
 		return 1
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/mtr-go/mtr-go/internal/app"
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; otherwise the module version.
+// version is set at build time with -ldflags "-X main.version=..."; otherwise the build info's.
 var version = ""
 
 func main() {
@@ -18,12 +18,8 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
-	if version == "" {
-		version = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-	}
+	bi, _ := debug.ReadBuildInfo()
+	version = app.VersionString(version, bi)
 	os.Exit(app.Main(app.Env{
 		Args:      os.Args[1:],
 		Options:   os.Getenv("MTR_OPTIONS"),

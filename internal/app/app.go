@@ -58,6 +58,11 @@ func Main(env Env) int {
 	switch {
 	case cli.IsHelp(err):
 		switch {
+		case cfg.Completion != "":
+			if err := cli.Completion(env.Stdout, cfg.Completion); err != nil {
+				fmt.Fprintf(env.Stderr, "mtr-go: %v\n", err)
+				return exitFail
+			}
 		case cfg.Version:
 			fmt.Fprintf(env.Stdout, "mtr-go %s\n", env.Version)
 		case cfg.History:
@@ -190,14 +195,14 @@ func Main(env Env) int {
 			s.close()
 		}
 	}()
-	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
-		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
-	} else if err != nil {
+	if err := privs.Drop(); err != nil {
 		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
 		return exitFail
 	}
 
+	stopProgress := startProgress(cfg, sessions, env)
 	errs := runAll(ctx, sessions, view, env)
+	stopProgress()
 	if w := dropWarning(mux.Stats()); w != "" {
 		fmt.Fprintln(env.Stderr, w)
 	}
@@ -327,6 +332,9 @@ type session struct {
 	// reopen opens a session like this one for another host (the live view's key g); nil
 	// where a view cannot change its target.
 	reopen func(ctx context.Context, name string) (*session, error)
+
+	// roundsOverHook erases the progress line (startProgress); nil when none is shown.
+	roundsOverHook func()
 }
 
 // open opens the prober and scheduler for the target name, resolved to target.
@@ -477,7 +485,9 @@ func reportView(ctx context.Context, s *session, env Env) error {
 	if rev != nil {
 		defer rev.stop()
 	}
-	if err := s.run(ctx); err != nil {
+	err := s.run(ctx)
+	s.roundsOver()
+	if err != nil {
 		return err
 	}
 	snap := s.snapshot()

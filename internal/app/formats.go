@@ -55,7 +55,9 @@ func batchView(write func(io.Writer, batch) error) view {
 		if rev != nil {
 			defer rev.stop()
 		}
-		if err := s.run(ctx); err != nil {
+		err := s.run(ctx)
+		s.roundsOver()
+		if err != nil {
 			return err
 		}
 		end := time.Now()

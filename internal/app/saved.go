@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +27,7 @@ func readSaved(env Env, name string) int {
 		defer f.Close()
 		in = f
 	}
-	if err := dropPrivs(); err != nil && !errors.Is(err, privs.ErrThreads) {
+	if err := dropPrivs(); err != nil {
 		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
 		return exitFail
 	}

@@ -64,9 +64,7 @@ func serve(env Env, cfg *cli.Config) int {
 	if err := mux.Preopen(opts.Probe, probe.ICMPProbes, probe.UDPProbes, probe.TCPProbes, probe.SCTPProbes); err != nil && !errors.Is(err, probe.ErrPermission) {
 		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
 	}
-	if err := privs.Drop(); errors.Is(err, privs.ErrThreads) {
-		fmt.Fprintf(env.Stderr, "mtr-go: warning: %v\n", err)
-	} else if err != nil {
+	if err := privs.Drop(); err != nil {
 		srv.Close()
 		fmt.Fprintf(env.Stderr, "mtr-go: cannot drop privileges: %v\n", err)
 		return exitFail

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +109,8 @@ type Config struct {
 	History bool
 
 	Help, Version bool
+	// Completion is --completion's shell (bash, zsh, fish): print its completion script and exit.
+	Completion string
 }
 
 // Serve is how mtr-go runs as a Prometheus exporter (--serve and its knobs).
@@ -184,6 +187,7 @@ func newFlagSet(cfg *Config) *flagSet {
 	fs.BoolVarP(&cfg.Version, "version", "v", false, "print the version and exit")
 	fs.BoolVar(&cfg.History, "history", false, "list the hosts the live view traced, newest first, and exit")
 	fs.IntVar(&cfg.Privacy, "privacy", 0, "hide this host and the addresses and names of hops 1 to `N`")
+	fs.StringVar(&cfg.Completion, "completion", "", "print the completion script for `SHELL` (bash, zsh or fish) and exit")
 	fs.BoolVarP(&f.v4, "inet", "4", false, "use IPv4 only")
 	fs.BoolVarP(&f.v6, "inet6", "6", false, "use IPv6 only")
 	fs.StringVarP(&f.filename, "filename", "F", "", "read target names from `FILE` (- for stdin)")
@@ -255,6 +259,12 @@ func Parse(env string, args []string, stdin io.Reader) (*Config, error) {
 	})
 	if err != nil {
 		return nil, flagError(err)
+	}
+	if cfg.Completion != "" {
+		if !slices.Contains(Shells, cfg.Completion) {
+			return nil, fmt.Errorf("--completion: unknown shell %q (bash, zsh or fish)", cfg.Completion)
+		}
+		return cfg, errHelp
 	}
 	if cfg.Help || cfg.Version || cfg.History {
 		return cfg, errHelp

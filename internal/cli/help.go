@@ -22,16 +22,16 @@ Probes  -c --report-cycles COUNT  rounds (10)         -i --interval SECONDS (1)
         -s --psize BYTES   size (64; -N: random)      -B --bitpattern N     (0)
         -Q --tos N         TOS/traffic class (0)      -a --address ADDR  source
         -I --interface NAME  send from NAME           -M --mark MARK     SO_MARK
-        -u --udp  -T --tcp  -S --sctp  probe type     -P --port -L --localport N
+        -u --udp -T --tcp -S --sctp --paris (1 flow)  -P --port -L --localport N
         -Z --timeout SECONDS  late answers (10)       -G --gracetime SECONDS (5)
-Other   -F --filename FILE -h --help -v --version --paris --packet-helper PATH
+Other   -F --filename FILE  -h --help  -v --version  --completion bash|zsh|fish
 Serve   --serve HOST:PORT  /metrics, /probe, /reverse  --serve-allow CIDR,...
         --serve-loss-window N  --serve-max-count N  --serve-max-probes N
         /reverse: --token-file F  --tls-cert F --tls-key F  or --serve-insecure
 Reverse --reverse URL --token-file F [--tls-ca CA.pem]  also trace back to here
 Fields  L Loss% D Drop R Rcv S Snt N Last B Best A Avg W Wrst V StDev G Gmean
         J Jttr M Javg X Jmax I Jint (space) gap  Tickets --privacy N  --history
-ICMP needs sudo, or once: sudo setcap cap_net_raw+ep BINARY; -u/-T need neither
+ICMP: sudo, setcap cap_net_raw+ep BINARY or --packet-helper PATH; -u/-T: none
 `
 
 // Usage writes the help text.

@@ -3,6 +3,7 @@ package netlab
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -40,7 +41,14 @@ func (l *Lab) startDNS() error {
 		return fmt.Errorf("chmod %s: %w", dir, err)
 	}
 	var hosts strings.Builder
+	var hostile []string
 	for _, a := range slices.SortedFunc(maps.Keys(l.Names), netip.Addr.Compare) {
+		if l.Spec.HostileNames && (a == l.Hops4[0] || a == l.Hops6[0]) {
+			// Neither a hosts file nor --ptr-record takes such a name; a PTR record can hold it
+			// byte for byte, so it is given as the record's wire data (type 12).
+			hostile = append(hostile, "--dns-rr="+reversePTR(a)+",12,"+wireName(HostilePTR))
+			continue
+		}
 		fmt.Fprintf(&hosts, "%s\t%s\n", a, l.Names[a])
 	}
 	hostsFile := filepath.Join(dir, "hosts")
@@ -69,6 +77,7 @@ func (l *Lab) startDNS() error {
 		"--local=/asn.cymru.com/",
 		"--log-facility=-",
 	}
+	args = append(args, hostile...)
 	d.cmd = exec.Command("ip", append(args, l.asRecords()...)...)
 	d.cmd.Stdout = &d.stderr
 	d.cmd.Stderr = &d.stderr
@@ -84,6 +93,9 @@ func (l *Lab) startDNS() error {
 	// Wait until dnsmasq answers (it binds its socket shortly after start).
 	r := l.Resolver()
 	probe := l.Hops4[0]
+	if l.Spec.HostileNames {
+		probe = l.Hops4[1]
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -122,8 +134,11 @@ func (l *Lab) asRecords() []string {
 	n := len(l.Hops4) - 1
 	for k := range l.Hops4 {
 		asn, name := uint32(labASBase+k+1), fmt.Sprintf("LAB-CARRIER-%d", k+1)
-		if k == n {
+		switch {
+		case k == n:
 			asn, name = labASDest, "LAB-DEST"
+		case k == 0 && l.Spec.HostileNames:
+			name = HostileASName
 		}
 		l.AS[l.Hops4[k]], l.AS[l.Hops6[k]] = asn, asn
 		l.ASNames[asn] = name
@@ -147,6 +162,38 @@ func (l *Lab) asRecords() []string {
 			asn, asn, l.ASNames[asn]))
 	}
 	return opts
+}
+
+// What Spec.HostileNames serves: a clear-screen (CSI 2J), a window title (OSC 0, ended by BEL),
+// a C1 CSI colour, a carriage return and a line feed inside a PTR name; colours, a DEL and a
+// backspace inside an AS name.
+const (
+	HostilePTR    = "r1\x1b[2J\x1b]0;pwned-title\x07\u009b31mred\rover\nline.lab.test"
+	HostileASName = "LAB-\x1b[31mRED\x1b[0m-\x7fCARRIER\x08X"
+)
+
+// wireName is name in DNS wire format (length-prefixed labels, then the root), in hex.
+func wireName(name string) string {
+	var b []byte
+	for _, l := range strings.Split(name, ".") {
+		b = append(b, byte(len(l)))
+		b = append(b, l...)
+	}
+	return hex.EncodeToString(append(b, 0))
+}
+
+// reversePTR is a's PTR record name: in-addr.arpa or ip6.arpa.
+func reversePTR(a netip.Addr) string {
+	if a.Is4() {
+		b := a.As4()
+		return fmt.Sprintf("%d.%d.%d.%d.in-addr.arpa", b[3], b[2], b[1], b[0])
+	}
+	b := a.As16()
+	var s []string
+	for k := 15; k >= 0; k-- {
+		s = append(s, fmt.Sprintf("%x", b[k]&0xf), fmt.Sprintf("%x", b[k]>>4))
+	}
+	return strings.Join(s, ".") + ".ip6.arpa"
 }
 
 // reverseName is a's name under a Cymru origin zone: IPv4 octets reversed, or the nibbles of

@@ -99,6 +99,10 @@ type Spec struct {
 	// DNS runs dnsmasq inside the client namespace, serving the names in
 	// Lab.Names (forward and reverse) at Lab.DNSServer.
 	DNS bool
+	// HostileNames (with DNS) serves hop 1 (Hops4[0], Hops6[0]) a PTR name and its AS a
+	// name that carry terminal escape sequences and control characters (HostilePTR,
+	// HostileASName), as a record's owner may.
+	HostileNames bool
 	// ECMP, if > 0, makes router ECMP balance everything behind it over two
 	// equal-cost paths by L4 hash: the chain's next router and a parallel
 	// one (see ecmp.go), so hop ECMP+1 is either Hops4[ECMP] or Parallel4.

@@ -8,18 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+	"kernel.org/pub/linux/libs/security/libcap/cap"
 )
-
-// ErrThreads is wrapped by Drop's error when the capabilities could be cleared on the calling
-// thread only: a binary built with cgo cannot change every thread's credentials from Go
-// (syscall.AllThreadsSyscall refuses), so build with CGO_ENABLED=0 (as the Makefile does).
-var ErrThreads = errors.New("capabilities cleared on one thread only (cgo build)")
 
 // Drop switches to the user who ran sudo (SUDO_UID/SUDO_GID, when running as root), or back to
 // the real user and group of a setuid or setgid binary, and clears
@@ -46,7 +40,8 @@ func Drop() error {
 	}
 	// A setuid or setgid binary runs as its owner for whoever started it: back to the real
 	// ids, saved ones included so they cannot be taken back. A uid 0 left without capabilities
-	// would still own root's files and get every capability back on exec.
+	// would still own root's files and get every capability back on exec. (With cgo, syscall's
+	// set*id go through the C library, which changes every thread.)
 	if rg, eg, sg := unix.Getresgid(); eg != rg || sg != rg {
 		if err := syscall.Setresgid(rg, rg, rg); err != nil {
 			return fmt.Errorf("switch back to group %d: %w", rg, err)
@@ -95,35 +90,31 @@ func sudoUser() (uid, gid int, ok bool, err error) {
 
 // clearCaps empties the capability sets of every thread. Capabilities belong to threads in
 // Linux, and Go runs goroutines on many, so a capset on the calling thread alone would leave
-// cap_net_raw on the others.
+// cap_net_raw on the others. libcap's cap package applies the set to every thread through psx:
+// syscall.AllThreadsSyscall without cgo, and with cgo psx's wrapped pthread_create, which knows
+// every thread the C side made too (the runtime's own mechanism refuses cgo processes).
 func clearCaps() error {
+	// Nothing to clear (an ordinary user running UDP, TCP or ping-socket probes): leave the
+	// threads alone.
+	empty := cap.NewSet()
+	if diff, err := cap.GetProc().Cf(empty); err == nil && diff == 0 && !ambientRaised() {
+		return nil
+	}
 	// The ambient set is not covered by capset; it matters only if we exec something.
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+	if err := cap.ResetAmbient(); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData // zero: no capability in any set
-	// Nothing to clear (an ordinary user running UDP, TCP or ping-socket probes): leave the
-	// threads alone, so a cgo build has nothing to warn about either.
-	var have [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &have[0]); err == nil && have == data {
-		return nil
+	if err := empty.SetProc(); err != nil {
+		return fmt.Errorf("clear capabilities: %w", err)
 	}
-	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3 // capget may rewrite it
-	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
-	runtime.KeepAlive(&hdr)
-	runtime.KeepAlive(&data)
-	switch errno {
-	case 0:
-		return nil
-	case syscall.ENOTSUP:
-		// cgo build: the best this thread can do. Callers warn.
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
-			return fmt.Errorf("clear capabilities: %w", err)
-		}
-		return ErrThreads
-	}
-	return fmt.Errorf("clear capabilities: %w", errno)
+	return nil
+}
+
+// ambientRaised reports whether the ambient set holds cap_net_raw, the one capability mtr-go
+// could have been handed that way.
+func ambientRaised() bool {
+	on, err := cap.GetAmbient(cap.NET_RAW)
+	return err == nil && on
 }
 
 // Elevated reports whether the process runs with privileges it was not started with: a setuid

@@ -35,6 +35,9 @@ th, td { border: 1px solid #999; padding: 0.2em 0.6em; text-align: right; font-f
 th { background: #eee; }
 td.host, th.host { text-align: left; }
 .err { color: #b00; }
+figure { margin: 1em 0; max-width: 100%%; overflow-x: auto; }
+figure svg { max-width: 100%%; height: auto; }
+@media print { figure { break-inside: avoid; } }
 </style>
 </head>
 <body>
@@ -48,6 +51,7 @@ td.host, th.host { text-align: left; }
 		fmt.Fprintf(bw, "<dt>Options</dt><dd id=\"options\">%s</dd>\n", esc(m.Options))
 	}
 	bw.WriteString("</dl>\n")
+	writeSVGChart(bw, "chart", s, names, o, o.Analysis)
 	writeHTMLTable(bw, "report", t)
 	if r := o.Reverse; r != nil {
 		if r.hasTable() {
@@ -56,6 +60,7 @@ td.host, th.host { text-align: left; }
 				return err
 			}
 			fmt.Fprintf(bw, "<h2 id=\"reverse-heading\">%s</h2>\n", esc(r.heading()))
+			writeSVGChart(bw, "reverse-chart", r.Snapshot, r.Names, reverseOptions(o), r.Analysis)
 			writeHTMLTable(bw, "reverse-report", rt)
 		}
 		if r.Err != "" {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mtr-go/mtr-go/internal/vocab"
 )
 
 // Lookup returns the names of an address; it has the shape of net.Resolver.LookupAddr so tests
@@ -314,11 +316,16 @@ func (r *Resolver) worker() {
 	}
 }
 
-// resolve runs one lookup with the timeout.
+// resolve runs one lookup with the timeout. Its answer is the network's text, whatever the
+// record's owner put there: it leaves with its control characters (and so every terminal escape
+// sequence's introducer) and invalid UTF-8 dropped, so that no view or format has to remember
+// to. Go's LookupAddr already refuses names that are not host names; other lookups (a custom
+// resolver, TXT records through NewFunc) need not.
 func (r *Resolver) resolve(a netip.Addr) (string, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
 	defer cancel()
-	return r.fetch(ctx, a)
+	name, err := r.fetch(ctx, a)
+	return vocab.StripControl(strings.ToValidUTF8(name, "")), err
 }
 
 // isNotFound tells a definite "this address has no name" (final) from failures worth a retry.

@@ -596,3 +596,23 @@ func BenchmarkNameHit(b *testing.B) {
 		}
 	}
 }
+
+// TestNamesAreInert: a name is whatever the owner of a PTR record (or a TXT record, through
+// NewFunc) wants; what the cache hands to views has no control character left, so no terminal
+// sequence (CSI, OSC, C1 CSI, bell) reaches a screen or a report, and no invalid UTF-8.
+func TestNamesAreInert(t *testing.T) {
+	f := newFake()
+	f.names["198.18.0.2"] = []string{"r1\x1b[2J\x1b]0;pwned\x07\u009b31m\r\n\xff.lab."}
+	r := New(f.lookup, time.Minute, 2)
+	defer r.Close()
+	txt := NewFunc(func(context.Context, netip.Addr) (string, error) { return "AS\x1b[31mRED\x1b[0m\x00|x", nil }, time.Minute, 1)
+	defer txt.Close()
+	r.Wait(waitCtx(t), []netip.Addr{hop1})
+	txt.Wait(waitCtx(t), []netip.Addr{hop1})
+	if got, want := r.Name(hop1), "r1[2J]0;pwned31m.lab"; got != want {
+		t.Errorf("Name = %q, want %q", got, want)
+	}
+	if got, want := txt.Name(hop1), "AS[31mRED[0m|x"; got != want {
+		t.Errorf("NewFunc's Name = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package privs
+
+const cgoBuild = false
