@@ -89,8 +89,10 @@ func (u *ui) refresh(snap stats.Snapshot) {
 		return
 	}
 	in := analyze.Input{Snapshot: snap}
-	if !u.showingReverse() {
-		in.Local = u.opt.Local // the reverse trace's source is the far end
+	// The reverse trace's source is the far end; and # hides this host's address here as in
+	// the title (the app only withholds it when --privacy was given at start).
+	if !u.showingReverse() && u.privacy == 0 {
+		in.Local = u.opt.Local
 	}
 	if u.opt.AS != nil && u.ipinfo >= 0 {
 		// Only once the user asked for AS data (-y/-z or the keys): asking sends DNS queries.

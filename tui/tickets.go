@@ -99,6 +99,7 @@ func (u *ui) privacyKey() {
 	}
 	u.askInt("Hide hops 1 to N (0: none)", 0, 255, u.privacy, func(v int) error {
 		u.privacy = v
+		u.pane.done = false // the analysis on screen may name what is now hidden: redo it now
 		return nil
 	})
 }

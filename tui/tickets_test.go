@@ -196,3 +196,28 @@ func TestTargetKeyOffersHistory(t *testing.T) {
 		t.Errorf("without Retarget: %q", u.status)
 	}
 }
+
+// TestPrivacyKeyHidesLocalInAnalysis: the analysis pane's reverse-path command names this
+// host's address, which # hides like the title's (set by the key, not --privacy, the app's
+// Options.Local still holds it).
+func TestPrivacyKeyHidesLocalInAnalysis(t *testing.T) {
+	command := func(u *ui) string {
+		_, shown := render(t, u, faultyPath(100), 120, 50)
+		for _, l := range shown {
+			if strings.Contains(l, "mtr -r -c") {
+				return l
+			}
+		}
+		t.Fatalf("no reverse-path command in the pane:\n%s", strings.Join(shown, "\n"))
+		return ""
+	}
+	u := testUI(&fakeControl{}, Options{Analyze: true})
+	if c := command(u); !strings.Contains(c, "198.18.0.1") {
+		t.Fatalf("without # the command should name this host: %q", c)
+	}
+	// The very next frame, well within the wait between two analyses.
+	press(u, "#", "<C-u>", "2", "<Enter>")
+	if c := command(u); strings.Contains(c, "198.18.0.1") {
+		t.Errorf("# 2 still names this host's address: %q", c)
+	}
+}
