@@ -2,10 +2,15 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/tui"
 )
 
 func TestHistoryOption(t *testing.T) {
@@ -115,5 +120,24 @@ func TestTmuxClipboard(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(tty); string(b) != "\x1b]52;c;SE9TVDogeAo=\x07" {
 		t.Errorf("wrote %q", b)
+	}
+}
+
+// TestLiveFinalPrivacyKey: the table printed when the live view ends, with hops hidden by the
+// key (# in the view, not --privacy), hides this host too: its name on the HOST: line and its
+// address in the analysis.
+func TestLiveFinalPrivacyKey(t *testing.T) {
+	s := testSession(t, testConfig(cli.ModeCurses), nil)
+	if err := s.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	res := tui.Result{Fields: "LS NABWV", IPInfo: -1, Analyze: true, Privacy: 1}
+	if err := s.final(Env{Stdout: &b}, time.Now(), res, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "client") || strings.Contains(out, "198.18.0.1") || !strings.Contains(out, "HOST: (hidden)") {
+		t.Errorf("final table with # 1:\n%s", out)
 	}
 }

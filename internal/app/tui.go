@@ -287,9 +287,14 @@ func (s *session) final(env Env, start time.Time, res tui.Result, names *resolve
 		IPInfo:    shown,
 		MaxPath:   s.cfg.MaxPath,
 	}
+	local := s.localAddr()
+	if res.Privacy > 0 {
+		// Hidden with the key, not --privacy: s.host and s.localAddr still name this host.
+		final.LocalHost, local = vocab.Hidden, netip.Addr{}
+	}
 	if res.Analyze {
 		// The pane was open when the view ended: its analysis goes under the final table too.
-		in := analyze.Input{Snapshot: snap, Local: s.localAddr(), Protocol: s.prober.Protocol()}
+		in := analyze.Input{Snapshot: snap, Local: local, Protocol: s.prober.Protocol()}
 		if res.IPInfo >= 0 { // the lookups the view had on (-y/-z, or its keys)
 			in.AS = asinfo.ForAnalysis(snap, as.Info)
 		}
