@@ -57,7 +57,7 @@ func (s *session) exporter(start time.Time, names *resolve.Resolver, as *asinfo.
 		if view.DNS {
 			lookup = names.Name
 		}
-		o := report.Options{Fields: view.Fields, Wide: s.cfg.Wide, ShowIPs: view.ShowIPs, LocalHost: s.host, MPLS: view.MPLS}
+		o := report.Options{Fields: view.Fields, Wide: s.cfg.Wide, ShowIPs: view.ShowIPs, LocalHost: s.host, MPLS: view.MPLS, MaxPath: s.cfg.MaxPath}
 		if view.Privacy > 0 {
 			o.LocalHost = vocab.Hidden
 		}

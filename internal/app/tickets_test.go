@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mtr-go/mtr-go/internal/cli"
+	"github.com/mtr-go/mtr-go/stats"
 	"github.com/mtr-go/mtr-go/tui"
 )
 
@@ -139,5 +141,25 @@ func TestLiveFinalPrivacyKey(t *testing.T) {
 	out := b.String()
 	if strings.Contains(out, "client") || strings.Contains(out, "198.18.0.1") || !strings.Contains(out, "HOST: (hidden)") {
 		t.Errorf("final table with # 1:\n%s", out)
+	}
+}
+
+// TestExporterMaxPath: a copy or export lists at most -E addresses of a load-balanced hop, as
+// the view and the final table do.
+func TestExporterMaxPath(t *testing.T) {
+	cfg := testConfig(cli.ModeCurses)
+	cfg.MaxPath = 1
+	s := testSession(t, cfg, nil)
+	p := stats.NewPath(netip.MustParseAddr("198.18.3.2"), 1, 30)
+	for i, from := range []string{"198.18.0.2", "198.18.0.3"} {
+		p.Sent(1, uint16(i))
+		p.Reply(1, uint16(i), netip.MustParseAddr(from), time.Millisecond, "")
+	}
+	var b bytes.Buffer
+	if err := s.exporter(time.Now(), nil, nil)(&b, false, p.Snapshot(), tui.Result{Fields: "LS NABWV", IPInfo: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Count(out, "198.18.0.") != 1 {
+		t.Errorf("export with -E 1:\n%s", out)
 	}
 }
