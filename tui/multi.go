@@ -274,7 +274,13 @@ func (m *multi) paint(s *canvas) {
 	title := "My traceroute  [mtr-go " + m.opt.Version + "]"
 	s.put(max(0, (w-len(title))/2), 0, title, bold)
 	clock := max(0, w-25)
-	s.put(0, 1, cut(fmt.Sprintf("%s -> %d targets", m.opt.LocalHost, len(m.uis)), clock-1), plain)
+	local := m.opt.LocalHost
+	for _, u := range m.uis {
+		if u.privacy > 0 { // # in one target's view hides this host there, so here too
+			local = vocab.Hidden
+		}
+	}
+	s.put(0, 1, cut(fmt.Sprintf("%s -> %d targets", local, len(m.uis)), clock-1), plain)
 	s.put(clock, 1, m.opt.Now().Format(vocab.TimeLayout), plain)
 	if m.help {
 		for i, l := range summaryHelp {

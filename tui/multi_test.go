@@ -280,3 +280,20 @@ func TestRunMultiLoop(t *testing.T) {
 		t.Fatal("q did not end the view")
 	}
 }
+
+// TestMultiSummaryHidesHostAfterPrivacyKey: once # hides hops in any target's view, the
+// summary's title hides this host as that view's title does.
+func TestMultiSummaryHidesHostAfterPrivacyKey(t *testing.T) {
+	m, _ := threeTargets()
+	s := screen(t, 100, 30)
+	drawMulti(t, s, m)
+	pressMulti(m, "<Tab>", "#")
+	m.uis[0].key(tcell.NewEventKey(tcell.KeyCtrlU, 0, tcell.ModNone))
+	pressMulti(m, "2", "<Enter>", "<Esc>")
+	if m.cur != -1 || m.uis[0].privacy != 2 {
+		t.Fatalf("not back in the summary with # 2: target %d, privacy %d", m.cur, m.uis[0].privacy)
+	}
+	if got := drawMulti(t, s, m); strings.Contains(got[1], "client") || !strings.HasPrefix(got[1], "(hidden) -> 3 targets") {
+		t.Errorf("summary title after # 2: %q", got[1])
+	}
+}
