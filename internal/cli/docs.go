@@ -245,6 +245,22 @@ options read before those on the command line
 .B MTR_PACKET
 a packet helper to probe through, as
 .B \-\-packet\-helper
+.TP
+.B MTRGO_CLIPBOARD
+how the live view's copy key reaches the clipboard: osc52 (the default, through the terminal),
+wl\-copy, xclip, or auto for whichever of them the session's display has
+.TP
+.B XDG_STATE_HOME
+the directory of the history file (see FILES)
+.TP
+.B NO_COLOR
+when set and not empty, the live view uses no colours
+.SH FILES
+.TP
+.I $XDG_STATE_HOME/mtr\-go/history
+the hosts the live view traced, newest first, at most 128
+(by default under ~/.local/state; listed by
+.BR \-\-history )
 .SH EXIT STATUS
 0 on success, 1 on an error (a one-line message on standard error).
 .SH SEE ALSO

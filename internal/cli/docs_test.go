@@ -164,3 +164,21 @@ func missing(t *testing.T, prog string) {
 	}
 	t.Logf("no %s: its output is checked against the golden file only", prog)
 }
+
+// TestManPageNamesEnvironment: every environment variable mtr-go reads for the user (not its
+// tests and labs) is in the man page, and the history file it keeps is under FILES.
+func TestManPageNamesEnvironment(t *testing.T) {
+	var b bytes.Buffer
+	if err := ManPage(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, v := range []string{"MTR_OPTIONS", "MTR_PACKET", "MTRGO_CLIPBOARD", "XDG_STATE_HOME", "NO_COLOR"} {
+		if !strings.Contains(page, "\n.B "+v+"\n") {
+			t.Errorf("ENVIRONMENT lacks %s", v)
+		}
+	}
+	if !strings.Contains(page, "\n.SH FILES\n") || !strings.Contains(page, `mtr\-go/history`) {
+		t.Error("no FILES section naming the history file")
+	}
+}
