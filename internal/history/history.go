@@ -6,6 +6,7 @@ package history
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -78,12 +79,21 @@ func Add(list []string, host string) []string {
 	return out
 }
 
+// maxFile bounds what Load reads: Limit entries of at most maxHost bytes and their newlines. A
+// bigger file is not one mtr-go wrote; its first maxFile bytes are read, the rest ignored.
+const maxFile = Limit * (maxHost + 1)
+
 // Load reads the history at path; a missing file is an empty history.
 func Load(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFile))
 	if err != nil {
 		return nil, err
 	}

@@ -93,3 +93,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestRecordedFileIsPrivate: the history (the hosts a user traced) is readable by its owner only.
+func TestRecordedFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "history")
+	if err := Record(path, "198.18.5.2"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("history file mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+}

@@ -26,10 +26,12 @@ func HostText(a netip.Addr, name string, showIPs bool) string {
 }
 
 // StripControl drops control characters from text that came from the network or a file (names,
-// AS names, findings quoting them), so it cannot move a terminal's cursor or clear its screen.
+// AS names, findings quoting them), so it cannot move a terminal's cursor or clear its screen,
+// and format characters (Unicode Cf: right-to-left overrides and the like), so it cannot make an
+// address read as another.
 func StripControl(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r

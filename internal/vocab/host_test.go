@@ -38,6 +38,8 @@ func TestStripControl(t *testing.T) {
 		"evil\x1b[2J\x1b]0;title\x07": "evil[2J]0;title",
 		"tab\there\nnext\x7f":         "tabherenext",
 		"LAB-CARRIER-3 é":             "LAB-CARRIER-3 é",
+		"198.18.5.2\u202e1.0.0\u202c": "198.18.5.21.0.0",
+		"zero\u200bwidth":             "zerowidth",
 	} {
 		if got := StripControl(in); got != want {
 			t.Errorf("StripControl(%q) = %q, want %q", in, got, want)
