@@ -221,15 +221,7 @@ func (m *Mux) group(k groupKey) (*muxGroup, error) {
 			return nil, err
 		}
 		g.socks = []*muxSock{s}
-		m.serve(s, func(msg sockMsg) {
-			if msg.errq {
-				return
-			}
-			s.noteDrops(msg.drops)
-			b := msg.data
-			if !k.is6 {
-				b = stripIPv4Header(b)
-			}
+		m.serveRaw(s, k.is6, func(b []byte, msg sockMsg) {
 			s.tab.icmp(b, msg.from, k.is6, msg.at, msg.stamps)
 		})
 	case UDPProbes:
@@ -255,11 +247,10 @@ func groupConfig(k groupKey) Config {
 }
 
 func familyName(proto Protocol, is6 bool) string {
-	name := map[Protocol]string{ICMPProbes: "ICMP", UDPProbes: "UDP", TCPProbes: "TCP", SCTPProbes: "SCTP"}[proto]
 	if is6 {
-		return name + "v6"
+		return proto.String() + "v6"
 	}
-	return name + "v4"
+	return proto.String() + "v4"
 }
 
 // openICMP opens a shared raw ICMP socket (echo replies too when echo), stamped if echo.
@@ -298,6 +289,23 @@ func (s *muxSock) noteDrops(n uint32) {
 func (m *Mux) serve(s *muxSock, handle func(sockMsg)) {
 	m.socks = append(m.socks, s)
 	m.wg.Go(func() { _ = serveQueues(s.rc, s, handle) })
+}
+
+// serveRaw serves the datagrams a raw socket reads (not what its error queue holds) to handle,
+// after counting the kernel's drops and taking off the IP header that IPv4 raw sockets read too
+// (IPv6 ones do not); m.mu is held.
+func (m *Mux) serveRaw(s *muxSock, is6 bool, handle func(b []byte, msg sockMsg)) {
+	m.serve(s, func(msg sockMsg) {
+		if msg.errq {
+			return
+		}
+		s.noteDrops(msg.drops)
+		b := msg.data
+		if !is6 {
+			b = stripIPv4Header(b)
+		}
+		handle(b, msg)
+	})
 }
 
 // addUDP opens another UDP socket of group g; m.mu is held.
@@ -390,30 +398,14 @@ func (m *Mux) openStream(g *muxGroup) (err error) {
 	s.setup(false)
 	icmp.tab = s.tab
 	g.socks, g.icmp = []*muxSock{s}, icmp
-	m.serve(s, func(msg sockMsg) {
-		if msg.errq {
-			return
-		}
-		s.noteDrops(msg.drops)
-		b := msg.data
-		if !k.is6 {
-			b = stripIPv4Header(b) // IPv4 raw sockets read the IP header too, IPv6 ones do not
-		}
+	m.serveRaw(s, k.is6, func(b []byte, msg sockMsg) {
 		if k.proto == SCTPProbes {
 			s.tab.sctpPacket(b, msg.from, msg.at, nil)
 		} else {
 			s.tab.tcpSegment(b, msg.from, msg.at, nil)
 		}
 	})
-	m.serve(icmp, func(msg sockMsg) {
-		if msg.errq {
-			return
-		}
-		icmp.noteDrops(msg.drops)
-		b := msg.data
-		if !k.is6 {
-			b = stripIPv4Header(b)
-		}
+	m.serveRaw(icmp, k.is6, func(b []byte, msg sockMsg) {
 		if k.proto == SCTPProbes {
 			s.tab.sctpError(b, msg.from, k.is6, msg.at, nil)
 		} else {
